@@ -1,0 +1,43 @@
+/**
+ * Renderer throughput on one thread: random scenes of 1–3 primitives (the reproduction's
+ * sampler) rendered at 64×64 straight into one batch buffer.
+ * Prints progress on stderr and, as its last stdout line, one JSON object.
+ *
+ *   deno task bench:render [-- --size 64 --seconds 3]
+ */
+import { renderBatch, sampleScenes } from "../lib/render.ts";
+import { Rng } from "../lib/random.ts";
+import { parseFlags } from "../lib/flags.ts";
+
+const flags = parseFlags(Deno.args, { size: 64, seconds: 3, batch: 1000, seed: 0 });
+const { size, seconds, batch, seed } = flags;
+const scenes = sampleScenes(new Rng(seed).child("bench"), batch, { maxPrimitives: 3 });
+const out = new Float32Array(batch * size * size);
+
+function measure(label: string, withMaps: boolean): number {
+  renderBatch(scenes, { size, out: withMaps ? undefined : out, ids: withMaps, depth: withMaps }); // warm-up
+  let n = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < seconds * 1000) {
+    renderBatch(scenes, { size, out: withMaps ? undefined : out, ids: withMaps, depth: withMaps });
+    n += batch;
+  }
+  const rate = n / ((performance.now() - t0) / 1000);
+  console.error(`[bench:render] ${label}: ${Math.round(rate)} scenes/s`);
+  return rate;
+}
+
+const t0 = performance.now();
+sampleScenes(new Rng(seed).child("sampling"), 10000);
+const samplingRate = 10000 / ((performance.now() - t0) / 1000);
+const imageOnly = measure("image only", false);
+const withMaps = measure("image + ids + depth", true);
+console.log(JSON.stringify({
+  scenes_per_s: Math.round(imageOnly),
+  scenes_per_s_with_ids_depth: Math.round(withMaps),
+  sampling_scenes_per_s: Math.round(samplingRate),
+  image_size: size,
+  primitives: "1-3",
+  threads: 1,
+  env: { deno: Deno.version.deno, v8: Deno.version.v8, os: Deno.build.os, arch: Deno.build.arch },
+}));
