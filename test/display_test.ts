@@ -1,0 +1,155 @@
+import assert from "node:assert/strict";
+import { decode } from "fast-png";
+import {
+  colorizeIds,
+  DISPLAY,
+  html,
+  imageGrid,
+  type KernelChannel,
+  normalizeDepth,
+  Notebook,
+  plot,
+  table,
+  toPng,
+} from "../lib/display.ts";
+
+/** A stand-in for Deno.jupyter that records what would go on the IOPub channel. */
+class FakeKernel implements KernelChannel {
+  messages: { type: string; content: Record<string, unknown>; at: number }[] = [];
+  broadcast(type: string, content: Record<string, unknown>): Promise<void> {
+    this.messages.push({ type, content, at: performance.now() });
+    return Promise.resolve();
+  }
+}
+const dataOf = (m: { content: Record<string, unknown> }) => m.content.data as Record<string, string>;
+const displayId = (m: { content: Record<string, unknown> }) =>
+  (m.content.transient as { display_id?: string }).display_id;
+
+Deno.test("a figure carries plotly JSON and offline HTML; plotly.js is embedded once per notebook", async () => {
+  const k = new FakeKernel();
+  const nb = new Notebook(k, 5);
+  const fig = () =>
+    plot({ data: [{ x: [1, 2], y: [3, NaN], name: "</script><b>x" }], layout: { title: { text: "t" } } });
+  await nb.show(fig(), fig());
+  assert.equal(k.messages.length, 2);
+  const [first, second] = k.messages.map(dataOf);
+  assert.ok(first["application/vnd.plotly.v1+json"]);
+  assert.match(first["text/html"], /plotly\.js v\d/); // the library itself
+  assert.doesNotMatch(second["text/html"], /plotly\.js v\d/);
+  for (const h of [first["text/html"], second["text/html"]]) {
+    assert.match(h, /<div id="fig-[^"]+" class="plotly-figure"/);
+    assert.match(h, /Plotly\.newPlot\("fig-/);
+    // No stray closing tag from data or from the library: one per <script>.
+    assert.equal(h.match(/<\/script>/g)!.length, h.match(/<script/g)!.length);
+    assert.match(h, /"y":\[3,null\]/); // NaN is not valid JSON
+  }
+  assert.equal(first["text/plain"], "Figure: t (1 trace(s))");
+  // Another notebook (another kernel) embeds it again.
+  const other = new Notebook(new FakeKernel(), 0);
+  assert.match(other.bundleOf(fig())["text/html"] as string, /plotly\.js v\d/);
+  // As a bare last expression, a figure is self-contained.
+  assert.match(fig()[DISPLAY]()["text/html"] as string, /plotly\.js v\d/);
+});
+
+Deno.test("show waits for the kernel's queue to drain after the last output", async () => {
+  const k = new FakeKernel();
+  const nb = new Notebook(k, 60);
+  const t0 = performance.now();
+  await nb.show("a", html("<b>b</b>"));
+  const waited = performance.now() - k.messages[1].at;
+  assert.ok(waited >= 55, `waited only ${waited} ms after the last message`);
+  assert.ok(performance.now() - t0 >= 55);
+  assert.deepEqual(k.messages.map((m) => m.type), ["display_data", "display_data"]);
+  assert.equal(dataOf(k.messages[1])["text/plain"], "b");
+  await assert.rejects(() => nb.show({} as never), /must be a string or implement Symbol.for/);
+});
+
+Deno.test("progress updates one display in place, throttled, and ends with the final count", async () => {
+  const k = new FakeKernel();
+  const nb = new Notebook(k, 5);
+  const bar = nb.progress("render", 1000, { throttleMs: 1e6 });
+  for (let i = 1; i <= 1000; i++) bar.update(i, `loss ${i}`);
+  await bar.done("finished");
+  const types = k.messages.map((m) => m.type);
+  assert.equal(types[0], "display_data");
+  assert.ok(types.length <= 3, `${types.length} messages for 1000 updates`);
+  const ids = new Set(k.messages.map(displayId));
+  assert.equal(ids.size, 1);
+  assert.ok([...ids][0]);
+  const last = dataOf(k.messages.at(-1)!);
+  assert.equal(k.messages.at(-1)!.type, "update_display_data");
+  assert.match(last["text/plain"], /^render: 1000\/1000 \(100%\) .* — finished$/);
+  assert.match(last["text/html"], /<progress value="1000" max="1000"/);
+  assert.throws(() => nb.progress("x", 0), /progress total must be > 0/);
+});
+
+Deno.test("a live output is replaced in place", async () => {
+  const k = new FakeKernel();
+  const nb = new Notebook(k, 1);
+  const live = await nb.display("step 0");
+  await live.update("step 1");
+  await live.finish("done");
+  assert.deepEqual(k.messages.map((m) => m.type), [
+    "display_data",
+    "update_display_data",
+    "update_display_data",
+  ]);
+  assert.equal(new Set(k.messages.map(displayId)).size, 1);
+  assert.equal(dataOf(k.messages[2])["text/plain"], "done");
+});
+
+Deno.test("PNG encoding round-trips grey and RGB, clamping to [0, 1]", () => {
+  const grey = decode(toPng({ data: Float32Array.of(0, 0.5, 1, 2, -1, NaN), width: 3, height: 2 }));
+  assert.equal(grey.width, 3);
+  assert.equal(grey.channels, 1);
+  assert.deepEqual([...grey.data], [0, 128, 255, 255, 0, 0]);
+  const rgb = decode(toPng({ data: Float32Array.of(1, 0, 0, 0, 0, 1), width: 2, height: 1, channels: 3 }));
+  assert.equal(rgb.channels, 3);
+  assert.deepEqual([...rgb.data], [255, 0, 0, 0, 0, 255]);
+  assert.throws(
+    () => toPng({ data: new Float32Array(5), width: 3, height: 2 }),
+    /image\.data has 5 values; width·height·channels = 6/,
+  );
+  assert.throws(
+    () => toPng({ data: new Float32Array(6), width: 3, height: 2, channels: 2 as 1 }),
+    /channels must be 1 or 3/,
+  );
+});
+
+Deno.test("image grid: one img per item, escaped captions, boxes at scaled pixel coordinates", () => {
+  const img = { data: new Float32Array(16).fill(0.5), width: 4, height: 4 };
+  const out = imageGrid([
+    { ...img, caption: "a <b>", boxes: [{ x: 1, y: 2, w: 2, h: 1, color: "#00ff00", label: "z1" }] },
+    { ...colorizeIds([0, 1, -1, 2], 2, 2), caption: "ids" },
+  ], { columns: 2, scale: 5, title: "grid" });
+  const h = out[DISPLAY]()["text/html"] as string;
+  assert.equal(h.match(/<img src="data:image\/png;base64,/g)!.length, 2);
+  assert.match(h, /a &lt;b&gt;/);
+  assert.match(h, /left:5px;top:10px;width:10px;height:5px;border:2px solid #00ff00/);
+  assert.match(h, />z1</);
+  assert.match(h, /repeat\(2, max-content\)/);
+  assert.equal(out[DISPLAY]()["text/plain"], "grid: 2 image(s), 4×4");
+  assert.throws(() => imageGrid([{ ...img, width: 3 }]), /items\[0\]\.data has 16 values/);
+  assert.throws(() => imageGrid([]), /non-empty/);
+});
+
+Deno.test("id colouring and depth normalisation", () => {
+  const c = colorizeIds([-1, 0, 9], 3, 1);
+  assert.deepEqual([...c.data.slice(0, 3)], [0, 0, 0]);
+  assert.notDeepEqual([...c.data.slice(3, 6)], [0, 0, 0]);
+  const d = normalizeDepth([Infinity, 4, 5, 4.5], 4, 1);
+  assert.deepEqual([...d.data], [0, 1, 0.25, 0.625]);
+});
+
+Deno.test("tables render HTML and aligned text, with numbers rounded", () => {
+  const t = table([{ metric: "count <acc>", value: 0.8123456 }, { metric: "pos", value: 3, note: "x" }], {
+    caption: "Results",
+  })[DISPLAY]();
+  assert.match(t["text/html"] as string, /<caption[^>]*>Results<\/caption>/);
+  assert.match(t["text/html"] as string, /count &lt;acc&gt;/);
+  assert.equal((t["text/html"] as string).match(/<tr>/g)!.length, 3);
+  assert.equal(
+    t["text/plain"],
+    "Results\nmetric       value   note\ncount <acc>  0.8123\npos          3       x",
+  );
+});
