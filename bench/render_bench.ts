@@ -5,27 +5,17 @@
  *
  *   deno task bench:render [-- --size 64 --seconds 3]
  */
-import { renderBatch, sampleScenes } from "../lib/render.ts";
+import { sampleScenes } from "../lib/render.ts";
 import { Rng } from "../lib/random.ts";
+import { renderThroughput } from "../lib/scenes3d.ts";
 import { parseFlags } from "../lib/flags.ts";
 
-const flags = parseFlags(Deno.args, { size: 64, seconds: 3, batch: 1000, seed: 0 });
-const { size, seconds, batch, seed } = flags;
-const scenes = sampleScenes(new Rng(seed).child("bench"), batch, { maxPrimitives: 3 });
-const out = new Float32Array(batch * size * size);
-
-function measure(label: string, withMaps: boolean): number {
-  renderBatch(scenes, { size, out: withMaps ? undefined : out, ids: withMaps, depth: withMaps }); // warm-up
-  let n = 0;
-  const t0 = performance.now();
-  while (performance.now() - t0 < seconds * 1000) {
-    renderBatch(scenes, { size, out: withMaps ? undefined : out, ids: withMaps, depth: withMaps });
-    n += batch;
-  }
-  const rate = n / ((performance.now() - t0) / 1000);
+const { size, seconds, batch, seed } = parseFlags(Deno.args, { size: 64, seconds: 3, batch: 1000, seed: 0 });
+const measure = (label: string, withMaps: boolean) => {
+  const rate = renderThroughput({ size, seconds, batch, withMaps, seed });
   console.error(`[bench:render] ${label}: ${Math.round(rate)} scenes/s`);
   return rate;
-}
+};
 
 const t0 = performance.now();
 sampleScenes(new Rng(seed).child("sampling"), 10000);

@@ -45,6 +45,9 @@ export interface KernelChannel {
   broadcast(msgType: string, content: Record<string, unknown>): Promise<void>;
 }
 
+/** Output-metadata key holding each output's sequence number within its notebook. */
+export const SEQ_KEY = "nb_seq";
+
 /** Wait after a cell's last output so Deno's kernel drains its queue before reporting idle. */
 export const DRAIN_MS = 100;
 
@@ -360,6 +363,8 @@ export function table(rows: Record<string, unknown>[], options: TableOptions = {
 /** Sends displayables to a kernel; embeds plotly.js once; waits for the output queue to drain. */
 export class Notebook {
   #plotlyEmbedded = false;
+  #seq = 0;
+  readonly #seqOf = new Map<string, number>();
   /** Every bundle shown, in order (also the whole output when there is no kernel). */
   readonly shown: MimeBundle[] = [];
 
@@ -385,7 +390,7 @@ export class Notebook {
     for (const item of items) {
       const data = this.bundleOf(item);
       this.shown.push(data);
-      await this.kernel?.broadcast("display_data", { data, metadata: {}, transient: {} });
+      await this.kernel?.broadcast("display_data", { data, metadata: this.#stamp(), transient: {} });
     }
     if (this.kernel) await sleep(this.drainMs);
   }
@@ -407,7 +412,18 @@ export class Notebook {
     const data = this.bundleOf(item);
     if (msgType === "display_data") this.shown.push(data);
     else this.shown.push({ ...data, "x-update-of": id });
-    await this.kernel?.broadcast(msgType, { data, metadata: {}, transient: { display_id: id } });
+    const metadata = msgType === "display_data" ? this.#stamp(id) : { [SEQ_KEY]: this.#seqOf.get(id) };
+    await this.kernel?.broadcast(msgType, { data, metadata, transient: { display_id: id } });
+  }
+
+  /**
+   * Output metadata carrying this output's sequence number: the notebook test checks that the
+   * executed notebook holds an unbroken 0, 1, 2, … so no output was lost.
+   */
+  #stamp(id?: string): Record<string, number> {
+    const seq = this.#seq++;
+    if (id !== undefined) this.#seqOf.set(id, seq);
+    return { [SEQ_KEY]: seq };
   }
 
   /** @internal */

@@ -9,6 +9,7 @@ import {
   normalizeDepth,
   Notebook,
   plot,
+  SEQ_KEY,
   table,
   toPng,
 } from "../lib/display.ts";
@@ -96,6 +97,26 @@ Deno.test("a live output is replaced in place", async () => {
   ]);
   assert.equal(new Set(k.messages.map(displayId)).size, 1);
   assert.equal(dataOf(k.messages[2])["text/plain"], "done");
+});
+
+Deno.test("outputs carry an unbroken sequence number; updates keep their output's number", async () => {
+  const k = new FakeKernel();
+  const nb = new Notebook(k, 0);
+  await nb.show("a", "b");
+  const live = await nb.display("c");
+  await nb.show("d");
+  await live.update("c2");
+  const seqs = k.messages.map((m) => [m.type, (m.content.metadata as Record<string, number>)[SEQ_KEY]]);
+  assert.deepEqual(seqs, [
+    ["display_data", 0],
+    ["display_data", 1],
+    ["display_data", 2],
+    ["display_data", 3],
+    [
+      "update_display_data",
+      2,
+    ],
+  ]);
 });
 
 Deno.test("PNG encoding round-trips grey and RGB, clamping to [0, 1]", () => {

@@ -1,0 +1,168 @@
+/**
+ * Datasets of 3D-primitive scenes (AIR §3.2): the primitive gallery, per-instance boxes,
+ * dataset statistics and renderer throughput. Rendering itself is in `render.ts`.
+ *
+ * @example
+ * ```ts
+ * import { sceneStatistics } from "./scenes3d.ts";
+ * import { sampleScenes } from "./render.ts";
+ * import { Rng } from "./random.ts";
+ * const stats = sceneStatistics(sampleScenes(new Rng(0), 1000), { size: 64 });
+ * stats.countHistogram; // [0, ~333, ~333, ~333]
+ * ```
+ * @module
+ */
+import {
+  PRIMITIVE_TYPES,
+  type PrimitiveType,
+  renderBatch,
+  sampleScenes,
+  type Scene,
+  type Vec3,
+} from "./render.ts";
+import { Rng } from "./random.ts";
+
+/**
+ * Figures of the numpy reproduction (`shared/papers/air_3d_primitives_numpy_reproduction.txt`)
+ * that this project compares against; `renderScenesPerS` is its renderer measured on this
+ * project's 2-core machine (as stated in the foundation issue), not on the reproduction's laptop.
+ */
+export const REPRODUCTION = {
+  renderScenesPerS: 505,
+  imageSize: 64,
+  maxPrimitives: 3,
+  nTrain: 3000,
+  nTest: 500,
+} as const;
+
+/** One scene per (type, rotation): a single primitive at the origin, type-major order. */
+export function primitiveGallery(rotations: Vec3[], scale?: number): Scene[] {
+  return PRIMITIVE_TYPES.flatMap((type) =>
+    rotations.map((
+      rotation,
+    ) => [{ type, position: [0, 0, 0] as Vec3, rotation, ...(scale ? { scale } : {}) }])
+  );
+}
+
+/** A pixel box: left, top, width, height (pixels, inclusive extent). */
+export interface PixelBox {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/** The pixel box each instance covers in an id map (null for an instance with no visible pixel). */
+export function instanceBoxes(ids: ArrayLike<number>, size: number, count: number): (PixelBox | null)[] {
+  const lo = Array.from({ length: count }, () => [Infinity, Infinity]);
+  const hi = Array.from({ length: count }, () => [-Infinity, -Infinity]);
+  for (let i = 0; i < size; i++) {
+    for (let j = 0; j < size; j++) {
+      const k = ids[i * size + j];
+      if (k < 0 || k >= count) continue;
+      if (j < lo[k][0]) lo[k][0] = j;
+      if (i < lo[k][1]) lo[k][1] = i;
+      if (j > hi[k][0]) hi[k][0] = j;
+      if (i > hi[k][1]) hi[k][1] = i;
+    }
+  }
+  return lo.map((l, k) =>
+    Number.isFinite(l[0]) ? { x: l[0], y: l[1], w: hi[k][0] - l[0] + 1, h: hi[k][1] - l[1] + 1 } : null
+  );
+}
+
+/** Summary of a set of scenes. */
+export interface SceneStatistics {
+  scenes: number;
+  primitives: number;
+  /** countHistogram[n] = number of scenes with n primitives. */
+  countHistogram: number[];
+  typeCounts: Record<PrimitiveType, number>;
+  /** Positions of all primitives, per axis. */
+  positions: { x: number[]; y: number[]; z: number[] };
+  /** Per primitive: visible pixels / pixels it covers when rendered alone (1 = unoccluded). */
+  visibleFraction: number[];
+  /** Primitives with no visible pixel at all. */
+  hidden: number;
+  /** Mean fraction of image pixels covered by some primitive. */
+  meanCoverage: number;
+}
+
+/** Counts, types, positions and occlusion of `scenes`, rendered at `size`. */
+export function sceneStatistics(scenes: Scene[], options: { size: number }): SceneStatistics {
+  const { size } = options;
+  const maxN = scenes.reduce((m, s) => Math.max(m, s.length), 0);
+  const countHistogram = new Array(maxN + 1).fill(0);
+  const typeCounts = { sphere: 0, cube: 0, cylinder: 0 };
+  const positions = { x: [] as number[], y: [] as number[], z: [] as number[] };
+  for (const s of scenes) {
+    countHistogram[s.length]++;
+    for (const p of s) {
+      typeCounts[p.type]++;
+      positions.x.push(p.position[0]);
+      positions.y.push(p.position[1]);
+      positions.z.push(p.position[2]);
+    }
+  }
+  const px = size * size;
+  const visibleFraction: number[] = [];
+  let covered = 0, hidden = 0;
+  const chunk = 256;
+  for (let start = 0; start < scenes.length; start += chunk) {
+    const part = scenes.slice(start, start + chunk);
+    const { ids } = renderBatch(part, { size, ids: true });
+    const alone = renderBatch(part.flatMap((s) => s.map((p) => [p])), { size, ids: true }).ids!;
+    let a = 0;
+    part.forEach((s, b) => {
+      const visible = new Array(s.length).fill(0);
+      for (let p = b * px; p < (b + 1) * px; p++) {
+        const k = ids![p];
+        if (k >= 0) (visible[k]++, covered++);
+      }
+      for (let k = 0; k < s.length; k++, a++) {
+        let own = 0;
+        for (let p = a * px; p < (a + 1) * px; p++) if (alone[p] >= 0) own++;
+        visibleFraction.push(own > 0 ? visible[k] / own : 0);
+        if (visible[k] === 0) hidden++;
+      }
+    });
+  }
+  return {
+    scenes: scenes.length,
+    primitives: visibleFraction.length,
+    countHistogram,
+    typeCounts,
+    positions,
+    visibleFraction,
+    hidden,
+    meanCoverage: scenes.length ? covered / (scenes.length * px) : 0,
+  };
+}
+
+export interface ThroughputOptions {
+  size: number;
+  /** How long to measure, seconds. */
+  seconds: number;
+  /** Scenes per batch; default 1000. */
+  batch?: number;
+  /** Also fill the id and depth maps. */
+  withMaps?: boolean;
+  seed?: number;
+}
+
+/** Renders batches of random 1–3-primitive scenes on this thread for `seconds`; returns scenes per second. */
+export function renderThroughput(options: ThroughputOptions): number {
+  const { size, seconds, batch = 1000, withMaps = false, seed = 0 } = options;
+  if (!(seconds > 0)) throw new RangeError(`seconds must be > 0, got ${seconds}`);
+  const scenes = sampleScenes(new Rng(seed).child("throughput"), batch, { maxPrimitives: 3 });
+  const out = withMaps ? undefined : new Float32Array(batch * size * size);
+  const render = () => renderBatch(scenes, { size, out, ids: withMaps, depth: withMaps });
+  render(); // warm-up (JIT)
+  let n = 0;
+  const t0 = performance.now();
+  do {
+    render();
+    n += batch;
+  } while (performance.now() - t0 < seconds * 1000);
+  return n / ((performance.now() - t0) / 1000);
+}

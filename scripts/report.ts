@@ -1,0 +1,47 @@
+/**
+ * Executes notebooks with the Deno kernel and writes `reports/<notebook>.html`, offline reports
+ * with their plots embedded. With no argument it runs every notebook in `notebooks/`.
+ *
+ *   deno task report                                   # all notebooks, full size
+ *   deno task report -- notebooks/01_air_3d_primitives.ipynb
+ *   NOTEBOOK_QUICK=1 deno task report                  # quick mode (small sizes)
+ */
+import { join } from "node:path";
+import { executeNotebook, listNotebooks, ROOT } from "./jupyter.ts";
+
+const outputDir = join(ROOT, "reports");
+let notebooks: string[];
+try {
+  notebooks = listNotebooks(Deno.args.filter((a) => a !== "--"));
+} catch (e) {
+  console.error(`[report] ${(e as Error).message}`);
+  Deno.exit(2);
+}
+if (notebooks.length === 0) {
+  console.error("[report] no notebooks found in notebooks/");
+  Deno.exit(2);
+}
+await Deno.mkdir(outputDir, { recursive: true });
+const quick = Deno.env.get("NOTEBOOK_QUICK") === "1";
+let failed = 0;
+for (const [i, nb] of notebooks.entries()) {
+  const name = nb.split("/").pop();
+  console.error(
+    `[report] (${i + 1}/${notebooks.length}) executing ${name}${quick ? " in quick mode" : ""} …`,
+  );
+  const t0 = performance.now();
+  try {
+    const out = await executeNotebook(nb, { to: "html", outputDir, quick });
+    const kb = (await Deno.stat(out)).size / 1024;
+    console.error(
+      `[report]   wrote ${out} (${kb.toFixed(0)} KiB) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
+  } catch (e) {
+    failed++;
+    console.error(`[report]   FAILED: ${(e as Error).message}`);
+  }
+}
+if (failed > 0) {
+  console.error(`[report] ${failed} of ${notebooks.length} notebook(s) failed`);
+  Deno.exit(1);
+}

@@ -1,0 +1,51 @@
+import assert from "node:assert/strict";
+import { instanceBoxes, primitiveGallery, renderThroughput, sceneStatistics } from "../lib/scenes3d.ts";
+import { renderScene, sampleScenes, type Scene } from "../lib/render.ts";
+import { Rng } from "../lib/random.ts";
+
+Deno.test("gallery: one scene per type and rotation, type-major", () => {
+  const g = primitiveGallery([[0, 0, 0], [0.5, 0.5, 0]]);
+  assert.deepEqual(g.map((s) => s[0].type), ["sphere", "sphere", "cube", "cube", "cylinder", "cylinder"]);
+  assert.deepEqual(g[3][0].rotation, [0.5, 0.5, 0]);
+});
+
+Deno.test("instance boxes bound exactly the pixels of each id", () => {
+  const ids = Int16Array.from([-1, -1, -1, -1, -1, 0, 0, -1, -1, 0, 1, 1, -1, -1, -1, 1]);
+  assert.deepEqual(instanceBoxes(ids, 4, 3), [{ x: 1, y: 1, w: 2, h: 2 }, { x: 2, y: 2, w: 2, h: 2 }, null]);
+  // A sphere of radius 0.4 at the origin spans 0.8 of the 3.2-wide view.
+  const r = renderScene([{ type: "sphere", position: [0, 0, 0], rotation: [0, 0, 0] }], { size: 64 });
+  const [b] = instanceBoxes(r.ids, 64, 1);
+  assert.ok(b && Math.abs(b.w - 0.8 / 3.2 * 63) <= 1.5 && b.w === b.h, JSON.stringify(b));
+});
+
+Deno.test("statistics count scenes, types and occlusion", () => {
+  const far = {
+    type: "cube" as const,
+    position: [0, 0, -0.3] as [number, number, number],
+    rotation: [0, 0, 0] as [number, number, number],
+  };
+  const near = {
+    ...far,
+    type: "sphere" as const,
+    position: [0, 0, 0.3] as [number, number, number],
+    scale: 0.5,
+  };
+  const side = { ...far, position: [0.8, 0.8, 0] as [number, number, number] };
+  const scenes: Scene[] = [[far, near], [side]];
+  const s = sceneStatistics(scenes, { size: 64 });
+  assert.deepEqual(s.countHistogram, [0, 1, 1]);
+  assert.deepEqual(s.typeCounts, { sphere: 1, cube: 2, cylinder: 0 });
+  assert.equal(s.primitives, 3);
+  assert.equal(s.visibleFraction[1], 1); // the near sphere
+  assert.equal(s.visibleFraction[2], 1);
+  assert.ok(s.visibleFraction[0] < 0.5 && s.visibleFraction[0] > 0, "cube mostly hidden by the sphere");
+  assert.equal(s.hidden, 0);
+  const many = sceneStatistics(sampleScenes(new Rng(2), 300), { size: 32 });
+  assert.equal(many.positions.x.length, many.primitives);
+  assert.ok(many.meanCoverage > 0.02 && many.meanCoverage < 0.5);
+});
+
+Deno.test("throughput is measured and positive", () => {
+  assert.ok(renderThroughput({ size: 16, seconds: 0.05, batch: 50 }) > 0);
+  assert.throws(() => renderThroughput({ size: 16, seconds: 0 }), /seconds must be > 0/);
+});
