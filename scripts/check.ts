@@ -40,7 +40,7 @@ for (const nb of listNotebooks()) {
   files.push(ts);
 }
 const st = await new Deno.Command(Deno.execPath(), {
-  args: ["check", "--unstable-jupyter", "lib/", "test/", "bench/", "scripts/", ...files],
+  args: ["check", "lib/", "test/", "bench/", "scripts/", ...files],
   cwd: ROOT,
   stdout: "inherit",
   stderr: "inherit",
