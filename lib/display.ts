@@ -152,6 +152,24 @@ export class Figure implements Displayable {
   }
 }
 
+/** Counts of `values` in `bins` equal bins over [min, max] (values outside are dropped), with bin centres. */
+export function histogram(
+  values: ArrayLike<number>,
+  options: { bins: number; min: number; max: number },
+): { centers: number[]; counts: number[]; width: number } {
+  const { bins, min, max } = options;
+  if (!Number.isInteger(bins) || bins < 1) throw new RangeError(`bins must be an integer >= 1, got ${bins}`);
+  if (!(max > min)) throw new RangeError(`need min < max, got min=${min}, max=${max}`);
+  const width = (max - min) / bins;
+  const counts = new Array(bins).fill(0);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!(v >= min && v <= max)) continue;
+    counts[Math.min(bins - 1, Math.floor((v - min) / width))]++;
+  }
+  return { centers: counts.map((_, k) => min + (k + 0.5) * width), counts, width };
+}
+
 /** A plotly figure from traces and layout. */
 export function plot(spec: FigureSpec): Figure {
   return new Figure(spec);
@@ -305,7 +323,9 @@ export function normalizeDepth(depth: ArrayLike<number>, width: number, height: 
   let lo = Infinity, hi = -Infinity;
   for (let p = 0; p < width * height; p++) {
     const d = depth[p];
-    if (Number.isFinite(d)) (lo = Math.min(lo, d)), (hi = Math.max(hi, d));
+    if (!Number.isFinite(d)) continue;
+    if (d < lo) lo = d;
+    if (d > hi) hi = d;
   }
   const data = new Float32Array(width * height);
   for (let p = 0; p < width * height; p++) {

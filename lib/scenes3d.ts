@@ -117,7 +117,9 @@ export function sceneStatistics(scenes: Scene[], options: { size: number }): Sce
       const visible = new Array(s.length).fill(0);
       for (let p = b * px; p < (b + 1) * px; p++) {
         const k = ids![p];
-        if (k >= 0) (visible[k]++, covered++);
+        if (k < 0) continue;
+        visible[k]++;
+        covered++;
       }
       for (let k = 0; k < s.length; k++, a++) {
         let own = 0;

@@ -3,6 +3,7 @@ import { decode } from "fast-png";
 import {
   colorizeIds,
   DISPLAY,
+  histogram,
   html,
   imageGrid,
   type KernelChannel,
@@ -173,4 +174,13 @@ Deno.test("tables render HTML and aligned text, with numbers rounded", () => {
     t["text/plain"],
     "Results\nmetric       value   note\ncount <acc>  0.8123\npos          3       x",
   );
+});
+
+Deno.test("histogram bins values over [min, max], the top edge in the last bin", () => {
+  const h = histogram([0, 0.1, 0.5, 0.99, 1, 1.5, NaN, -0.1], { bins: 2, min: 0, max: 1 });
+  assert.deepEqual(h.counts, [2, 3]);
+  assert.deepEqual(h.centers, [0.25, 0.75]);
+  assert.equal(h.width, 0.5);
+  assert.throws(() => histogram([1], { bins: 0, min: 0, max: 1 }), /bins must be an integer >= 1/);
+  assert.throws(() => histogram([1], { bins: 2, min: 1, max: 1 }), /need min < max/);
 });

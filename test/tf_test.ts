@@ -10,6 +10,11 @@ Deno.test("initTf selects wasm and computes", async () => {
   assert.equal(data[0], 11);
 });
 
+Deno.test("initTf can select cpu explicitly, with no notice, and switch back", async () => {
+  assert.deepEqual(await initTf("cpu"), { backend: "cpu", notice: null });
+  assert.equal((await initTf()).backend, "wasm");
+});
+
 Deno.test("initTf rejects an unknown backend name", async () => {
   await assert.rejects(() => initTf("gpu" as "cpu"), /preferred must be "wasm" or "cpu"/);
 });
