@@ -245,7 +245,7 @@ export interface GridOptions {
   title?: string;
 }
 
-/** A grid of PNG images with optional captions and boxes, as one HTML block (plus a PNG of the first image). */
+/** A grid of PNG images with optional captions and boxes, as one HTML block (text/plain: a one-line summary). */
 export function imageGrid(items: GridItem[], options: GridOptions = {}): Displayable {
   if (!Array.isArray(items) || items.length === 0) {
     throw new RangeError("imageGrid: items must be a non-empty array");
@@ -318,7 +318,7 @@ export function colorizeIds(ids: ArrayLike<number>, width: number, height: numbe
   return { data, width, height, channels: 3 };
 }
 
-/** Maps finite values linearly to [1, 0] (near = bright, far = dark); non-finite → 0. For depth maps. */
+/** Maps finite values linearly to [1, 0.25] (near = bright, far = dim); non-finite (background) → 0. For depth maps. */
 export function normalizeDepth(depth: ArrayLike<number>, width: number, height: number): ImageData {
   let lo = Infinity, hi = -Infinity;
   for (let p = 0; p < width * height; p++) {
@@ -407,12 +407,8 @@ export class Notebook {
 
   /** Displays each item as its own output, then waits for the kernel's queue to drain. */
   async show(...items: (Displayable | string)[]): Promise<void> {
-    for (const item of items) {
-      const data = this.bundleOf(item);
-      this.shown.push(data);
-      await this.kernel?.broadcast("display_data", { data, metadata: this.#stamp(), transient: {} });
-    }
-    if (this.kernel) await sleep(this.drainMs);
+    for (const item of items) await this.send("display_data", item);
+    await this.drain();
   }
 
   /** A display with an id that later calls replace in place. */
@@ -427,13 +423,14 @@ export class Notebook {
     return new Progress(this, label, total, options.throttleMs ?? 250);
   }
 
-  /** @internal */
-  async send(msgType: string, item: Displayable | string, id: string): Promise<void> {
+  /** @internal Sends one output (with `id`, one that later updates can replace). */
+  async send(msgType: string, item: Displayable | string, id?: string): Promise<void> {
     const data = this.bundleOf(item);
     if (msgType === "display_data") this.shown.push(data);
     else this.shown.push({ ...data, "x-update-of": id });
-    const metadata = msgType === "display_data" ? this.#stamp(id) : { [SEQ_KEY]: this.#seqOf.get(id) };
-    await this.kernel?.broadcast(msgType, { data, metadata, transient: { display_id: id } });
+    const metadata = msgType === "display_data" ? this.#stamp(id) : { [SEQ_KEY]: this.#seqOf.get(id!) };
+    const transient = id === undefined ? {} : { display_id: id };
+    await this.kernel?.broadcast(msgType, { data, metadata, transient });
   }
 
   /**
@@ -512,6 +509,11 @@ export class Progress {
     const now = performance.now();
     if (now - this.#last < this.throttleMs) return;
     this.#last = now;
+    this.#sendView();
+  }
+
+  /** Queues an update with the current view, after any still in flight. */
+  #sendView(): void {
     const view = this.view();
     this.#chain = this.#chain.then(() => this.nb.send("update_display_data", view, this.#id));
   }
@@ -519,8 +521,7 @@ export class Progress {
   /** Final update, then waits for the kernel's queue to drain. */
   async done(note = this.#note): Promise<void> {
     this.#note = note;
-    const view = this.view();
-    this.#chain = this.#chain.then(() => this.nb.send("update_display_data", view, this.#id));
+    this.#sendView();
     await this.#chain;
     await this.nb.drain();
   }

@@ -5,7 +5,7 @@
  *
  *   deno task check
  */
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { listNotebooks, ROOT, run } from "./jupyter.ts";
 
 const checkDir = join(ROOT, ".check");
@@ -13,7 +13,7 @@ await Deno.remove(checkDir, { recursive: true }).catch(() => {});
 await Deno.mkdir(checkDir);
 const files: string[] = [];
 for (const nb of listNotebooks()) {
-  const name = nb.split("/").pop()!.replace(/\.ipynb$/, "");
+  const name = basename(nb, ".ipynb");
   const r = await run("jupyter", [
     "nbconvert",
     "--to",

@@ -4,7 +4,7 @@
  *
  * Used by `scripts/setup.ts`, `scripts/report.ts`, `scripts/check.ts` and the notebook test.
  */
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -146,7 +146,7 @@ export async function executeNotebook(
   notebook: string,
   options: { to: "html" | "notebook"; outputDir: string; quick?: boolean; timeoutS?: number },
 ): Promise<string> {
-  const name = notebook.split("/").pop()!.replace(/\.ipynb$/, "");
+  const name = basename(notebook, ".ipynb");
   const ext = options.to === "html" ? "html" : "ipynb";
   const env: Record<string, string> = { NO_COLOR: "1" };
   if (options.quick !== undefined) env.NOTEBOOK_QUICK = options.quick ? "1" : "0";

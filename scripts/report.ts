@@ -6,7 +6,7 @@
  *   deno task report -- notebooks/01_air_3d_primitives.ipynb
  *   NOTEBOOK_QUICK=1 deno task report                  # quick mode (small sizes)
  */
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { executeNotebook, listNotebooks, ROOT } from "./jupyter.ts";
 
 const outputDir = join(ROOT, "reports");
@@ -25,7 +25,7 @@ await Deno.mkdir(outputDir, { recursive: true });
 const quick = Deno.env.get("NOTEBOOK_QUICK") === "1";
 let failed = 0;
 for (const [i, nb] of notebooks.entries()) {
-  const name = nb.split("/").pop();
+  const name = basename(nb);
   console.error(
     `[report] (${i + 1}/${notebooks.length}) executing ${name}${quick ? " in quick mode" : ""} …`,
   );

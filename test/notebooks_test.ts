@@ -7,6 +7,7 @@
  * NOTEBOOK_RUNS=10 deno test -A test/notebooks_test.ts   # repeat each notebook (output-loss stress)
  */
 import assert from "node:assert/strict";
+import { basename } from "node:path";
 import { executeNotebook, hasNbconvert, listNotebooks } from "../scripts/jupyter.ts";
 import { SEQ_KEY } from "../lib/display.ts";
 
@@ -81,7 +82,7 @@ Deno.test("checkExecuted catches a raised cell, a silent cell and a lost output"
 });
 
 for (const notebook of listNotebooks()) {
-  const name = notebook.split("/").pop()!;
+  const name = basename(notebook);
   Deno.test({
     name: `notebook ${name} runs top to bottom in quick mode and loses no output (${runs} run(s))`,
     sanitizeResources: false,
