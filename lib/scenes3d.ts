@@ -1,6 +1,7 @@
 /**
- * Datasets of 3D-primitive scenes (AIR §3.2): the primitive gallery, per-instance boxes,
- * dataset statistics and renderer throughput. Rendering itself is in `render.ts`.
+ * Datasets of 3D-primitive scenes (AIR §3.2): (image, slot targets) pairs — fixed sets and a
+ * stream of fresh batches — the primitive gallery, per-instance boxes, dataset statistics and
+ * renderer throughput. Rendering itself is in `render.ts`.
  *
  * @example
  * ```ts
@@ -13,6 +14,7 @@
  * @module
  */
 import {
+  eulerZYX,
   PRIMITIVE_TYPES,
   type PrimitiveType,
   renderBatch,
@@ -167,4 +169,78 @@ export function renderThroughput(options: ThroughputOptions): number {
     n += batch;
   } while (performance.now() - t0 < seconds * 1000);
   return n / ((performance.now() - t0) / 1000);
+}
+
+/**
+ * Rendered images with slot targets, as the reproduction lays them out: slot k holds the k-th
+ * primitive by x (scenes are sorted by x), empty slots are zero with presence 0.
+ * Arrays are flat: images [n, size, size], per-slot fields [n, maxSlots, …].
+ */
+export interface SlotDataset {
+  n: number;
+  size: number;
+  maxSlots: number;
+  scenes: Scene[];
+  images: Float32Array;
+  /** 1 where the slot holds a primitive. */
+  presence: Float32Array;
+  /** Type index into PRIMITIVE_TYPES (0 in empty slots). */
+  type: Int32Array;
+  /** [x, y, z] per slot. */
+  position: Float32Array;
+  /** ZYX Euler angles [α, β, γ] per slot. */
+  euler: Float32Array;
+  /** Row-major rotation matrix R = Rz(α)·Ry(β)·Rx(γ) per slot (9 numbers). */
+  rotation: Float32Array;
+}
+
+/** Renders `scenes` (each already sorted by x) and writes their slot targets. */
+export function slotDataset(scenes: Scene[], options: { size: number; maxSlots: number }): SlotDataset {
+  const { size, maxSlots } = options;
+  if (!Number.isInteger(maxSlots) || maxSlots < 1) {
+    throw new RangeError(`maxSlots must be an integer ≥ 1, got ${maxSlots}`);
+  }
+  const n = scenes.length;
+  const presence = new Float32Array(n * maxSlots), type = new Int32Array(n * maxSlots);
+  const position = new Float32Array(n * maxSlots * 3), euler = new Float32Array(n * maxSlots * 3);
+  const rotation = new Float32Array(n * maxSlots * 9);
+  scenes.forEach((scene, b) => {
+    if (scene.length > maxSlots) {
+      throw new RangeError(`scene ${b} has ${scene.length} primitives; maxSlots is ${maxSlots}`);
+    }
+    scene.forEach((p, k) => {
+      const i = b * maxSlots + k;
+      if (k > 0 && scene[k - 1].position[0] > p.position[0]) {
+        throw new RangeError(`scene ${b}: primitives must be sorted by x (slot order)`);
+      }
+      presence[i] = 1;
+      type[i] = PRIMITIVE_TYPES.indexOf(p.type);
+      position.set(p.position, i * 3);
+      euler.set(p.rotation, i * 3);
+      rotation.set(eulerZYX(...p.rotation), i * 9);
+    });
+  });
+  const { images } = renderBatch(scenes, { size });
+  return { n, size, maxSlots, scenes, images, presence, type, position, euler, rotation };
+}
+
+/** Options of {@link sampleSlotDataset} and {@link slotBatches}. */
+export interface SlotDataOptions {
+  size: number;
+  maxPrimitives: number;
+}
+
+/** `n` fresh random scenes (1..maxPrimitives primitives) with slot targets. */
+export function sampleSlotDataset(rng: Rng, n: number, options: SlotDataOptions): SlotDataset {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`n must be an integer ≥ 1, got ${n}`);
+  const scenes = sampleScenes(rng, n, { maxPrimitives: options.maxPrimitives });
+  return slotDataset(scenes, { size: options.size, maxSlots: options.maxPrimitives });
+}
+
+/**
+ * An endless stream of freshly rendered batches — every batch is new scenes, so a model never
+ * sees the same image twice (the reproduction's 3000 fixed scenes are its main failure).
+ */
+export function* slotBatches(rng: Rng, batchSize: number, options: SlotDataOptions): Generator<SlotDataset> {
+  for (;;) yield sampleSlotDataset(rng, batchSize, options);
 }

@@ -3,7 +3,8 @@
  *
  * {@link initTf} selects the WebAssembly backend (its SIMD binary is picked up
  * automatically; ≈ 40× the plain `cpu` backend on matMul) and falls back to
- * `cpu` with a visible notice when wasm cannot start.
+ * `cpu` with a visible notice when wasm cannot start. It also installs the fast conv and matMul
+ * gradients of `wasm_grads.ts` (wasm has no `Conv2DBackpropFilter`).
  *
  * @example
  * ```ts
@@ -15,6 +16,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
+import { installFastGrads } from "./wasm_grads.ts";
 
 export { tf };
 
@@ -46,6 +48,8 @@ export async function initTf(preferred: "wasm" | "cpu" = "wasm"): Promise<Backen
     await tf.setBackend("cpu");
   }
   await tf.ready();
+  // wasm lacks Conv2DBackpropFilter and is slow on transposed matMuls: flag-free gradients.
+  installFastGrads();
   if (notice) console.error(`[tf] ${notice}`);
   return { backend: tf.getBackend(), notice };
 }

@@ -49,3 +49,37 @@ Deno.test("throughput is measured and positive", () => {
   assert.ok(renderThroughput({ size: 16, seconds: 0.05, batch: 50 }) > 0);
   assert.throws(() => renderThroughput({ size: 16, seconds: 0 }), /seconds must be > 0/);
 });
+
+Deno.test("slot datasets: targets follow the scenes, x-ordered; streams are fresh and seeded", async () => {
+  const { sampleSlotDataset, slotBatches, slotDataset } = await import("../lib/scenes3d.ts");
+  const { eulerZYX } = await import("../lib/render.ts");
+  const d = sampleSlotDataset(new Rng(5), 40, { size: 16, maxPrimitives: 3 });
+  assert.equal(d.images.length, 40 * 256);
+  d.scenes.forEach((s, b) => {
+    for (let k = 0; k < 3; k++) {
+      const i = b * 3 + k, p = s[k];
+      assert.equal(d.presence[i], p ? 1 : 0);
+      if (!p) continue;
+      assert.equal(d.type[i], ["sphere", "cube", "cylinder"].indexOf(p.type));
+      assert.deepEqual(
+        Array.from(d.position.subarray(i * 3, i * 3 + 3)),
+        Array.from(Float32Array.from(p.position)),
+      );
+      const r = eulerZYX(...p.rotation);
+      for (let m = 0; m < 9; m++) assert.ok(Math.abs(d.rotation[i * 9 + m] - r[m]) < 1e-6);
+      if (k > 0) assert.ok(s[k - 1].position[0] <= p.position[0]);
+    }
+  });
+  const a = slotBatches(new Rng(9), 8, { size: 16, maxPrimitives: 2 });
+  const b = slotBatches(new Rng(9), 8, { size: 16, maxPrimitives: 2 });
+  const a1 = a.next().value!, a2 = a.next().value!;
+  assert.deepEqual(a1.images, b.next().value!.images); // same seed → same stream
+  assert.notDeepEqual(a1.images, a2.images); // every batch is new
+  assert.throws(() => slotDataset(d.scenes, { size: 16, maxSlots: 2 }), /maxSlots is 2/);
+  assert.throws(
+    () =>
+      slotDataset([[d.scenes[0][0], { ...d.scenes[0][0], position: [-2, 0, 0] }]], { size: 8, maxSlots: 3 }),
+    /sorted by x/,
+  );
+  assert.throws(() => sampleSlotDataset(new Rng(0), 0, { size: 8, maxPrimitives: 3 }), /n must be/);
+});

@@ -1,0 +1,353 @@
+/**
+ * One AIR-3D experiment as a plain config object (nanoGPT style): synthesise the data, train a
+ * slot model with AdamW and a best-validation checkpoint, score it on held-out scenes.
+ * `scripts/air3d.ts` is its CLI; notebook 01 calls it with a progress callback.
+ *
+ * @example
+ * ```ts
+ * import { initTf } from "./tf.ts";
+ * import { defaultConfig, runAir3d } from "./air3d_train.ts";
+ * await initTf();
+ * const run = await runAir3d({ ...defaultConfig("mlp"), nEpochs: 2 });
+ * run.result.count_acc;
+ * ```
+ * @module
+ */
+import { tf } from "./tf.ts";
+import { Rng } from "./random.ts";
+import { buildModel, MODEL_KINDS, type ModelKind, type SlotModel } from "./air3d.ts";
+import { sampleSlotDataset, slotBatches, type SlotDataset } from "./scenes3d.ts";
+import { type Matching, type SceneMetrics, scoreScenes, type SlotPrediction } from "./metrics.ts";
+import { AdamW, BestCheckpoint, cosineLr } from "./train.ts";
+
+/** Every knob of a run. The mlp defaults are the reproduction's canonical config. */
+export interface Air3dConfig {
+  model: ModelKind;
+  seed: number;
+  imageSize: number;
+  maxPrimitives: number;
+  nEpochs: number;
+  /** Scenes per epoch (a fixed set unless streaming). */
+  nTrain: number;
+  nTest: number;
+  /** Validation scenes for the best checkpoint (a separate draw; the test set is never seen). */
+  nVal: number;
+  hidden: number;
+  inputPool: number;
+  batchSize: number;
+  lr: number;
+  weightDecay: number;
+  /** Fresh scenes for every batch instead of a fixed training set. */
+  streaming: boolean;
+  /** Cosine learning-rate decay over the run (with a short warm-up). */
+  cosine: boolean;
+  /** Wall-clock cap on training, seconds (0 = none); a run that hits it says so. */
+  budgetS: number;
+}
+
+export function defaultConfig(model: ModelKind): Air3dConfig {
+  const common = {
+    seed: 0,
+    imageSize: 64,
+    maxPrimitives: 3,
+    nTest: 500,
+    nVal: 500,
+    inputPool: 2,
+    budgetS: 0,
+  };
+  if (model === "mlp") {
+    return {
+      ...common,
+      model,
+      nEpochs: 80,
+      nTrain: 3000,
+      hidden: 128,
+      batchSize: 64,
+      lr: 1e-3,
+      weightDecay: 1e-3,
+      streaming: false,
+      cosine: false,
+    };
+  }
+  if (model === "conv") {
+    return {
+      ...common,
+      model,
+      nEpochs: 30,
+      nTrain: 3200,
+      hidden: 256,
+      batchSize: 64,
+      lr: 2e-3,
+      weightDecay: 1e-4,
+      streaming: true,
+      cosine: true,
+    };
+  }
+  throw new RangeError(`model must be one of ${MODEL_KINDS.join(", ")}, got ${JSON.stringify(model)}`);
+}
+
+/** Checks every field (names the field and what is allowed); unknown keys are errors. */
+export function validateConfig(config: Air3dConfig): Air3dConfig {
+  const known = Object.keys(defaultConfig("mlp"));
+  for (const k of Object.keys(config)) {
+    if (!known.includes(k)) throw new RangeError(`unknown config key "${k}"; allowed: ${known.join(", ")}`);
+  }
+  if (!MODEL_KINDS.includes(config.model)) {
+    throw new RangeError(
+      `model must be one of ${MODEL_KINDS.join(", ")}, got ${JSON.stringify(config.model)}`,
+    );
+  }
+  const int = (k: keyof Air3dConfig, lo: number, hi = Infinity) => {
+    const v = config[k] as number;
+    if (!Number.isInteger(v) || v < lo || v > hi) {
+      throw new RangeError(`${k} must be an integer in ${lo}..${hi === Infinity ? "∞" : hi}, got ${v}`);
+    }
+  };
+  int("seed", 0);
+  int("imageSize", 8, 512);
+  int("maxPrimitives", 1, 6);
+  int("nEpochs", 1);
+  int("nTrain", 1);
+  int("nTest", 1);
+  int("nVal", 1);
+  int("hidden", 1);
+  int("inputPool", 1, 8);
+  int("batchSize", 1);
+  const pos = (k: keyof Air3dConfig, zero = false) => {
+    const v = config[k] as number;
+    if (!Number.isFinite(v) || (zero ? v < 0 : v <= 0)) {
+      throw new RangeError(`${k} must be ${zero ? "≥ 0" : "> 0"}, got ${v}`);
+    }
+  };
+  pos("lr");
+  pos("weightDecay", true);
+  pos("budgetS", true);
+  for (const k of ["streaming", "cosine"] as const) {
+    if (typeof config[k] !== "boolean") throw new RangeError(`${k} must be true or false, got ${config[k]}`);
+  }
+  if (config.imageSize % config.inputPool) {
+    throw new RangeError(
+      `imageSize (${config.imageSize}) must be divisible by inputPool (${config.inputPool})`,
+    );
+  }
+  if (config.model === "conv" && config.imageSize % 16) {
+    throw new RangeError(`imageSize must be a multiple of 16 for the conv model, got ${config.imageSize}`);
+  }
+  return config;
+}
+
+/** One row of the training history (per epoch). */
+export interface EpochRecord {
+  epoch: number;
+  step: number;
+  seconds: number;
+  lr: number;
+  train: Record<string, number>;
+  val: Record<string, number>;
+  liveTensors: number;
+}
+
+/** The CLI's JSON (issue fields) — the metrics of {@link scoreScenes} without the per-object lists. */
+export interface Air3dResult {
+  count_acc: number;
+  presence_acc: number;
+  type_acc: number;
+  pos_mae: [number, number, number];
+  rot_mae_euler: [number, number, number];
+  rot_err_median_deg: { cube: number; cylinder: number };
+  matching: Matching;
+  best_epoch: number;
+  epochs_run: number;
+  stopped_by_budget: boolean;
+  synth_s: number;
+  train_s: number;
+  infer_ms_per_image: number;
+  n_params: number;
+  config: Air3dConfig;
+  env: Record<string, string>;
+}
+
+/** Everything a run produced (the notebook plots from it). */
+export interface Air3dRun {
+  result: Air3dResult;
+  metrics: SceneMetrics;
+  history: EpochRecord[];
+  test: SlotDataset;
+  predictions: SlotPrediction[][];
+  model: SlotModel;
+}
+
+/** Progress hook: called after every epoch (await-ed, so a notebook can redraw). */
+export type OnEpoch = (record: EpochRecord, config: Air3dConfig) => void | Promise<void>;
+
+/** Mean loss parts of a model over a dataset, in chunks, no gradients. */
+export function evaluateLoss(model: SlotModel, data: SlotDataset, chunk = 250): Record<string, number> {
+  const sums: Record<string, number> = {};
+  for (let s = 0; s < data.n; s += chunk) {
+    const part = sliceDataset(data, s, Math.min(data.n, s + chunk));
+    const values = tf.tidy(() => {
+      const { total, parts } = model.loss(part);
+      return [["total", total], ...Object.entries(parts)].map((
+        [k, v],
+      ) => [k, (v as tf.Scalar).dataSync()[0]]);
+    }) as unknown as [string, number][];
+    for (const [k, v] of values) sums[k] = (sums[k] ?? 0) + v * part.n;
+  }
+  return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / data.n]));
+}
+
+/** Rows [start, end) of a dataset (views, no copy). */
+export function sliceDataset(d: SlotDataset, start: number, end: number): SlotDataset {
+  const K = d.maxSlots, px = d.size * d.size;
+  return {
+    n: end - start,
+    size: d.size,
+    maxSlots: K,
+    scenes: d.scenes.slice(start, end),
+    images: d.images.subarray(start * px, end * px),
+    presence: d.presence.subarray(start * K, end * K),
+    type: d.type.subarray(start * K, end * K),
+    position: d.position.subarray(start * K * 3, end * K * 3),
+    euler: d.euler.subarray(start * K * 3, end * K * 3),
+    rotation: d.rotation.subarray(start * K * 9, end * K * 9),
+  };
+}
+
+function environment(): Record<string, string> {
+  return {
+    deno: Deno.version.deno,
+    tfjs: tf.version.tfjs,
+    backend: tf.getBackend(),
+    os: `${Deno.build.os} ${Deno.build.arch}`,
+    cpus: String(navigator.hardwareConcurrency),
+  };
+}
+
+/**
+ * Runs one experiment: data (train/val/test from independent child streams of `seed`), training
+ * with per-epoch validation and best-checkpoint restore, test metrics and inference timing.
+ * Same config → same result (times aside).
+ */
+export async function runAir3d(config: Air3dConfig, onEpoch?: OnEpoch): Promise<Air3dRun> {
+  validateConfig(config);
+  const c = config;
+  const rng = new Rng(c.seed);
+  const opts = { size: c.imageSize, maxPrimitives: c.maxPrimitives };
+  const t0 = performance.now();
+  const train = c.streaming ? null : sampleSlotDataset(rng.child("train"), c.nTrain, opts);
+  const val = sampleSlotDataset(rng.child("val"), c.nVal, opts);
+  const test = sampleSlotDataset(rng.child("test"), c.nTest, opts);
+  const synthS = (performance.now() - t0) / 1000;
+
+  const model = buildModel(c.model, rng.child("init"), {
+    imageSize: c.imageSize,
+    maxSlots: c.maxPrimitives,
+    hidden: c.hidden,
+    inputPool: c.inputPool,
+  });
+  const opt = new AdamW(model.params, { lr: c.lr, weightDecay: c.weightDecay });
+  const best = new BestCheckpoint(model.params);
+  const stepsPerEpoch = Math.ceil(c.nTrain / c.batchSize);
+  const totalSteps = stepsPerEpoch * c.nEpochs;
+  const shuffle = rng.child("shuffle");
+  const stream = c.streaming ? slotBatches(rng.child("stream"), c.batchSize, opts) : null;
+  const history: EpochRecord[] = [];
+  let step = 0, stopped = false;
+  const t1 = performance.now();
+  for (let epoch = 1; epoch <= c.nEpochs && !stopped; epoch++) {
+    const order = train ? shuffle.permutation(train.n) : null;
+    const sums: Record<string, number> = {};
+    let seen = 0;
+    for (let s = 0; s < stepsPerEpoch; s++, step++) {
+      const batch = stream ? stream.next().value as SlotDataset : gatherRows(
+        train!,
+        order!.slice(
+          s * c.batchSize,
+          Math.min(train!.n, (s + 1) * c.batchSize),
+        ),
+      );
+      if (c.cosine) opt.lr = cosineLr(step, totalSteps, c.lr, Math.min(200, totalSteps / 10));
+      let parts: Record<string, number> = {};
+      opt.step(() => {
+        const out = model.loss(batch);
+        parts = Object.fromEntries(Object.entries(out.parts).map(([k, v]) => [k, v.dataSync()[0]]));
+        parts.total = out.total.dataSync()[0];
+        return out.total;
+      });
+      for (const [k, v] of Object.entries(parts)) sums[k] = (sums[k] ?? 0) + v * batch.n;
+      seen += batch.n;
+      if (c.budgetS > 0 && (performance.now() - t1) / 1000 > c.budgetS) {
+        stopped = true;
+        break;
+      }
+    }
+    const valLoss = evaluateLoss(model, val);
+    best.offer(valLoss.total, epoch);
+    const record: EpochRecord = {
+      epoch,
+      step,
+      seconds: (performance.now() - t1) / 1000,
+      lr: opt.lr,
+      train: Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / Math.max(1, seen)])),
+      val: valLoss,
+      liveTensors: tf.memory().numTensors,
+    };
+    history.push(record);
+    await onEpoch?.(record, c);
+  }
+  best.restore();
+  opt.dispose();
+  const trainS = (performance.now() - t1) / 1000;
+
+  model.predict(test.images, Math.min(test.n, 50)); // warm-up
+  const t2 = performance.now();
+  const predictions = model.predict(test.images, test.n);
+  const inferMs = (performance.now() - t2) / test.n;
+  const matching: Matching = c.model === "mlp" ? "slot" : "hungarian";
+  const metrics = scoreScenes(test.scenes, predictions, matching);
+  const result: Air3dResult = {
+    count_acc: metrics.count_acc,
+    presence_acc: metrics.presence_acc,
+    type_acc: metrics.type_acc,
+    pos_mae: metrics.pos_mae,
+    rot_mae_euler: metrics.rot_mae_euler,
+    rot_err_median_deg: metrics.rot_err_median_deg,
+    matching,
+    best_epoch: best.bestEpoch,
+    epochs_run: history.length,
+    stopped_by_budget: stopped,
+    synth_s: synthS,
+    train_s: trainS,
+    infer_ms_per_image: inferMs,
+    n_params: model.params.count(),
+    config: c,
+    env: environment(),
+  };
+  return { result, metrics, history, test, predictions, model };
+}
+
+/** Copies the given rows of a dataset into a new one (a training batch). */
+export function gatherRows(d: SlotDataset, rows: number[]): SlotDataset {
+  const K = d.maxSlots, px = d.size * d.size, n = rows.length;
+  const out: SlotDataset = {
+    n,
+    size: d.size,
+    maxSlots: K,
+    scenes: rows.map((r) => d.scenes[r]),
+    images: new Float32Array(n * px),
+    presence: new Float32Array(n * K),
+    type: new Int32Array(n * K),
+    position: new Float32Array(n * K * 3),
+    euler: new Float32Array(n * K * 3),
+    rotation: new Float32Array(n * K * 9),
+  };
+  rows.forEach((r, i) => {
+    out.images.set(d.images.subarray(r * px, (r + 1) * px), i * px);
+    out.presence.set(d.presence.subarray(r * K, (r + 1) * K), i * K);
+    out.type.set(d.type.subarray(r * K, (r + 1) * K), i * K);
+    out.position.set(d.position.subarray(r * K * 3, (r + 1) * K * 3), i * K * 3);
+    out.euler.set(d.euler.subarray(r * K * 3, (r + 1) * K * 3), i * K * 3);
+    out.rotation.set(d.rotation.subarray(r * K * 9, (r + 1) * K * 9), i * K * 9);
+  });
+  return out;
+}

@@ -1,0 +1,173 @@
+/**
+ * Training utilities shared by the models: named parameters with seeded initialisation, Adam
+ * with decoupled weight decay (AdamW, Loshchilov & Hutter 2019), learning-rate schedules, and
+ * a best-checkpoint keeper.
+ *
+ * AdamW step for a weight w with gradient g (biases are not decayed):
+ *
+ *     w ← w − η · m̂ / (√v̂ + ε)       (Adam)
+ *     w ← w − η · λ · w              (decoupled decay, applied after the Adam update)
+ *
+ * @example
+ * ```ts
+ * import { AdamW, Params } from "./train.ts";
+ * import { Rng } from "./random.ts";
+ * const params = new Params(new Rng(0));
+ * const w = params.dense("fc", 4, 2);
+ * const opt = new AdamW(params, { lr: 1e-3, weightDecay: 1e-3 });
+ * ```
+ * @module
+ */
+import { tf } from "./tf.ts";
+import type { Rng } from "./random.ts";
+
+/** A dense layer's weights. */
+export interface Dense {
+  w: tf.Variable;
+  b: tf.Variable;
+}
+
+/** A model's variables by name, initialised from a seeded stream (same seed → same weights). */
+export class Params {
+  readonly vars = new Map<string, tf.Variable>();
+  /** Names that weight decay skips (biases). */
+  readonly noDecay = new Set<string>();
+  constructor(private rng: Rng) {}
+
+  /** A variable of `shape` filled with N(0, std²) from the stream. */
+  normal(name: string, shape: number[], std: number, decay = true): tf.Variable {
+    if (this.vars.has(name)) throw new Error(`parameter ${name} defined twice`);
+    const size = shape.reduce((a, b) => a * b, 1);
+    const v = tf.variable(tf.tensor(this.rng.normalArray(size, 0, std), shape), true, name + "_" + uid());
+    this.vars.set(name, v);
+    if (!decay) this.noDecay.add(name);
+    return v;
+  }
+
+  zeros(name: string, shape: number[]): tf.Variable {
+    return this.normal(name, shape, 0, false);
+  }
+
+  /** He-initialised dense layer (ReLU nets): W ~ N(0, 2/fanIn), b = 0. */
+  dense(name: string, fanIn: number, fanOut: number, gain = 2): Dense {
+    return {
+      w: this.normal(`${name}.w`, [fanIn, fanOut], Math.sqrt(gain / fanIn)),
+      b: this.zeros(`${name}.b`, [fanOut]),
+    };
+  }
+
+  /** He-initialised conv filter [k, k, cin, cout] and bias. */
+  conv(name: string, k: number, cin: number, cout: number): Dense {
+    return {
+      w: this.normal(`${name}.w`, [k, k, cin, cout], Math.sqrt(2 / (k * k * cin))),
+      b: this.zeros(`${name}.b`, [cout]),
+    };
+  }
+
+  list(): tf.Variable[] {
+    return [...this.vars.values()];
+  }
+
+  /** Number of scalar parameters. */
+  count(): number {
+    return this.list().reduce((n, v) => n + v.size, 0);
+  }
+
+  /** Copies of every value (a checkpoint). */
+  snapshot(): Map<string, Float32Array> {
+    return new Map([...this.vars].map(([k, v]) => [k, new Float32Array(v.dataSync())]));
+  }
+
+  restore(snap: Map<string, Float32Array>): void {
+    for (const [k, v] of this.vars) {
+      const s = snap.get(k);
+      if (!s) throw new Error(`checkpoint lacks ${k}`);
+      tf.tidy(() => v.assign(tf.tensor(s, v.shape)));
+    }
+  }
+
+  dispose(): void {
+    for (const v of this.vars.values()) v.dispose();
+    this.vars.clear();
+  }
+}
+
+let uidCounter = 0;
+function uid(): number {
+  return ++uidCounter;
+}
+
+export interface AdamWOptions {
+  lr: number;
+  weightDecay?: number;
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+}
+
+/** Adam from tfjs plus decoupled weight decay on every parameter not in `params.noDecay`. */
+export class AdamW {
+  private opt: tf.AdamOptimizer;
+  private decayed: tf.Variable[];
+  lr: number;
+  readonly weightDecay: number;
+
+  constructor(private params: Params, options: AdamWOptions) {
+    const { lr, weightDecay = 0, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8 } = options;
+    if (!(lr > 0)) throw new RangeError(`lr must be > 0, got ${lr}`);
+    if (!(weightDecay >= 0)) throw new RangeError(`weightDecay must be ≥ 0, got ${weightDecay}`);
+    this.lr = lr;
+    this.weightDecay = weightDecay;
+    this.opt = tf.train.adam(lr, beta1, beta2, epsilon);
+    this.decayed = [...params.vars].filter(([k]) => !params.noDecay.has(k)).map(([, v]) => v);
+  }
+
+  /** One step on `loss`; returns the loss value. */
+  step(loss: () => tf.Scalar): number {
+    // tfjs's Adam reads its (protected) learningRate on every update; schedules set it here.
+    (this.opt as unknown as { learningRate: number }).learningRate = this.lr;
+    const value = this.opt.minimize(loss, true, this.params.list())!;
+    const out = value.dataSync()[0];
+    value.dispose();
+    if (this.weightDecay > 0) {
+      const f = 1 - this.lr * this.weightDecay;
+      tf.tidy(() => {
+        for (const v of this.decayed) v.assign(v.mul(f));
+      });
+    }
+    return out;
+  }
+
+  dispose(): void {
+    this.opt.dispose();
+  }
+}
+
+/** Linear warm-up over `warmup` steps, then cosine decay to `floor`·lr at `total`. */
+export function cosineLr(step: number, total: number, lr: number, warmup = 0, floor = 0.02): number {
+  if (step < warmup) return lr * (step + 1) / warmup;
+  const t = Math.min(1, (step - warmup) / Math.max(1, total - warmup));
+  return lr * (floor + (1 - floor) * 0.5 * (1 + Math.cos(Math.PI * t)));
+}
+
+/** Keeps the parameters of the lowest validation loss seen. */
+export class BestCheckpoint {
+  best = Infinity;
+  bestEpoch = -1;
+  private snap: Map<string, Float32Array> | null = null;
+  constructor(private params: Params) {}
+
+  /** Records `loss` at `epoch`; snapshots when it is the best so far. Returns whether it was. */
+  offer(loss: number, epoch: number): boolean {
+    if (!(loss < this.best)) return false;
+    this.best = loss;
+    this.bestEpoch = epoch;
+    this.snap = this.params.snapshot();
+    return true;
+  }
+
+  /** Puts the best parameters back. */
+  restore(): void {
+    if (this.snap) this.params.restore(this.snap);
+  }
+}

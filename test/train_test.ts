@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { initTf, tf } from "../lib/tf.ts";
+import { AdamW, BestCheckpoint, cosineLr, Params } from "../lib/train.ts";
+import { Rng } from "../lib/random.ts";
+
+await initTf();
+
+Deno.test("params: same seed → same weights; biases start at zero", () => {
+  const a = new Params(new Rng(1)), b = new Params(new Rng(1));
+  const da = a.dense("fc", 5, 3), db = b.dense("fc", 5, 3);
+  assert.deepEqual(da.w.dataSync(), db.w.dataSync());
+  assert.deepEqual(Array.from(da.b.dataSync()), [0, 0, 0]);
+  assert.equal(a.count(), 18);
+  assert.throws(() => a.dense("fc", 1, 1), /defined twice/);
+  a.dispose();
+  b.dispose();
+});
+
+Deno.test("AdamW decays weights but not biases; zero gradient leaves w·(1 − ηλ)", () => {
+  const p = new Params(new Rng(2));
+  const w = p.normal("w", [3], 1), bias = p.normal("b", [3], 1, false);
+  const w0 = Array.from(w.dataSync()), b0 = Array.from(bias.dataSync());
+  const opt = new AdamW(p, { lr: 0.1, weightDecay: 0.5 });
+  opt.step(() => tf.mul(tf.add(w.sum(), bias.sum()), 0) as tf.Scalar); // zero gradient: Adam moves nothing
+  w.dataSync().forEach((v, i) => assert.ok(Math.abs(v - w0[i] * 0.95) < 1e-6));
+  assert.deepEqual(Array.from(bias.dataSync()), b0);
+  assert.throws(() => new AdamW(p, { lr: 0 }), /lr must be > 0/);
+  assert.throws(() => new AdamW(p, { lr: 1, weightDecay: -1 }), /weightDecay/);
+  opt.dispose();
+  p.dispose();
+});
+
+Deno.test("best checkpoint restores the best parameters; cosine schedule shape", () => {
+  const p = new Params(new Rng(3));
+  const v = p.zeros("v", [2]);
+  const best = new BestCheckpoint(p);
+  v.assign(tf.tensor1d([1, 2]));
+  assert.ok(best.offer(0.5, 1));
+  v.assign(tf.tensor1d([7, 7]));
+  assert.ok(!best.offer(0.9, 2));
+  best.restore();
+  assert.deepEqual(Array.from(v.dataSync()), [1, 2]);
+  assert.equal(best.bestEpoch, 1);
+  p.dispose();
+  assert.equal(cosineLr(0, 100, 1, 10), 0.1);
+  assert.ok(Math.abs(cosineLr(10, 100, 1, 10) - 1) < 1e-9);
+  assert.ok(Math.abs(cosineLr(100, 100, 1, 10, 0.02) - 0.02) < 1e-9);
+});
