@@ -44,16 +44,18 @@ export interface ModelShape {
   inputPool?: number;
 }
 
-/** Loss value and its parts (for curves). */
+/** Loss value and its parts (for curves), named by the model's `partNames`. */
 export interface LossParts {
   total: tf.Scalar;
-  parts: Record<string, tf.Scalar>;
+  parts: tf.Tensor1D;
 }
 
 /** A slot model: parameters, a loss on a batch, and predictions. */
 export interface SlotModel {
   kind: ModelKind;
   params: Params;
+  /** Names of the loss parts, in order. */
+  partNames: string[];
   /** Loss of a batch (inside a tidy/minimize). */
   loss(batch: SlotDataset): LossParts;
   /** Per-image slot predictions, computed in chunks. */
@@ -80,11 +82,17 @@ function chunked<T>(n: number, chunk: number, fn: (start: number, count: number)
 export function meanPool(images: Float32Array, n: number, size: number, f: number): Float32Array {
   if (f === 1) return images.subarray(0, n * size * size);
   const s = size / f, out = new Float32Array(n * s * s), inv = 1 / (f * f);
-  for (let b = 0; b < n; b++) {
-    const src = b * size * size, dst = b * s * s;
-    for (let i = 0; i < size; i++) {
-      const row = dst + Math.floor(i / f) * s;
-      for (let j = 0; j < size; j++) out[row + Math.floor(j / f)] += images[src + i * size + j] * inv;
+  for (let b = 0, o = 0; b < n; b++) {
+    const src = b * size * size;
+    for (let i = 0; i < s; i++) {
+      for (let j = 0; j < s; j++, o++) {
+        let acc = 0;
+        for (let di = 0; di < f; di++) {
+          const row = src + (i * f + di) * size + j * f;
+          for (let dj = 0; dj < f; dj++) acc += images[row + dj];
+        }
+        out[o] = acc * inv;
+      }
     }
   }
   return out;
@@ -107,9 +115,10 @@ export function mlpModel(rng: Rng, shape: ModelShape): SlotModel {
     const x = tf.tensor2d(meanPool(images, n, size, inputPool), [n, inDim]);
     const h1 = tf.relu(denseApply(x, l1));
     const h2 = tf.relu(denseApply(h1, l2));
-    const o = denseApply(h2, out).reshape([n, K, per]);
-    const [pres, type, pos, rot] = tf.split(o, [1, N_TYPES, 3, 3], 2);
+    const raw = denseApply(h2, out).reshape([n * K, per]);
+    const [pres, type, pos, rot] = tf.split(raw.reshape([n, K, per]), [1, N_TYPES, 3, 3], 2);
     return {
+      raw,
       pres: pres.squeeze([2]) as tf.Tensor2D,
       type: type as tf.Tensor3D,
       pos: pos as tf.Tensor3D,
@@ -117,31 +126,63 @@ export function mlpModel(rng: Rng, shape: ModelShape): SlotModel {
     };
   }
 
+  // Per-slot targets and loss weights packed on the host into [n·K, 8] columns:
+  // presence (BCE) · type (CE) · x y z (squared error) · α β γ (squared error, spheres masked).
+  // Column sums of weight ⊙ loss are then the four means the reproduction adds up.
+  function packTargets(batch: SlotDataset) {
+    const rows = batch.n * K;
+    const target = new Float32Array(rows * 7), weight = new Float32Array(rows * 8);
+    const onehot = new Float32Array(rows * N_TYPES);
+    let present = 0, rotating = 0;
+    for (let i = 0; i < rows; i++) {
+      present += batch.presence[i];
+      if (batch.presence[i] && batch.type[i] !== 0) rotating++;
+    }
+    for (let i = 0; i < rows; i++) {
+      const p = batch.presence[i], rot = p && batch.type[i] !== 0 ? 1 : 0;
+      target[i * 7] = p;
+      target.set(batch.position.subarray(i * 3, i * 3 + 3), i * 7 + 1);
+      target.set(batch.euler.subarray(i * 3, i * 3 + 3), i * 7 + 4);
+      onehot[i * N_TYPES + batch.type[i]] = 1;
+      weight[i * 8] = 1 / rows;
+      weight[i * 8 + 1] = p / Math.max(1, present);
+      for (let a = 0; a < 3; a++) {
+        weight[i * 8 + 2 + a] = p / (3 * Math.max(1, present));
+        weight[i * 8 + 5 + a] = rot / (3 * Math.max(1, rotating));
+      }
+    }
+    return {
+      target: tf.tensor2d(target, [rows, 7]),
+      onehot: tf.tensor2d(onehot, [rows, N_TYPES]),
+      weight: tf.tensor2d(weight, [rows, 8]),
+    };
+  }
+
   return {
     kind: "mlp",
     params,
+    partNames: ["presence", "type", "position", "rotation"],
     loss(batch) {
       const { n } = batch;
       const o = forward(batch.images, n);
-      const pres = tf.tensor2d(batch.presence, [n, K]);
-      const isRotating = tf.tensor2d(batch.type.map((t, i) => batch.presence[i] && t !== 0 ? 1 : 0), [n, K]);
-      const present = tf.maximum(pres.sum(), 1);
-      const presence = tf.losses.sigmoidCrossEntropy(pres, o.pres) as tf.Scalar;
-      const ce = tf.losses.softmaxCrossEntropy(
-        tf.oneHot(tf.tensor2d(batch.type, [n, K], "int32"), N_TYPES),
-        o.type,
-        undefined,
-        0,
-        tf.Reduction.NONE,
-      ) as tf.Tensor2D;
-      const type = ce.mul(pres).sum().div(present) as tf.Scalar;
-      const sq = (pred: tf.Tensor, target: Float32Array, mask: tf.Tensor2D) =>
-        tf.squaredDifference(pred, tf.tensor3d(target, [n, K, 3])).sum(2).mul(mask).sum()
-          .div(tf.maximum(mask.sum(), 1).mul(3)) as tf.Scalar;
-      const position = sq(o.pos, batch.position, pres);
-      const rotation = sq(o.rot, batch.euler, isRotating);
-      const total = presence.add(type).add(position).add(rotation) as tf.Scalar;
-      return { total, parts: { presence, type, position, rotation } };
+      const { target, onehot, weight } = packTargets(batch);
+      const rows = n * K;
+      const logit = o.raw.slice([0, 0], [rows, 1]), y = target.slice([0, 0], [rows, 1]);
+      // BCE with logits: softplus(x) − x·y;  CE: −Σ onehot · log softmax;  then squared errors.
+      const bce = tf.sub(tf.softplus(logit), tf.mul(logit, y));
+      const ce = tf.neg(tf.mul(tf.logSoftmax(o.raw.slice([0, 1], [rows, N_TYPES])), onehot).sum(1, true));
+      const sq = tf.squaredDifference(
+        o.raw.slice([0, 1 + N_TYPES], [rows, 6]),
+        target.slice([0, 1], [rows, 6]),
+      );
+      const cols = tf.mul(tf.concat([bce, ce, sq], 1), weight).sum(0); // [8]
+      const parts = tf.stack([
+        cols.slice(0, 1).sum(),
+        cols.slice(1, 1).sum(),
+        cols.slice(2, 3).sum(),
+        cols.slice(5, 3).sum(),
+      ]) as tf.Tensor1D;
+      return { total: cols.sum() as tf.Scalar, parts };
     },
     predict(images, n) {
       return chunked(n, 500, (start, count) => {
@@ -293,66 +334,98 @@ export function convModel(rng: Rng, shape: ModelShape): SlotModel {
   }
 
   /**
-   * z_what: a glimpse centred at `centres` (world x, y per step, [b·K·2]) goes through the glimpse
-   * CNN; returns type logits, rotation and the object's position = centre + Δ. Glimpses are cut
-   * on the host: the sampling location carries no gradient.
+   * z_what for the steps in `rows` (indices into the b·K steps): a glimpse centred at
+   * `centres` (world x, y per row) goes through the glimpse CNN; returns per row the type
+   * logits, the rotation and the position = centre + Δ. Only the rows asked for are glimpsed
+   * (the matched steps in training, the present ones at test time). Glimpses are cut on the
+   * host, so the sampling location carries no gradient.
    */
-  function what(images: Float32Array, b: number, h: tf.Tensor2D, centres: Float32Array) {
-    const poses = new Float32Array(b * K * 3), source = new Int32Array(b * K);
-    for (let i = 0; i < b * K; i++) {
-      source[i] = Math.floor(i / K);
-      poses.set([GLIMPSE.halfWidth, centres[i * 2] * toImage, -centres[i * 2 + 1] * toImage], i * 3);
+  function what(images: Float32Array, h: tf.Tensor2D, rows: Int32Array, centres: Float32Array) {
+    const m = rows.length;
+    const poses = new Float32Array(m * 3), source = new Int32Array(m);
+    const pick = new Float32Array(m * h.shape[0]);
+    for (let r = 0; r < m; r++) {
+      source[r] = Math.floor(rows[r] / K);
+      poses.set([GLIMPSE.halfWidth, centres[r * 2] * toImage, -centres[r * 2 + 1] * toImage], r * 3);
+      pick[r * h.shape[0] + rows[r]] = 1;
     }
+    // The rows' core states, selected by a one-hot product (gather has no wasm gradient).
+    const hRows = tf.matMul(tf.tensor2d(pick, [m, h.shape[0]]), h);
     const gl = glimpseHost(images, size, source, poses, GLIMPSE.size);
-    const gf = runCnn(tf.tensor4d(gl, [b * K, GLIMPSE.size, GLIMPSE.size, 1]), gcnn).reshape([b * K, gFlat]);
-    const out = denseApply(tf.relu(denseApply(tf.concat([gf, h], 1) as tf.Tensor2D, gfc)), whatHead);
+    const gf = runCnn(tf.tensor4d(gl, [m, GLIMPSE.size, GLIMPSE.size, 1]), gcnn).reshape([m, gFlat]);
+    const out = denseApply(tf.relu(denseApply(tf.concat([gf, hRows], 1) as tf.Tensor2D, gfc)), whatHead);
     const [type, rot6, dxy] = tf.split(out, [N_TYPES, 6, 2], 1);
     return {
-      type: type.reshape([b, K, N_TYPES]) as tf.Tensor3D,
-      rot: rotationFrom6d(rot6).reshape([b, K, 9]) as tf.Tensor3D,
-      xy: tf.add(tf.tensor2d(centres, [b * K, 2]), dxy).reshape([b, K, 2]) as tf.Tensor3D,
+      type: type as tf.Tensor2D,
+      rot: rotationFrom6d(rot6) as tf.Tensor2D,
+      xy: tf.add(tf.tensor2d(centres, [m, 2]), dxy),
     };
   }
 
-  /** Test time: glimpse where the core says. */
+  /** Test time: glimpse where the core says, at the steps it calls present. */
   function forward(images: Float32Array, b: number) {
     const w = where(images, b);
     const [pres, coarse, z] = tf.split(w.where, [1, 2, 1], 2);
-    const o = what(images, b, w.h, coarse.dataSync() as Float32Array);
+    const presHost = pres.dataSync(), coarseHost = coarse.dataSync();
+    const rows = Int32Array.from({ length: b * K }, (_, i) => i).filter((i) => presHost[i] > 0);
+    const centres = new Float32Array(rows.length * 2);
+    rows.forEach((i, r) => centres.set(coarseHost.subarray(i * 2, i * 2 + 2), r * 2));
+    const type = new Float32Array(b * K * N_TYPES), rot = new Float32Array(b * K * 9);
+    const xy = new Float32Array(coarseHost);
+    for (let i = 0; i < b * K; i++) rot.set([1, 0, 0, 0, 1, 0, 0, 0, 1], i * 9); // absent steps
+    if (rows.length) {
+      const o = what(images, w.h, rows, centres);
+      const [t, r, p] = [o.type, o.rot, o.xy].map((x) => x.dataSync());
+      rows.forEach((i, k) => {
+        type.set(t.subarray(k * N_TYPES, (k + 1) * N_TYPES), i * N_TYPES);
+        rot.set(r.subarray(k * 9, (k + 1) * 9), i * 9);
+        xy.set(p.subarray(k * 2, k * 2 + 2), i * 2);
+      });
+    }
     return {
       pres: pres.squeeze([2]) as tf.Tensor2D,
-      type: o.type,
-      pos: tf.concat([o.xy, z], 2) as tf.Tensor3D,
-      rot: o.rot,
+      type: tf.tensor3d(type, [b, K, N_TYPES]),
+      pos: tf.concat([tf.tensor3d(xy, [b, K, 2]), z], 2) as tf.Tensor3D,
+      rot: tf.tensor3d(rot, [b, K, 9]),
     };
   }
 
-  /** ½‖·‖-style symmetric rotation cost per (step, object) pair, [b, K, K]. */
-  function rotationCost(rot: tf.Tensor3D, batch: SlotDataset): tf.Tensor3D {
-    const n = batch.n;
-    // cube: 3 − max_S ⟨R̂_i, R_j S⟩; cylinder: 1 − ⟨R̂_i e_y, R_j e_y⟩².
-    const { cubeSet, axes, isCube, isCyl } = rotationTargets(batch);
-    const dots = tf.matMul(rot, tf.tensor3d(cubeSet, [n, K * 24, 9]), false, true).reshape([n, K, K, 24]).max(
-      3,
-    );
-    const predAxis = rot.reshape([n, K, 3, 3]).slice([0, 0, 0, 1], [-1, -1, -1, 1]).reshape([n, K, 3]); // R̂e_y
-    const cosAxis = tf.matMul(predAxis, tf.tensor3d(axes, [n, K, 3]), false, true);
+  /**
+   * Symmetric rotation cost of each row's prediction against its object (`objects`: indices into
+   * the batch's b·K slots): cube 3 − max_S ⟨R̂, R·S⟩ = min_S ½‖R̂ − R·S‖²; cylinder 1 − ⟨R̂e_y, Re_y⟩².
+   */
+  function rotationCost(rot: tf.Tensor2D, batch: SlotDataset, objects: Int32Array): tf.Tensor1D {
+    const m = objects.length;
+    const set = new Float32Array(m * 24 * 9), axes = new Float32Array(m * 3);
+    const isCube = new Float32Array(m), isCyl = new Float32Array(m);
+    objects.forEach((j, r) => {
+      const R = batch.rotation.subarray(j * 9, j * 9 + 9);
+      axes.set([R[1], R[4], R[7]], r * 3);
+      if (batch.type[j] === 1) {
+        isCube[r] = 1;
+        CUBE_SYMMETRIES.forEach((S, k) => set.set(matMul3(R, S), (r * 24 + k) * 9));
+      } else if (batch.type[j] === 2) isCyl[r] = 1;
+    });
+    const dots = tf.mul(rot.reshape([m, 1, 9]), tf.tensor3d(set, [m, 24, 9])).sum(2).max(1);
+    const predAxis = rot.reshape([m, 3, 3]).slice([0, 0, 1], [-1, -1, 1]).reshape([m, 3]); // R̂e_y
+    const cos = tf.mul(predAxis, tf.tensor2d(axes, [m, 3])).sum(1);
     return tf.add(
-      tf.mul(tf.sub(3, dots), tf.tensor3d(isCube, [n, 1, K])),
-      tf.mul(tf.sub(1, tf.square(cosAxis)), tf.tensor3d(isCyl, [n, 1, K])),
-    ) as tf.Tensor3D;
+      tf.mul(tf.sub(3, dots), tf.tensor1d(isCube)),
+      tf.mul(tf.sub(1, tf.square(cos)), tf.tensor1d(isCyl)),
+    );
   }
 
   return {
     kind: "conv",
     params,
+    partNames: ["presence", "type", "position", "coarse", "rotation"],
     loss(batch) {
       const { n } = batch;
       const wt = CONV_LOSS_WEIGHTS;
       const w = where(batch.images, n);
       const [presLogit, coarse, z] = tf.split(w.where, [1, 2, 1], 2);
       const pres = presLogit.squeeze([2]) as tf.Tensor2D;
-      // 1. Match steps to objects on z_where: C[b, i, j] = w_xy·|Δx|+|Δy| + w_z·|Δz| (+ presence).
+      // 1. Match steps to objects on z_where: C[b, i, j] = w_xy·(|Δx|+|Δy|) + w_z·|Δz| (+ presence).
       const tpos = tf.tensor3d(batch.position, [n, K, 3]);
       const l1 = (pred: tf.Tensor, lo: number, count: number) =>
         tf.abs(tf.sub(pred.expandDims(2), tpos.slice([0, 0, lo], [-1, -1, count]).expandDims(1))).sum(3);
@@ -361,7 +434,7 @@ export function convModel(rng: Rng, shape: ModelShape): SlotModel {
       const gain = tf.sub(tf.logSigmoid(tf.neg(pres)), tf.logSigmoid(pres)); // −log p − (−log(1 − p))
       const [costHost, gainHost] = [whereCost, gain].map((t) => t.dataSync());
       const match = new Float32Array(n * K * K);
-      const centres = new Float32Array(coarse.dataSync()); // unmatched steps look where they point
+      const rows: number[] = [], objects: number[] = [];
       for (let b = 0; b < n; b++) {
         const count = batch.presence.subarray(b * K, (b + 1) * K).reduce((a, v) => a + v, 0);
         const table = Array.from(
@@ -370,33 +443,49 @@ export function convModel(rng: Rng, shape: ModelShape): SlotModel {
         );
         assign(table).forEach((i, j) => {
           match[(b * K + i) * K + j] = 1;
-          // 2. Teacher forcing: a matched step glimpses at its object, jittered like a coarse guess.
-          for (let a = 0; a < 2; a++) {
-            centres[(b * K + i) * 2 + a] = batch.position[(b * K + j) * 3 + a] +
-              jitter.normal(0, GLIMPSE.jitter);
-          }
+          rows.push(b * K + i);
+          objects.push(b * K + j);
         });
       }
       const m = tf.tensor3d(match, [n, K, K]);
-      const o = what(batch.images, n, w.h, centres);
-      const logp = tf.logSoftmax(o.type, 2);
-      const typeOneHot = tf.oneHot(tf.tensor2d(batch.type, [n, K], "int32"), N_TYPES).toFloat();
-      const ce = tf.neg(tf.matMul(logp, typeOneHot, false, true)); // [B, Ki, Kj]
-      const fineXY = l1(o.xy, 0, 2);
-      const rot = rotationCost(o.rot, batch);
-      const perObject = (t: tf.Tensor) => tf.mul(t, m).sum().div(n) as tf.Scalar;
+      // 2. Teacher forcing: each matched step glimpses at its object, jittered like a coarse guess.
+      const centres = new Float32Array(rows.length * 2);
+      objects.forEach((j, r) => {
+        for (let a = 0; a < 2; a++) {
+          centres[r * 2 + a] = batch.position[j * 3 + a] + jitter.normal(0, GLIMPSE.jitter);
+        }
+      });
+      const obj = Int32Array.from(objects);
+      const o = what(batch.images, w.h, Int32Array.from(rows), centres);
+      const ce = tf.losses.softmaxCrossEntropy(
+        tf.oneHot(tf.tensor1d(Array.from(obj, (j) => batch.type[j]), "int32"), N_TYPES),
+        o.type,
+        undefined,
+        0,
+        tf.Reduction.NONE,
+      ) as tf.Tensor1D;
+      const txy = tf.tensor2d(
+        Array.from(obj).flatMap((j) => [batch.position[j * 3], batch.position[j * 3 + 1]]),
+        [
+          obj.length,
+          2,
+        ],
+      );
+      const fineXY = tf.abs(tf.sub(o.xy, txy)).sum(1);
+      const rot = rotationCost(o.rot, batch, obj);
+      const perImage = (t: tf.Tensor) => t.sum().div(n) as tf.Scalar;
       const presence = tf.losses.sigmoidCrossEntropy(m.sum(2), pres) as tf.Scalar;
-      const parts = {
+      const parts = tf.stack([
         presence,
-        type: perObject(ce),
-        position: perObject(tf.add(fineXY, dz)),
-        coarse: perObject(coarseXY),
-        rotation: perObject(rot),
-      };
+        perImage(ce),
+        perImage(tf.add(fineXY.sum(), tf.mul(dz, m).sum())),
+        perImage(tf.mul(coarseXY, m)),
+        perImage(rot),
+      ]) as tf.Tensor1D;
       const total = tf.addN([
         presence.mul(K),
-        perObject(whereCost),
-        perObject(tf.addN([ce.mul(wt.type), fineXY.mul(wt.xy), rot.mul(wt.rotation)])),
+        perImage(tf.mul(whereCost, m)),
+        perImage(tf.addN([ce.mul(wt.type), fineXY.mul(wt.xy), rot.mul(wt.rotation)])),
       ]) as tf.Scalar;
       return { total, parts };
     },
@@ -425,24 +514,6 @@ export function convModel(rng: Rng, shape: ModelShape): SlotModel {
       });
     },
   };
-}
-
-/** Per true object: its rotation times each cube symmetry, its axis, and type masks. */
-function rotationTargets(batch: SlotDataset) {
-  const { n, maxSlots: K } = batch;
-  const cubeSet = new Float32Array(n * K * 24 * 9);
-  const axes = new Float32Array(n * K * 3);
-  const isCube = new Float32Array(n * K), isCyl = new Float32Array(n * K);
-  for (let i = 0; i < n * K; i++) {
-    if (!batch.presence[i]) continue;
-    const r = batch.rotation.subarray(i * 9, i * 9 + 9);
-    axes.set([r[1], r[4], r[7]], i * 3);
-    if (batch.type[i] === 1) {
-      isCube[i] = 1;
-      CUBE_SYMMETRIES.forEach((s, k) => cubeSet.set(matMul3(r, s), (i * 24 + k) * 9));
-    } else if (batch.type[i] === 2) isCyl[i] = 1;
-  }
-  return { cubeSet, axes, isCube, isCyl };
 }
 
 /** Builds a model of `kind`. */

@@ -62,8 +62,10 @@ export function defaultConfig(model: ModelKind): Air3dConfig {
       nEpochs: 80,
       nTrain: 3000,
       hidden: 128,
-      batchSize: 64,
-      lr: 1e-3,
+      // The reproduction records but does not publish its batch size and learning rate; these
+      // land within tolerance of all its figures (batch 64 at 1e-3 does too, ~1.5× slower).
+      batchSize: 128,
+      lr: 2e-3,
       weightDecay: 1e-3,
       streaming: false,
       cosine: false,
@@ -73,11 +75,12 @@ export function defaultConfig(model: ModelKind): Air3dConfig {
     return {
       ...common,
       model,
-      nEpochs: 30,
+      // 10 epochs of 3200 fresh scenes: ≈ 150–175 s of training on one 2-core machine's thread.
+      nEpochs: 10,
       nTrain: 3200,
       hidden: 256,
       batchSize: 64,
-      lr: 2e-3,
+      lr: 3e-3,
       weightDecay: 1e-4,
       streaming: true,
       cosine: true,
@@ -185,15 +188,25 @@ export function evaluateLoss(model: SlotModel, data: SlotDataset, chunk = 250): 
   const sums: Record<string, number> = {};
   for (let s = 0; s < data.n; s += chunk) {
     const part = sliceDataset(data, s, Math.min(data.n, s + chunk));
-    const values = tf.tidy(() => {
-      const { total, parts } = model.loss(part);
-      return [["total", total], ...Object.entries(parts)].map((
-        [k, v],
-      ) => [k, (v as tf.Scalar).dataSync()[0]]);
-    }) as unknown as [string, number][];
+    const values = Object.entries(partValues(model, part));
     for (const [k, v] of values) sums[k] = (sums[k] ?? 0) + v * part.n;
   }
   return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / data.n]));
+}
+
+/** The loss parts of one batch as named numbers (no gradients). */
+function partValues(model: SlotModel, batch: SlotDataset): Record<string, number> {
+  let out: Record<string, number> = {};
+  tf.tidy(() => {
+    const { total, parts } = model.loss(batch);
+    out = namedParts(model, total, parts);
+  });
+  return out;
+}
+
+function namedParts(model: SlotModel, total: tf.Scalar, parts: tf.Tensor1D): Record<string, number> {
+  const v = parts.dataSync();
+  return Object.fromEntries([["total", total.dataSync()[0]], ...model.partNames.map((k, i) => [k, v[i]])]);
 }
 
 /** Rows [start, end) of a dataset (views, no copy). */
@@ -270,8 +283,7 @@ export async function runAir3d(config: Air3dConfig, onEpoch?: OnEpoch): Promise<
       let parts: Record<string, number> = {};
       opt.step(() => {
         const out = model.loss(batch);
-        parts = Object.fromEntries(Object.entries(out.parts).map(([k, v]) => [k, v.dataSync()[0]]));
-        parts.total = out.total.dataSync()[0];
+        parts = namedParts(model, out.total, out.parts);
         return out.total;
       });
       for (const [k, v] of Object.entries(parts)) sums[k] = (sums[k] ?? 0) + v * batch.n;

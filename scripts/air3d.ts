@@ -39,5 +39,6 @@ try {
   console.log(JSON.stringify(run.result));
 } catch (e) {
   console.error(`air3d: ${(e as Error).message}`);
+  if (Deno.env.get("AIR3D_DEBUG")) console.error((e as Error).stack);
   Deno.exit(2);
 }
