@@ -6,8 +6,10 @@
  *   that emits all slots at once, slots ordered by x, loss
  *   BCE(presence) + CE(type) + MSE(position) + MSE(Euler angles; masked for spheres).
  * - `conv` — the paper's ingredients: a convolutional encoder, a recurrent core (GRU) that emits one
- *   object per step as AIR does, and a permutation-invariant loss — each image's steps are matched
- *   to its objects by the assignment of least cost (Hungarian), so no x-order is imposed.
+ *   object's z_where (presence, position) per step as AIR does, a spatial-transformer glimpse there
+ *   read by a second CNN for z_what (type, rotation, a fine position offset), and a
+ *   permutation-invariant loss — each image's steps are matched to its objects by the assignment of
+ *   least cost (Hungarian), so no x-order is imposed.
  *   Rotation is predicted as a matrix (the continuous 6-D parametrisation of Zhou et al. 2019,
  *   orthonormalised by Gram–Schmidt) and its loss is taken modulo the primitive's symmetry:
  *   cube: min over the 24 rotations S of ½‖R̂ − R·S‖²_F = 3 − max_S ⟨R̂, R·S⟩;

@@ -20,7 +20,7 @@ import { sampleSlotDataset, slotBatches, type SlotDataset } from "./scenes3d.ts"
 import { type Matching, type SceneMetrics, scoreScenes, type SlotPrediction } from "./metrics.ts";
 import { AdamW, BestCheckpoint, cosineLr } from "./train.ts";
 
-/** Every knob of a run. The mlp defaults are the reproduction's canonical config. */
+/** Every knob of a run. The mlp defaults are the reproduction's canonical flags (see batchSize, lr). */
 export interface Air3dConfig {
   model: ModelKind;
   seed: number;
