@@ -70,10 +70,50 @@ function denseApply(x: tf.Tensor2D, d: Dense): tf.Tensor2D {
   return tf.add(tf.matMul(x, d.w as tf.Tensor2D), d.b) as tf.Tensor2D;
 }
 
-/** Runs `fn` on chunks of `chunk` images and concatenates the per-image results. */
-function chunked<T>(n: number, chunk: number, fn: (start: number, count: number) => T[]): T[] {
-  const out: T[] = [];
-  for (let s = 0; s < n; s += chunk) out.push(...fn(s, Math.min(chunk, n - s)));
+/** Model outputs per slot, as tensors ([n, K] presence logits, [n, K, 3] types, [n, K, 3] positions, [n, K, r] rotations). */
+interface SlotOutputs {
+  pres: tf.Tensor;
+  type: tf.Tensor;
+  pos: tf.Tensor;
+  rot: tf.Tensor;
+}
+
+/**
+ * Per-image slot predictions of a model, in chunks of `chunk` images: reads the outputs of
+ * `forward` back to the host; `orient` turns one slot's rotation output (`width` numbers) into
+ * the rotation matrix and Euler angles the scores use.
+ */
+function predictSlots(
+  images: Float32Array,
+  n: number,
+  options: { size: number; slots: number; chunk: number; width: number },
+  forward: (images: Float32Array, count: number) => SlotOutputs,
+  orient: (rot: Float32Array) => Pick<SlotPrediction, "rotation" | "euler">,
+): SlotPrediction[][] {
+  const { size, slots: K, chunk, width } = options;
+  const out: SlotPrediction[][] = [];
+  for (let start = 0; start < n; start += chunk) {
+    const count = Math.min(chunk, n - start);
+    const [pres, type, pos, rot] = tf.tidy(() => {
+      const o = forward(images.subarray(start * size * size), count);
+      return [tf.sigmoid(o.pres), tf.argMax(o.type, 2), o.pos, o.rot];
+    }).map((t) => {
+      const d = t.dataSync();
+      t.dispose();
+      return d;
+    });
+    for (let b = 0; b < count; b++) {
+      out.push(Array.from({ length: K }, (_, k) => {
+        const i = b * K + k;
+        return {
+          presence: pres[i],
+          type: type[i],
+          position: [pos[i * 3], pos[i * 3 + 1], pos[i * 3 + 2]] as [number, number, number],
+          ...orient(Float32Array.from(rot.subarray(i * width, (i + 1) * width))),
+        };
+      }));
+    }
+  }
   return out;
 }
 
@@ -187,27 +227,9 @@ export function mlpModel(rng: Rng, shape: ModelShape): SlotModel {
       return { total: cols.sum() as tf.Scalar, parts };
     },
     predict(images, n) {
-      return chunked(n, 500, (start, count) => {
-        const [pres, type, pos, rot] = tf.tidy(() => {
-          const o = forward(images.subarray(start * size * size), count);
-          return [tf.sigmoid(o.pres), tf.argMax(o.type, 2), o.pos, o.rot];
-        }).map((t) => {
-          const d = t.dataSync();
-          t.dispose();
-          return d;
-        });
-        return Array.from({ length: count }, (_, b) =>
-          Array.from({ length: K }, (_, k) => {
-            const i = b * K + k;
-            const euler = [rot[i * 3], rot[i * 3 + 1], rot[i * 3 + 2]] as [number, number, number];
-            return {
-              presence: pres[i],
-              type: type[i],
-              position: [pos[i * 3], pos[i * 3 + 1], pos[i * 3 + 2]] as [number, number, number],
-              euler,
-              rotation: eulerZYX(...euler),
-            };
-          }));
+      return predictSlots(images, n, { size, slots: K, chunk: 500, width: 3 }, forward, (rot) => {
+        const euler = [rot[0], rot[1], rot[2]] as [number, number, number];
+        return { euler, rotation: eulerZYX(...euler) };
       });
     },
   };
@@ -492,27 +514,9 @@ export function convModel(rng: Rng, shape: ModelShape): SlotModel {
       return { total, parts };
     },
     predict(images, n) {
-      return chunked(n, 250, (start, count) => {
-        const [pres, type, pos, rot] = tf.tidy(() => {
-          const o = forward(images.subarray(start * size * size), count);
-          return [tf.sigmoid(o.pres), tf.argMax(o.type, 2), o.pos, o.rot];
-        }).map((t) => {
-          const d = t.dataSync();
-          t.dispose();
-          return d;
-        });
-        return Array.from({ length: count }, (_, b) =>
-          Array.from({ length: K }, (_, k) => {
-            const i = b * K + k;
-            const rotation = Float64Array.from(rot.subarray(i * 9, i * 9 + 9));
-            return {
-              presence: pres[i],
-              type: type[i],
-              position: [pos[i * 3], pos[i * 3 + 1], pos[i * 3 + 2]] as [number, number, number],
-              rotation,
-              euler: eulerFromMatrix(rotation),
-            };
-          }));
+      return predictSlots(images, n, { size, slots: K, chunk: 250, width: 9 }, forward, (rot) => {
+        const rotation = Float64Array.from(rot);
+        return { rotation, euler: eulerFromMatrix(rotation) };
       });
     },
   };

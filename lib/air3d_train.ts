@@ -150,14 +150,8 @@ export interface EpochRecord {
   liveTensors: number;
 }
 
-/** The CLI's JSON (issue fields) — the metrics of {@link scoreScenes} without the per-object lists. */
-export interface Air3dResult {
-  count_acc: number;
-  presence_acc: number;
-  type_acc: number;
-  pos_mae: [number, number, number];
-  rot_mae_euler: [number, number, number];
-  rot_err_median_deg: { cube: number; cylinder: number };
+/** The CLI's JSON (issue fields): the metrics of {@link scoreScenes} without the per-object lists. */
+export interface Air3dResult extends Omit<SceneMetrics, "confusion" | "errors"> {
   matching: Matching;
   best_epoch: number;
   epochs_run: number;
@@ -317,13 +311,9 @@ export async function runAir3d(config: Air3dConfig, onEpoch?: OnEpoch): Promise<
   const inferMs = (performance.now() - t2) / test.n;
   const matching: Matching = c.model === "mlp" ? "slot" : "hungarian";
   const metrics = scoreScenes(test.scenes, predictions, matching);
+  const { confusion: _confusion, errors: _errors, ...scores } = metrics;
   const result: Air3dResult = {
-    count_acc: metrics.count_acc,
-    presence_acc: metrics.presence_acc,
-    type_acc: metrics.type_acc,
-    pos_mae: metrics.pos_mae,
-    rot_mae_euler: metrics.rot_mae_euler,
-    rot_err_median_deg: metrics.rot_err_median_deg,
+    ...scores,
     matching,
     best_epoch: best.bestEpoch,
     epochs_run: history.length,
