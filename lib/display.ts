@@ -8,11 +8,16 @@
  *
  * - Deno's kernel can report "idle" before its output queue has drained, and
  *   nbclient stops listening at idle, so a cell's last outputs can be lost.
- *   `show` (and `Progress.done`) broadcast and then wait {@link DRAIN_MS} so the
- *   queue drains before the cell ends.
+ *   `show` (and `Progress.done`) broadcast and then wait so the queue drains
+ *   before the cell ends: {@link DRAIN_MS}, plus time for every byte sent since
+ *   the last wait ({@link DRAIN_MS_PER_MB}).
+ * - Under CPU load the kernel loses outputs that follow a multi-megabyte message
+ *   (measured: a 2.5 MB output lost the next one in 1 of 3 runs, 4.8 MB in 2 of
+ *   2). So no message is that large: plotly.js (4.8 MB) goes out in pieces of at
+ *   most {@link MAX_CHUNK_CHARS}, which the page joins and runs.
  * - nbconvert's HTML export ignores `application/vnd.plotly.v1+json`, so each
  *   figure also carries `text/html` (a div and a `Plotly.newPlot` call), and the
- *   Notebook embeds plotly.js once, in its first figure, so reports draw offline.
+ *   Notebook sends plotly.js once, before its first figure, so reports draw offline.
  *
  * This module imports nothing of the science and never touches `Deno.jupyter`:
  * the kernel is handed in (anything with `broadcast`), so it runs under `deno test`.
@@ -50,6 +55,10 @@ export const SEQ_KEY = "nb_seq";
 
 /** Wait after a cell's last output so Deno's kernel drains its queue before reporting idle. */
 export const DRAIN_MS = 100;
+/** Extra drain wait per megabyte sent since the last wait. */
+export const DRAIN_MS_PER_MB = 100;
+/** Largest piece of plotly.js sent in one output (larger messages get lost under load). */
+export const MAX_CHUNK_CHARS = 256 * 1024;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const escapeHtml = (s: string) =>
@@ -110,6 +119,40 @@ export function plotlyJs(): string {
   return plotlySource;
 }
 
+const HIDE_PIECES =
+  ".jp-OutputArea-child:has(script.nb-plotly-part), .output_area:has(script.nb-plotly-part)" +
+  " { display: none; }";
+
+/**
+ * plotly.js as a list of outputs, each at most about {@link MAX_CHUNK_CHARS}: every piece pushes
+ * its text onto `window.__nbPlotlySrc`; the last one runs the joined source as one script (unless
+ * plotly is already loaded). Scripts in outputs run in order, live and in exported HTML.
+ */
+export function plotlyLoader(maxChars = MAX_CHUNK_CHARS): Displayable[] {
+  const src = plotlyJs();
+  const pieces: Displayable[] = [];
+  const n = Math.ceil(src.length / maxChars);
+  for (let k = 0; k < n; k++) {
+    const piece = scriptJson(src.slice(k * maxChars, (k + 1) * maxChars));
+    // The first piece also hides the (empty) output areas of all pieces in exported reports.
+    const style = k === 0 ? `<style>${HIDE_PIECES}</style>` : "";
+    pieces.push(html(
+      `${style}<script type="text/javascript" class="nb-plotly-part">(window.__nbPlotlySrc = window.__nbPlotlySrc || []).push(${piece});</script>`,
+      `(plotly.js, part ${k + 1}/${n})`,
+    ));
+  }
+  pieces.push(html(
+    `<script type="text/javascript" class="nb-plotly-part">(function () {
+  var parts = window.__nbPlotlySrc || []; window.__nbPlotlySrc = [];
+  if (window.Plotly || !parts.length) return;
+  var s = document.createElement("script"); s.type = "text/javascript"; s.text = parts.join("");
+  document.head.appendChild(s);
+})();</script>`,
+    "(plotly.js loaded)",
+  ));
+  return pieces;
+}
+
 /** A plotly figure; draws live in Jupyter and in exported HTML with no network. */
 export class Figure implements Displayable {
   readonly id = freshId("fig");
@@ -117,7 +160,7 @@ export class Figure implements Displayable {
     if (!spec || !Array.isArray(spec.data)) throw new TypeError("figure.data must be an array of traces");
   }
 
-  /** The bundle; `embedPlotly` inlines plotly.js before the figure's script. */
+  /** The bundle; `embedPlotly` inlines plotly.js before the figure's script (one big message). */
   bundle(embedPlotly: boolean): MimeBundle {
     const layout = { margin: { t: 40, l: 50, r: 20, b: 40 }, ...this.spec.layout };
     const config = { responsive: true, displaylogo: false, ...this.spec.config };
@@ -146,7 +189,7 @@ export class Figure implements Displayable {
     };
   }
 
-  /** Self-contained bundle (embeds plotly.js): prefer `Notebook.show`, which embeds it once. */
+  /** Self-contained bundle (embeds plotly.js): prefer `Notebook.show`, which sends it once, in pieces. */
   [DISPLAY](): MimeBundle {
     return this.bundle(true);
   }
@@ -382,8 +425,9 @@ export function table(rows: Record<string, unknown>[], options: TableOptions = {
 
 /** Sends displayables to a kernel; embeds plotly.js once; waits for the output queue to drain. */
 export class Notebook {
-  #plotlyEmbedded = false;
+  #plotlySent = false;
   #seq = 0;
+  #pendingChars = 0;
   readonly #seqOf = new Map<string, number>();
   /** Every bundle shown, in order (also the whole output when there is no kernel). */
   readonly shown: MimeBundle[] = [];
@@ -391,14 +435,10 @@ export class Notebook {
   /** `kernel` is `Deno.jupyter` in a notebook; without one, bundles are only recorded in `shown`. */
   constructor(readonly kernel?: KernelChannel, readonly drainMs = DRAIN_MS) {}
 
-  /** The bundle for `item`, embedding plotly.js in the first figure this notebook shows. */
+  /** The bundle for `item` (a figure's does not carry plotly.js: `send` ships it first, in pieces). */
   bundleOf(item: Displayable | string): MimeBundle {
     if (typeof item === "string") return { "text/plain": item };
-    if (item instanceof Figure) {
-      const b = item.bundle(!this.#plotlyEmbedded);
-      this.#plotlyEmbedded = true;
-      return b;
-    }
+    if (item instanceof Figure) return item.bundle(false);
     if (!item || typeof (item as Displayable)[DISPLAY] !== "function") {
       throw new TypeError('show: each item must be a string or implement Symbol.for("Jupyter.display")');
     }
@@ -425,7 +465,12 @@ export class Notebook {
 
   /** @internal Sends one output (with `id`, one that later updates can replace). */
   async send(msgType: string, item: Displayable | string, id?: string): Promise<void> {
+    if (item instanceof Figure && !this.#plotlySent) {
+      this.#plotlySent = true;
+      for (const piece of plotlyLoader()) await this.send("display_data", piece);
+    }
     const data = this.bundleOf(item);
+    for (const v of Object.values(data)) this.#pendingChars += typeof v === "string" ? v.length : 0;
     if (msgType === "display_data") this.shown.push(data);
     else this.shown.push({ ...data, "x-update-of": id });
     const metadata = msgType === "display_data" ? this.#stamp(id) : { [SEQ_KEY]: this.#seqOf.get(id!) };
@@ -443,9 +488,11 @@ export class Notebook {
     return { [SEQ_KEY]: seq };
   }
 
-  /** @internal */
+  /** @internal Waits {@link DRAIN_MS} plus {@link DRAIN_MS_PER_MB} per megabyte sent since the last wait. */
   drain(): Promise<void> {
-    return this.kernel ? sleep(this.drainMs) : Promise.resolve();
+    const ms = this.drainMs + (DRAIN_MS_PER_MB * this.#pendingChars) / 1e6;
+    this.#pendingChars = 0;
+    return this.kernel ? sleep(ms) : Promise.resolve();
   }
 }
 

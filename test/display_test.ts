@@ -3,13 +3,16 @@ import { decode } from "fast-png";
 import {
   colorizeIds,
   DISPLAY,
+  DRAIN_MS_PER_MB,
   histogram,
   html,
   imageGrid,
   type KernelChannel,
+  MAX_CHUNK_CHARS,
   normalizeDepth,
   Notebook,
   plot,
+  plotlyJs,
   SEQ_KEY,
   table,
   toPng,
@@ -27,30 +30,60 @@ const dataOf = (m: { content: Record<string, unknown> }) => m.content.data as Re
 const displayId = (m: { content: Record<string, unknown> }) =>
   (m.content.transient as { display_id?: string }).display_id;
 
-Deno.test("a figure carries plotly JSON and offline HTML; plotly.js is embedded once per notebook", async () => {
+Deno.test("a figure carries plotly JSON and offline HTML; plotly.js goes first, once, in pieces", async () => {
   const k = new FakeKernel();
   const nb = new Notebook(k, 5);
   const fig = () =>
     plot({ data: [{ x: [1, 2], y: [3, NaN], name: "</script><b>x" }], layout: { title: { text: "t" } } });
   await nb.show(fig(), fig());
-  assert.equal(k.messages.length, 2);
-  const [first, second] = k.messages.map(dataOf);
-  assert.ok(first["application/vnd.plotly.v1+json"]);
-  assert.match(first["text/html"], /plotly\.js v\d/); // the library itself
-  assert.doesNotMatch(second["text/html"], /plotly\.js v\d/);
+  const pieces = k.messages.slice(0, -2).map(dataOf);
+  const [first, second] = k.messages.slice(-2).map(dataOf);
+  // plotly.js (megabytes) travels as several outputs, none over the size limit, that rebuild it exactly.
+  assert.ok(pieces.length >= 3, `${pieces.length} pieces`);
+  const source: string[] = [];
+  for (const p of pieces) {
+    assert.ok(p["text/html"].length <= MAX_CHUNK_CHARS * 1.1, `piece of ${p["text/html"].length} chars`);
+    assert.equal(p["text/html"].match(/<\/script>/g)!.length, 1);
+    assert.match(p["text/html"], /class="nb-plotly-part"/);
+    const pushed = p["text/html"].match(/\.push\(("(?:[^"\\]|\\.)*")\);<\/script>$/);
+    if (pushed) source.push(JSON.parse(pushed[1]));
+  }
+  assert.equal(source.length, pieces.length - 1); // the last piece runs the joined source
+  assert.match(pieces.at(-1)!["text/html"], /parts\.join\(""\)/);
+  assert.equal(source.join(""), plotlyJs());
   for (const h of [first["text/html"], second["text/html"]]) {
+    assert.ok(!/plotly\.js v\d/.test(h));
     assert.match(h, /<div id="fig-[^"]+" class="plotly-figure"/);
     assert.match(h, /Plotly\.newPlot\("fig-/);
-    // No stray closing tag from data or from the library: one per <script>.
+    // No stray closing tag from data: one per <script>.
     assert.equal(h.match(/<\/script>/g)!.length, h.match(/<script/g)!.length);
     assert.match(h, /"y":\[3,null\]/); // NaN is not valid JSON
   }
+  assert.ok(first["application/vnd.plotly.v1+json"]);
   assert.equal(first["text/plain"], "Figure: t (1 trace(s))");
-  // Another notebook (another kernel) embeds it again.
-  const other = new Notebook(new FakeKernel(), 0);
-  assert.match(other.bundleOf(fig())["text/html"] as string, /plotly\.js v\d/);
+  // The second figure, and a later show, send no more pieces.
+  await nb.show(fig());
+  assert.equal(k.messages.length, pieces.length + 3);
+  // Another notebook (another kernel) sends them again.
+  const other = new FakeKernel();
+  await new Notebook(other, 0).show(fig());
+  assert.equal(other.messages.length, pieces.length + 1);
   // As a bare last expression, a figure is self-contained.
-  assert.match(fig()[DISPLAY]()["text/html"] as string, /plotly\.js v\d/);
+  const alone = fig()[DISPLAY]()["text/html"] as string;
+  assert.match(alone, /plotly\.js v\d/);
+  assert.equal(alone.match(/<\/script>/g)!.length, alone.match(/<script/g)!.length);
+});
+
+Deno.test("the drain wait grows with the bytes sent since the last wait", async () => {
+  const k = new FakeKernel();
+  const nb = new Notebook(k, 0);
+  let t0 = performance.now();
+  await nb.show(html("x".repeat(1_000_000)));
+  const big = performance.now() - t0;
+  assert.ok(big >= DRAIN_MS_PER_MB * 0.95, `waited ${big} ms after 1 MB`);
+  t0 = performance.now();
+  await nb.show("small");
+  assert.ok(performance.now() - t0 < DRAIN_MS_PER_MB / 2, "the count restarts after each wait");
 });
 
 Deno.test("show waits for the kernel's queue to drain after the last output", async () => {
