@@ -1,7 +1,8 @@
 /**
  * The spatial transformer of AIR (§2, "attention window") for a pose z_where = (s, x, y) with no
  * rotation: a g×g glimpse of an S×S image, sampled bilinearly on a grid of half-width s
- * (normalised units, image = [−1, 1]²) centred at (x, y).
+ * (normalised units, image = [−1, 1]²) centred at (x, y) — `glimpse` reads, `writeWindow` writes
+ * a window back onto the canvas (the inverse pose).
  *
  * Without rotation the sampling grid is separable, so bilinear sampling is two matrix products:
  *
@@ -53,6 +54,32 @@ export function glimpse(images: tf.Tensor3D, where: tf.Tensor2D, g: number): tf.
     const ky = samplingMatrix(s, y, g, h), kx = samplingMatrix(s, x, g, w);
     // Flag-free products (fast on wasm): (K_y · X) · K_xᵀ.
     return tf.matMul(tf.matMul(ky, images), tf.transpose(kx, [0, 2, 1])) as tf.Tensor3D;
+  });
+}
+
+/**
+ * The inverse transform: writes windows [n, g, g] onto an S×S canvas at poses `where` [n, 3] =
+ * (s, x, y), so that `glimpse(writeWindow(w, where, S), where, g)` ≈ w. Canvas pixel p (normalised)
+ * samples the window at t = (p − c) / s — the same separable bilinear form with the inverse pose
+ * (half-width 1/s, centre −c/s), zero outside the window:
+ *
+ *     canvas = L_y · W · L_xᵀ,    L = samplingMatrix(1/s, −c/s, S, g)
+ */
+export function writeWindow(windows: tf.Tensor3D, where: tf.Tensor2D, size: number): tf.Tensor3D {
+  const [n, g, g2] = windows.shape;
+  if (g !== g2) throw new RangeError(`windows must be square, got ${g}×${g2}`);
+  if (!Number.isInteger(size) || size < 1) {
+    throw new RangeError(`canvas size must be an integer ≥ 1, got ${size}`);
+  }
+  if (where.shape[0] !== n || where.shape[1] !== 3) {
+    throw new RangeError(`where must be [${n}, 3] (s, x, y), got [${where.shape}]`);
+  }
+  return tf.tidy(() => {
+    const [s, x, y] = tf.unstack(where, 1) as tf.Tensor1D[];
+    const inv = tf.reciprocal(s) as tf.Tensor1D;
+    const ly = samplingMatrix(inv, tf.neg(tf.mul(y, inv)) as tf.Tensor1D, size, g);
+    const lx = samplingMatrix(inv, tf.neg(tf.mul(x, inv)) as tf.Tensor1D, size, g);
+    return tf.matMul(tf.matMul(ly, windows), tf.transpose(lx, [0, 2, 1])) as tf.Tensor3D;
   });
 }
 
