@@ -13,7 +13,7 @@
  * ```
  * @module
  */
-import { tf } from "./tf.ts";
+import { environment, tf } from "./tf.ts";
 import { Rng } from "./random.ts";
 import { buildModel, MODEL_KINDS, type ModelKind, type SlotModel } from "./air3d.ts";
 import { sampleSlotDataset, slotBatches, type SlotDataset } from "./scenes3d.ts";
@@ -217,16 +217,6 @@ export function sliceDataset(d: SlotDataset, start: number, end: number): SlotDa
     position: d.position.subarray(start * K * 3, end * K * 3),
     euler: d.euler.subarray(start * K * 3, end * K * 3),
     rotation: d.rotation.subarray(start * K * 9, end * K * 9),
-  };
-}
-
-function environment(): Record<string, string> {
-  return {
-    deno: Deno.version.deno,
-    tfjs: tf.version.tfjs,
-    backend: tf.getBackend(),
-    os: `${Deno.build.os} ${Deno.build.arch}`,
-    cpus: String(navigator.hardwareConcurrency),
   };
 }
 

@@ -79,3 +79,14 @@ export async function toArray(t: tf.Tensor): Promise<{ data: Float32Array; shape
     t.dispose();
   }
 }
+
+/** The software and machine a result came from (the CLIs' `env` field). */
+export function environment(): Record<string, string> {
+  return {
+    deno: Deno.version.deno,
+    tfjs: tf.version.tfjs,
+    backend: tf.getBackend(),
+    os: `${Deno.build.os} ${Deno.build.arch}`,
+    cpus: String(navigator.hardwareConcurrency),
+  };
+}

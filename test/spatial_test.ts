@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { initTf, tf } from "../lib/tf.ts";
-import { glimpse, glimpseHost, samplingMatrix, writeWindow } from "../lib/spatial.ts";
+import { bilinear, glimpse, glimpseHost, samplingMatrix, writeWindow } from "../lib/spatial.ts";
 
 await initTf();
 
@@ -156,4 +156,50 @@ Deno.test("read and write: gradients in image and pose match finite differences"
   }
   weights.dispose();
   wg.dispose();
+});
+
+Deno.test("the sparse bilinear op equals the dense sampling-matrix products, values and gradients", () => {
+  tf.tidy(() => {
+    const B = 3, R = 9, n = 6, m = 7;
+    const src = tf.randomNormal([B, R, R], 0, 1, "float32", 1) as tf.Tensor3D;
+    // Coordinates inside, on and beyond the edges, and on integer taps.
+    const u = tf.tensor2d([[-1.5, -0.3, 0, 2.5, 7.99, 8.4], [1, 2, 3, 4, 5, 6], [
+      0.5,
+      3.3,
+      6.7,
+      8,
+      9.2,
+      -0.9,
+    ]]);
+    const v = tf.tensor2d([[0.2, 1.7, 4, 5.5, 7.1, 8, 8.6], [-0.5, 0, 2.2, 3, 4.4, 6.6, 9.5], [
+      3,
+      3,
+      3,
+      3.5,
+      4,
+      4.5,
+      5,
+    ]]);
+    const tent = (c: tf.Tensor2D) =>
+      tf.relu(tf.sub(1, tf.abs(tf.sub(c.expandDims(2), tf.range(0, R).reshape([1, 1, R]))))) as tf.Tensor3D;
+    const dense = (s: tf.Tensor3D, uu: tf.Tensor2D, vv: tf.Tensor2D) =>
+      tf.matMul(tf.matMul(tent(uu), s), tf.transpose(tent(vv), [0, 2, 1]));
+    const w = tf.randomNormal([B, n, m], 0, 1, "float32", 2);
+    const a = bilinear(src, u, v).dataSync(), b = dense(src, u, v).dataSync();
+    a.forEach((x, i) => assert.ok(Math.abs(x - b[i]) < 1e-5, `value ${i}`));
+    const f = (fn: typeof dense) =>
+      tf.grads((s: tf.Tensor, uu: tf.Tensor, vv: tf.Tensor) =>
+        fn(s as tf.Tensor3D, uu as tf.Tensor2D, vv as tf.Tensor2D).mul(w).sum()
+      )([src, u, v]).map((t) => Array.from(t.dataSync()));
+    const [gs, gu, gv] = f(bilinear), [hs, hu, hv] = f(dense);
+    gs.forEach((x, i) => assert.ok(Math.abs(x - hs[i]) < 1e-4, `d src ${i}`));
+    // Coordinates on integer taps are kinks of the tent: the two sides' slopes differ there, so compare off the kinks.
+    const uHost = u.dataSync(), vHost = v.dataSync();
+    gu.forEach((x, i) =>
+      Number.isInteger(uHost[i]) || assert.ok(Math.abs(x - hu[i]) < 1e-4, `d u ${i}: ${x} vs ${hu[i]}`)
+    );
+    gv.forEach((x, i) =>
+      Number.isInteger(vHost[i]) || assert.ok(Math.abs(x - hv[i]) < 1e-4, `d v ${i}: ${x} vs ${hv[i]}`)
+    );
+  });
 });

