@@ -28,17 +28,47 @@
 import { tf } from "./tf.ts";
 
 /**
+ * Source coordinates [n, g] of g output samples for centres `c` [n] and half-widths `s` [n]
+ * (normalised units) over a source of side `size`: u_i = (s·t_i + c + 1)(size − 1)/2,
+ * t = linspace(−1, 1, g).
+ */
+function sourceCoords(s: tf.Tensor1D, c: tf.Tensor1D, g: number, size: number): tf.Tensor2D {
+  if (!Number.isInteger(g) || g < 1) throw new RangeError(`glimpse size must be an integer ≥ 1, got ${g}`);
+  const t = g === 1 ? tf.zeros([1, g]) : tf.linspace(-1, 1, g).reshape([1, g]);
+  return tf.mul(
+    tf.add(tf.add(tf.mul(s.reshape([-1, 1]), t), c.reshape([-1, 1])), 1),
+    (size - 1) / 2,
+  ) as tf.Tensor2D;
+}
+
+/**
  * Bilinear sampling matrices [n, g, S] for centres `c` [n] and half-widths `s` [n]
  * (normalised units).
  */
 export function samplingMatrix(s: tf.Tensor1D, c: tf.Tensor1D, g: number, size: number): tf.Tensor3D {
-  if (!Number.isInteger(g) || g < 1) throw new RangeError(`glimpse size must be an integer ≥ 1, got ${g}`);
   return tf.tidy(() => {
-    const t = g === 1 ? tf.zeros([1, g]) : tf.linspace(-1, 1, g).reshape([1, g]);
-    const u = tf.mul(tf.add(tf.add(tf.mul(s.reshape([-1, 1]), t), c.reshape([-1, 1])), 1), (size - 1) / 2);
+    const u = sourceCoords(s, c, g, size);
     const j = tf.range(0, size).reshape([1, 1, size]);
     return tf.relu(tf.sub(1, tf.abs(tf.sub(u.expandDims(2), j)))) as tf.Tensor3D;
   });
+}
+
+function checkWhere(where: tf.Tensor2D, n: number): void {
+  if (where.shape[0] !== n || where.shape[1] !== 3) {
+    throw new RangeError(`where must be [${n}, 3] (s, x, y), got [${where.shape}]`);
+  }
+}
+
+/** `out`×`out` samples of `src` [n, R, R] on the grid of half-width s centred at (x, y). */
+function sampleGrid(
+  src: tf.Tensor3D,
+  s: tf.Tensor1D,
+  x: tf.Tensor1D,
+  y: tf.Tensor1D,
+  out: number,
+): tf.Tensor3D {
+  const R = src.shape[1];
+  return bilinear(src, sourceCoords(s, y, out, R), sourceCoords(s, x, out, R));
 }
 
 /**
@@ -48,19 +78,10 @@ export function samplingMatrix(s: tf.Tensor1D, c: tf.Tensor1D, g: number, size: 
 export function glimpse(images: tf.Tensor3D, where: tf.Tensor2D, g: number): tf.Tensor3D {
   const [n, h, w] = images.shape;
   if (h !== w) throw new RangeError(`images must be square, got ${h}×${w}`);
-  if (where.shape[0] !== n || where.shape[1] !== 3) {
-    throw new RangeError(`where must be [${n}, 3] (s, x, y), got [${where.shape}]`);
-  }
+  checkWhere(where, n);
   return tf.tidy(() => {
     const [s, x, y] = tf.unstack(where, 1) as tf.Tensor1D[];
-    // Source coordinate of output index i: u_i = (s·t_i + c + 1)(S − 1)/2, t = linspace(−1, 1, g).
-    const t = g === 1 ? tf.zeros([1, 1]) : tf.linspace(-1, 1, g).reshape([1, g]);
-    const coord = (c: tf.Tensor1D) =>
-      tf.mul(
-        tf.add(tf.add(tf.mul(s.reshape([-1, 1]), t), c.reshape([-1, 1])), 1),
-        (h - 1) / 2,
-      ) as tf.Tensor2D;
-    return bilinear(images, coord(y), coord(x));
+    return sampleGrid(images, s, x, y, g);
   });
 }
 
@@ -78,19 +99,17 @@ export function writeWindow(windows: tf.Tensor3D, where: tf.Tensor2D, size: numb
   if (!Number.isInteger(size) || size < 1) {
     throw new RangeError(`canvas size must be an integer ≥ 1, got ${size}`);
   }
-  if (where.shape[0] !== n || where.shape[1] !== 3) {
-    throw new RangeError(`where must be [${n}, 3] (s, x, y), got [${where.shape}]`);
-  }
+  checkWhere(where, n);
   return tf.tidy(() => {
     const [s, x, y] = tf.unstack(where, 1) as tf.Tensor1D[];
-    // Window coordinate of canvas pixel p: ((p − c)/s + 1)(g − 1)/2, p = linspace(−1, 1, S).
-    const p = size === 1 ? tf.zeros([1, 1]) : tf.linspace(-1, 1, size).reshape([1, size]);
-    const coord = (c: tf.Tensor1D) =>
-      tf.mul(
-        tf.add(tf.div(tf.sub(p, c.reshape([-1, 1])), s.reshape([-1, 1])), 1),
-        (g - 1) / 2,
-      ) as tf.Tensor2D;
-    return bilinear(windows, coord(y), coord(x));
+    const inv = tf.reciprocal(s) as tf.Tensor1D;
+    return sampleGrid(
+      windows,
+      inv,
+      tf.neg(tf.mul(x, inv)) as tf.Tensor1D,
+      tf.neg(tf.mul(y, inv)) as tf.Tensor1D,
+      size,
+    );
   });
 }
 
