@@ -20,7 +20,7 @@
  */
 import { tf } from "./tf.ts";
 import { Rng } from "./random.ts";
-import { Air, type AirConfig, countsOf, defaultAirConfig, validateAirConfig } from "./air.ts";
+import { Air, type AirConfig, countsOf, defaultAirConfig, elboOf, validateAirConfig } from "./air.ts";
 import { type Dense, HostAdam, Params } from "./train.ts";
 import { concreteTemperature, SignalNormalizer } from "./estimators.ts";
 import type { Mnist } from "./mnist.ts";
@@ -137,7 +137,7 @@ export function evaluateAir(air: Air, scenes: Scenes, batchSize = 250): AirEval 
     const x = tf.tensor2d(scenes.images.subarray(start * px, (start + n) * px), [n, px]);
     const stats = tf.tidy(() => {
       const pass = air.forward(x, { kind: "mode" });
-      const e = tf.sub(pass.logLik, tf.sum(tf.add(pass.klLatents, pass.klPres), 1)).sum();
+      const e = elboOf(pass).sum();
       const mse = tf.square(tf.sub(x, tf.clipByValue(pass.canvas, 0, 1))).sum();
       return { zPres: pass.zPres, values: tf.stack([e, mse]) };
     });
@@ -190,11 +190,12 @@ export class AirTrainer {
   readonly opt: HostAdam;
   readonly baselineOpt: HostAdam;
   step = 0;
-  /** Total steps expected (for the Concrete temperature schedule). */
-  plannedSteps = 10_000;
+  /** Total steps expected (for the Concrete temperature schedule): `maxSteps`, else 10,000. */
+  plannedSteps: number;
 
   constructor(readonly config: AirRunConfig) {
     validateAirRunConfig(config);
+    this.plannedSteps = config.maxSteps || 10_000;
     this.rng = new Rng(config.seed);
     this.air = new Air(config.air, this.rng.child("init"));
     this.baseline = new Baseline(this.rng.child("baseline"), config.air.canvas ** 2, config.air.steps);
@@ -209,19 +210,24 @@ export class AirTrainer {
     const modelVars = this.air.params.list();
     const baseVars = this.baseline.params.list();
     let elboMean = 0, present = 0;
+    const relaxed = c.estimator === "concrete";
     const { grads, value } = tf.variableGrads(() => {
-      if (c.estimator === "concrete") {
-        const temperature = concreteTemperature(this.step, this.plannedSteps, c.tempStart, c.tempEnd);
-        const pass = this.air.forward(x, { kind: "relaxed", rng, temperature });
-        const elbo = tf.sub(pass.logLik, tf.sum(tf.add(pass.klLatents, pass.klPres), 1));
-        elboMean = elbo.mean().dataSync()[0];
-        present = pass.zPres.reduce((a, v) => a + v, 0) / B;
-        // The baseline is unused with the relaxation; keep its gradient defined (zero).
-        return tf.add(tf.neg(elbo.mean()), tf.mul(0, this.baseline.apply(x).sum())) as tf.Scalar;
-      }
-      const pass = this.air.forward(x, { kind: "sample", rng });
-      const cost = tf.add(pass.klLatents, pass.klPres); // [B, N]
-      const elbo = tf.sub(pass.logLik, tf.sum(cost, 1));
+      const pass = this.air.forward(
+        x,
+        relaxed
+          ? {
+            kind: "relaxed",
+            rng,
+            temperature: concreteTemperature(this.step, this.plannedSteps, c.tempStart, c.tempEnd),
+          }
+          : { kind: "sample", rng },
+      );
+      const cost = tf.add(pass.klLatents, pass.klPres) as tf.Tensor2D; // [B, N]
+      const elbo = elboOf(pass, cost);
+      elboMean = elbo.mean().dataSync()[0];
+      present = pass.zPres.reduce((a, v) => a + v, 0) / B;
+      // The relaxation is differentiated through; the baseline is not used (nor trained).
+      if (relaxed) return tf.neg(elbo.mean()) as tf.Scalar;
       // ℓ_t = log p(x|z) − Σ_{t' ≥ t} cost_t' (host, constant for the surrogate).
       const costHost = cost.dataSync(), llHost = pass.logLik.dataSync();
       const signal = new Float32Array(B * N);
@@ -249,11 +255,9 @@ export class AirTrainer {
       const baselineLoss = tf.mean(
         tf.sum(tf.mul(sampled, tf.square(tf.sub(base, tf.tensor2d(signal, [B, N])))), 1),
       );
-      elboMean = elbo.mean().dataSync()[0];
-      present = pass.zPres.reduce((a, v) => a + v, 0) / B;
       // Scale the baseline's loss down: its targets are in nats (hundreds); Adam is scale-free.
       return tf.add(tf.neg(tf.add(elbo.mean(), surrogate.mean())), tf.mul(1e-3, baselineLoss)) as tf.Scalar;
-    }, [...modelVars, ...baseVars]);
+    }, relaxed ? modelVars : [...modelVars, ...baseVars]);
     this.opt.apply(grads);
     this.baselineOpt.apply(grads);
     tf.dispose(grads);
@@ -319,7 +323,6 @@ export async function runAirMnist(
     );
     return ev;
   };
-  trainer.plannedSteps = config.maxSteps || 10_000;
   while (trainMs < config.budgetS * 1000 && (config.maxSteps === 0 || trainer.step < config.maxSteps)) {
     if (trainMs >= nextEval) {
       evaluate();
