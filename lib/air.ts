@@ -39,6 +39,7 @@ import {
   normalKl,
 } from "./elbo.ts";
 import { logisticNoise, sampleBernoulli } from "./estimators.ts";
+import { requireInt, requirePositive } from "./validate.ts";
 
 /** Architecture and prior of one AIR model. */
 export interface AirConfig {
@@ -87,28 +88,19 @@ export function defaultAirConfig(overrides: Partial<AirConfig> = {}): AirConfig 
 
 /** Checks an architecture, naming the bad field. */
 export function validateAirConfig(c: AirConfig): void {
-  const int = (k: keyof AirConfig, lo: number, hi = Infinity) => {
-    const v = c[k] as number;
-    if (!Number.isInteger(v) || v < lo || v > hi) {
-      throw new RangeError(`${k} must be an integer in [${lo}, ${hi}], got ${v}`);
-    }
-  };
-  int("canvas", 8, 256);
-  int("window", 4, 64);
-  int("steps", 1, 8);
-  int("lstm", 1);
-  int("zWhat", 1);
-  int("hidden", 1);
+  requireInt(c, "canvas", 8, 256);
+  requireInt(c, "window", 4, 64);
+  requireInt(c, "steps", 1, 8);
+  requireInt(c, "lstm", 1);
+  requireInt(c, "zWhat", 1);
+  requireInt(c, "hidden", 1);
   if (c.model !== "air" && c.model !== "dair") {
     throw new RangeError(`model must be "air" or "dair", got ${c.model}`);
   }
-  const pos = (k: keyof AirConfig) => {
-    if (!((c[k] as number) > 0)) throw new RangeError(`${k} must be > 0, got ${c[k]}`);
-  };
-  pos("sigma");
-  pos("scalePrior");
-  pos("scalePriorStd");
-  pos("positionPriorStd");
+  requirePositive(c, "sigma");
+  requirePositive(c, "scalePrior");
+  requirePositive(c, "scalePriorStd");
+  requirePositive(c, "positionPriorStd");
   if (!(c.countPrior > 0 && c.countPrior < 1)) {
     throw new RangeError(`countPrior must be in (0, 1), got ${c.countPrior}`);
   }

@@ -14,6 +14,7 @@
  * @module
  */
 import { environment, tf } from "./tf.ts";
+import { requireInt, requirePositive } from "./validate.ts";
 import { Rng } from "./random.ts";
 import { buildModel, MODEL_KINDS, type ModelKind, type SlotModel } from "./air3d.ts";
 import { sampleSlotDataset, slotBatches, type SlotDataset } from "./scenes3d.ts";
@@ -100,31 +101,19 @@ export function validateConfig(config: Air3dConfig): Air3dConfig {
       `model must be one of ${MODEL_KINDS.join(", ")}, got ${JSON.stringify(config.model)}`,
     );
   }
-  const int = (k: keyof Air3dConfig, lo: number, hi = Infinity) => {
-    const v = config[k] as number;
-    if (!Number.isInteger(v) || v < lo || v > hi) {
-      throw new RangeError(`${k} must be an integer in ${lo}..${hi === Infinity ? "∞" : hi}, got ${v}`);
-    }
-  };
-  int("seed", 0);
-  int("imageSize", 8, 512);
-  int("maxPrimitives", 1, 6);
-  int("nEpochs", 1);
-  int("nTrain", 1);
-  int("nTest", 1);
-  int("nVal", 1);
-  int("hidden", 1);
-  int("inputPool", 1, 8);
-  int("batchSize", 1);
-  const pos = (k: keyof Air3dConfig, zero = false) => {
-    const v = config[k] as number;
-    if (!Number.isFinite(v) || (zero ? v < 0 : v <= 0)) {
-      throw new RangeError(`${k} must be ${zero ? "≥ 0" : "> 0"}, got ${v}`);
-    }
-  };
-  pos("lr");
-  pos("weightDecay", true);
-  pos("budgetS", true);
+  requireInt(config, "seed", 0);
+  requireInt(config, "imageSize", 8, 512);
+  requireInt(config, "maxPrimitives", 1, 6);
+  requireInt(config, "nEpochs", 1);
+  requireInt(config, "nTrain", 1);
+  requireInt(config, "nTest", 1);
+  requireInt(config, "nVal", 1);
+  requireInt(config, "hidden", 1);
+  requireInt(config, "inputPool", 1, 8);
+  requireInt(config, "batchSize", 1);
+  requirePositive(config, "lr");
+  requirePositive(config, "weightDecay", true);
+  requirePositive(config, "budgetS", true);
   for (const k of ["streaming", "cosine"] as const) {
     if (typeof config[k] !== "boolean") throw new RangeError(`${k} must be true or false, got ${config[k]}`);
   }

@@ -23,6 +23,7 @@ import { Rng } from "./random.ts";
 import { Air, type AirConfig, countsOf, defaultAirConfig, elboOf, validateAirConfig } from "./air.ts";
 import { type Dense, HostAdam, Params } from "./train.ts";
 import { concreteTemperature, SignalNormalizer } from "./estimators.ts";
+import { requireInt, requirePositive } from "./validate.ts";
 import type { Mnist } from "./mnist.ts";
 import {
   PAPER_SCENES,
@@ -94,16 +95,12 @@ export function validateAirRunConfig(c: AirRunConfig): void {
       throw new RangeError(`${k} must list digit counts in 0..${c.air.steps}, got [${v}]`);
     }
   }
-  const pos = (k: keyof AirRunConfig) => {
-    if (!((c[k] as number) > 0)) throw new RangeError(`${k} must be > 0, got ${c[k]}`);
-  };
-  for (const k of ["lr", "baselineLr", "budgetS", "evalEveryS", "tempStart", "tempEnd"] as const) pos(k);
-  for (const k of ["batchSize", "nTest"] as const) {
-    if (!Number.isInteger(c[k]) || c[k] < 1) throw new RangeError(`${k} must be an integer ≥ 1, got ${c[k]}`);
+  for (const k of ["lr", "baselineLr", "budgetS", "evalEveryS", "tempStart", "tempEnd"] as const) {
+    requirePositive(c, k);
   }
-  if (!Number.isInteger(c.maxSteps) || c.maxSteps < 0) {
-    throw new RangeError(`maxSteps must be an integer ≥ 0, got ${c.maxSteps}`);
-  }
+  requireInt(c, "batchSize", 1);
+  requireInt(c, "nTest", 1);
+  requireInt(c, "maxSteps", 0);
   if (!(c.nvilAlpha >= 0 && c.nvilAlpha < 1)) {
     throw new RangeError(`nvilAlpha must be in [0, 1), got ${c.nvilAlpha}`);
   }
