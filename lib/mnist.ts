@@ -241,8 +241,8 @@ export async function loadMnist(options: LoadOptions = {}): Promise<Mnist> {
     return { train: await split(MNIST_FILES.train), test: await split(MNIST_FILES.test), source };
   };
   const cache = async (m: Mnist) => {
-    for (const split of [m.train, m.test]) {
-      const files = split === m.train ? MNIST_FILES.train : MNIST_FILES.test;
+    for (const name of ["train", "test"] as const) {
+      const split = m[name], files = MNIST_FILES[name];
       await writeAtomic(
         join(cacheDir, files.images),
         encodeIdx([split.n, split.rows, split.cols], split.images),
