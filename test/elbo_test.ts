@@ -81,7 +81,9 @@ Deno.test("estimators: NVIL normalisation centres and scales; noise is seeded", 
   const l = logisticNoise(new Rng(2), 20000);
   close(l.reduce((s, v) => s + v, 0) / l.length, 0, 0.05); // Logistic(0, 1): mean 0, variance π²/3
   close(l.reduce((s, v) => s + v * v, 0) / l.length, Math.PI ** 2 / 3, 0.15);
-  close(concreteTemperature(0, 100), 1);
-  close(concreteTemperature(100, 100), 0.2);
+  close(concreteTemperature(0), 1);
+  close(concreteTemperature(0.5, 1, 0.25), 0.5);
+  close(concreteTemperature(1), 0.2);
+  close(concreteTemperature(7), 0.2);
   assert.throws(() => new SignalNormalizer(1), /alpha/);
 });
