@@ -23,6 +23,7 @@ import {
   type Vec3,
 } from "./render.ts";
 import { Rng } from "./random.ts";
+import type { SegmentationSet } from "./sprites.ts";
 
 /**
  * Figures of the numpy reproduction (`shared/papers/air_3d_primitives_numpy_reproduction.txt`)
@@ -243,4 +244,42 @@ export function sampleSlotDataset(rng: Rng, n: number, options: SlotDataOptions)
  */
 export function* slotBatches(rng: Rng, batchSize: number, options: SlotDataOptions): Generator<SlotDataset> {
   for (;;) yield sampleSlotDataset(rng, batchSize, options);
+}
+
+/**
+ * Coloured 3D-primitive scenes for the segmentation metrics: the reproduction's scenes (1–max
+ * primitives) rendered with the renderer's shading, each primitive tinted by its own albedo (a
+ * palette colour with at least one bright channel), and the renderer's instance ids as masks
+ * (0 = background, k + 1 = primitive k; occlusion resolved by depth).
+ */
+export function sampleColouredPrimitives(
+  rng: Rng,
+  n: number,
+  options: { size: number; maxPrimitives?: number },
+): SegmentationSet & { scenes: Scene[]; albedos: [number, number, number][][] } {
+  if (!(Number.isInteger(n) && n >= 1)) throw new RangeError(`n must be a positive integer, got ${n}`);
+  const scenes = sampleScenes(rng.child("scenes"), n, { maxPrimitives: options.maxPrimitives ?? 3 });
+  const { images: grey, ids } = renderBatch(scenes, { size: options.size, ids: true });
+  const px = options.size * options.size;
+  const levels = [0, 0.25, 0.5, 0.75, 1];
+  const paint = rng.child("albedo");
+  const albedos = scenes.map((scene) =>
+    scene.map(() => {
+      for (;;) {
+        const c = [0, 1, 2].map(() => paint.choice(levels)) as [number, number, number];
+        if (Math.max(...c) >= 0.75) return c;
+      }
+    })
+  );
+  const images = new Float32Array(n * px * 3), masks = new Int32Array(n * px);
+  for (let b = 0; b < n; b++) {
+    for (let p = 0; p < px; p++) {
+      const i = b * px + p, id = ids![i];
+      masks[i] = id + 1;
+      if (id < 0) continue;
+      const a = albedos[b][id];
+      for (let c = 0; c < 3; c++) images[i * 3 + c] = grey[i] * a[c];
+    }
+  }
+  return { n, size: options.size, images, masks, counts: scenes.map((s) => s.length), scenes, albedos };
 }

@@ -127,13 +127,19 @@ export function drawSprites(
   });
 }
 
-/** A set of scenes: images [n, H, W, 3], instance masks [n, H, W], and what was drawn. */
-export interface SpriteSet {
+/** RGB scenes with ground-truth instance masks, as the segmentation metrics take them. */
+export interface SegmentationSet {
   n: number;
   size: number;
+  /** [n, H, W, 3] in [0, 1]. */
   images: Float32Array;
+  /** [n, H, W]: 0 = background, k = the k-th object. */
   masks: Int32Array;
   counts: number[];
+}
+
+/** Sprite scenes, with what was drawn. */
+export interface SpriteSet extends SegmentationSet {
   sprites: Sprite[][];
 }
 

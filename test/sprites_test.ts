@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { drawSprites, insideShape, sampleSprites, type Sprite } from "../lib/sprites.ts";
 import { Rng } from "../lib/random.ts";
+import { sampleColouredPrimitives } from "../lib/scenes3d.ts";
+import { renderBatch } from "../lib/render.ts";
 
 Deno.test("shapes: centre inside, far corners outside; the heart is not symmetric top to bottom", () => {
   for (const s of ["square", "ellipse", "heart"] as const) {
@@ -59,4 +61,22 @@ Deno.test("sampling: counts in range, every sprite visible, colours differ from 
   );
   assert.throws(() => sampleSprites(new Rng(0), 2, { scales: [0.7] }), /scales must be fractions/);
   assert.throws(() => sampleSprites(new Rng(0), 0), /n must be a positive integer/);
+});
+
+Deno.test("coloured primitives: masks are the renderer's ids + 1, pixels tinted by their primitive's albedo", () => {
+  const set = sampleColouredPrimitives(new Rng(2), 6, { size: 32 });
+  const again = sampleColouredPrimitives(new Rng(2), 6, { size: 32 });
+  assert.deepEqual(again.images, set.images);
+  const { images: grey, ids } = renderBatch(set.scenes, { size: 32, ids: true });
+  for (let i = 0; i < 6 * 1024; i++) {
+    assert.equal(set.masks[i], ids![i] + 1);
+    const b = Math.floor(i / 1024);
+    const albedo = ids![i] < 0 ? [0, 0, 0] : set.albedos[b][ids![i]];
+    for (let c = 0; c < 3; c++) assert.ok(Math.abs(set.images[i * 3 + c] - grey[i] * albedo[c]) < 1e-6);
+  }
+  for (let b = 0; b < 6; b++) {
+    assert.equal(set.counts[b], set.scenes[b].length);
+    for (const a of set.albedos[b]) assert.ok(Math.max(...a) >= 0.75, "a bright albedo");
+  }
+  assert.throws(() => sampleColouredPrimitives(new Rng(0), 0, { size: 32 }), /n must be a positive integer/);
 });
