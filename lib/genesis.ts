@@ -26,7 +26,7 @@
  * import { stickBreaking, Geco } from "./genesis.ts";
  * const logPi = stickBreaking(tf.zeros([1, 2, 4])); // K = 3 masks over 4 pixels: ½, ¼, ¼
  * const geco = new Geco({ goal: 0.5655 * 64 * 64 * 3 });
- * const beta = geco.update(err);                        // after each step, with that step's err
+ * // per step: loss = geco.loss(err, kl); after the step, geco.update(errOnHost) → new β
  * ```
  * @module
  */

@@ -287,8 +287,8 @@ export function contingency(truth: ArrayLike<number>, pred: ArrayLike<number>): 
  *     ARI = 2 (tp·tn − fn·fp) / ((tp + fn)(fn + tn) + (tp + fp)(fp + tn)),
  *
  * and 1.0 when no pair disagrees (fn = fp = 0): identical partitions, both a single cluster,
- * both all singletons, one pixel, or no pixels at all. Rows or columns listed in `rowMask` =
- * false are left out (fg-ARI leaves out the background row).
+ * both all singletons, one pixel, or no pixels at all. Rows for which `rowMask` returns false
+ * are left out (fg-ARI leaves out the background row, i.e. every true-background pixel).
  */
 export function ariFromContingency(t: Contingency, rowMask?: (row: number) => boolean): number {
   const { rows, cols, counts } = t;
