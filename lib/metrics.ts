@@ -415,7 +415,11 @@ export function coveringFromContingency(t: Contingency): { sc: number; msc: numb
  * ```
  */
 export function segmentationScores(truth: ArrayLike<number>, pred: ArrayLike<number>): SegmentationScores {
-  const t = contingency(truth, pred);
+  return scoresFromContingency(contingency(truth, pred));
+}
+
+/** ARI, fg-ARI (background row 0 left out), SC and mSC of one image's contingency table. */
+function scoresFromContingency(t: Contingency): SegmentationScores {
   return {
     ari: ariFromContingency(t),
     fgAri: ariFromContingency(t, (i) => i !== 0),
@@ -486,12 +490,7 @@ export function maskScores(
   for (let c = 0; c < cells; c++) {
     counts[c] = tally[c] + tally[cells + c] + tally[2 * cells + c] + tally[3 * cells + c];
   }
-  const t: Contingency = { rows, cols: k, counts };
-  return {
-    ari: ariFromContingency(t),
-    fgAri: ariFromContingency(t, (i) => i !== 0),
-    ...coveringFromContingency(t),
-  };
+  return scoresFromContingency({ rows, cols: k, counts });
 }
 
 /**

@@ -23,7 +23,7 @@ import {
   type Vec3,
 } from "./render.ts";
 import { Rng } from "./random.ts";
-import type { SegmentationSet } from "./sprites.ts";
+import { PALETTE_LEVELS, type SegmentationSet } from "./sprites.ts";
 
 /**
  * Figures of the numpy reproduction (`shared/papers/air_3d_primitives_numpy_reproduction.txt`)
@@ -261,12 +261,11 @@ export function sampleColouredPrimitives(
   const scenes = sampleScenes(rng.child("scenes"), n, { maxPrimitives: options.maxPrimitives ?? 3 });
   const { images: grey, ids } = renderBatch(scenes, { size: options.size, ids: true });
   const px = options.size * options.size;
-  const levels = [0, 0.25, 0.5, 0.75, 1];
   const paint = rng.child("albedo");
   const albedos = scenes.map((scene) =>
     scene.map(() => {
       for (;;) {
-        const c = [0, 1, 2].map(() => paint.choice(levels)) as [number, number, number];
+        const c = [0, 1, 2].map(() => paint.choice(PALETTE_LEVELS)) as [number, number, number];
         if (Math.max(...c) >= 0.75) return c;
       }
     })

@@ -47,6 +47,9 @@ export interface SpriteSpec {
   levels: number[];
 }
 
+/** Multi-dSprites' channel levels: each colour channel takes one of five equally spread values. */
+export const PALETTE_LEVELS: readonly number[] = [0, 0.25, 0.5, 0.75, 1];
+
 /** 64×64, 1–4 sprites, six scales, Multi-dSprites' five-level colour palette. */
 export function defaultSpriteSpec(overrides: Partial<SpriteSpec> = {}): SpriteSpec {
   return {
@@ -54,7 +57,7 @@ export function defaultSpriteSpec(overrides: Partial<SpriteSpec> = {}): SpriteSp
     minSprites: 1,
     maxSprites: 4,
     scales: [0.08, 0.1, 0.12, 0.14, 0.16, 0.18],
-    levels: [0, 0.25, 0.5, 0.75, 1],
+    levels: [...PALETTE_LEVELS],
     ...overrides,
   };
 }
