@@ -144,13 +144,18 @@ export function positionErrorFigure(runs: { name: string; metrics: SceneMetrics 
         legendgroup: name,
       }))
     ),
-    layout: {
-      title: { text: "Absolute position error per axis (world units)" },
-      grid: { rows: 1, columns: 3, pattern: "independent" },
-      barmode: "overlay",
-      height: 300,
-      margin: { t: 40, b: 40 },
-    },
+    layout: histogramRowLayout("Absolute position error per axis (world units)", 3),
+  };
+}
+
+/** Layout of a row of `columns` overlaid-histogram panels, each with its own axes. */
+function histogramRowLayout(title: string, columns: number): FigureSpec["layout"] {
+  return {
+    title: { text: title },
+    grid: { rows: 1, columns, pattern: "independent" },
+    barmode: "overlay",
+    height: 300,
+    margin: { t: 40, b: 40 },
   };
 }
 
@@ -165,13 +170,7 @@ export function rotationErrorFigure(runs: { name: string; metrics: SceneMetrics 
         yaxis: `y${a + 1}`,
       }))
     ),
-    layout: {
-      title: { text: "Rotation error modulo symmetry, degrees (left: cubes, right: cylinders)" },
-      grid: { rows: 1, columns: 2, pattern: "independent" },
-      barmode: "overlay",
-      height: 300,
-      margin: { t: 40, b: 40 },
-    },
+    layout: histogramRowLayout("Rotation error modulo symmetry, degrees (left: cubes, right: cylinders)", 2),
   };
 }
 
