@@ -38,12 +38,24 @@ import { tf } from "./tf.ts";
 export function stickBreaking(logits: tf.Tensor): tf.Tensor {
   if (logits.rank < 2) throw new RangeError(`logits must be [B, K−1, …], got rank ${logits.rank}`);
   return tf.tidy(() => {
-    const logAlpha = tf.logSigmoid(logits); // log α_k
-    const logRest = tf.logSigmoid(tf.neg(logits)); // log (1 − α_k)
-    // Σ_{j<k} log(1 − α_j), for k = 1..K (exclusive cumulative sum, then the full sum for K).
-    const scope = tf.cumsum(logRest, 1, true);
-    const last = tf.sum(logRest, 1, true);
-    return tf.concat([tf.add(logAlpha, scope), last], 1);
+    // log α_k = log σ(a_k) = −softplus(−a_k) and log (1 − α_k) = log σ(−a_k) = −softplus(a_k)
+    // (tfjs's logSigmoid has a custom gradient that fails inside a tidy on an intermediate input).
+    const logAlpha = tf.neg(tf.softplus(tf.neg(logits)));
+    const logRest = tf.neg(tf.softplus(logits));
+    // Σ_{j<k} log(1 − α_j), for k = 1..K, as a running sum (tfjs's cumsum gradient is wrong
+    // for any axis but the last, and K is small).
+    const K1 = logits.shape[1] as number;
+    // (tf.split into one piece has no working gradient in tfjs 4.22: K = 2 skips it)
+    const parts = (t: tf.Tensor) => K1 === 1 ? [t] : tf.split(t, K1, 1);
+    const rest = parts(logRest), alpha = parts(logAlpha);
+    const out: tf.Tensor[] = [];
+    let scope: tf.Tensor = tf.zerosLike(rest[0]);
+    for (let k = 0; k < rest.length; k++) {
+      out.push(tf.add(alpha[k], scope));
+      scope = tf.add(scope, rest[k]);
+    }
+    out.push(scope);
+    return tf.concat(out, 1);
   });
 }
 
@@ -67,7 +79,7 @@ export function gmmLogLik(x: tf.Tensor3D, mu: tf.Tensor4D, logPi: tf.Tensor3D, s
 
 /** GECO's settings (App. B.4 defaults). */
 export interface GecoOptions {
-  /** Reconstruction-error goal (the constraint is err ≤ goal), in the units of err. */
+  /** Reconstruction-error goal (the constraint is err ≤ goal), in the units of err; any sign. */
   goal: number;
   /** Step size of the multiplicative β update while the constraint is violated. */
   step?: number;
@@ -100,7 +112,11 @@ export class Geco {
     this.beta = o.betaInit ?? 1;
     this.betaMin = o.betaMin ?? 1e-10;
     this.betaMax = o.betaMax ?? 1e10;
-    for (const k of ["goal", "step", "stepMet", "beta", "betaMin", "betaMax"] as const) {
+    // The goal may be negative: with σ_x < 1/√(2π) a good reconstruction has err < 0 nats.
+    if (!Number.isFinite(this.goal)) {
+      throw new RangeError(`GECO goal must be a finite number, got ${this.goal}`);
+    }
+    for (const k of ["step", "stepMet", "beta", "betaMin", "betaMax"] as const) {
       if (!(Number.isFinite(this[k]) && this[k] > 0)) {
         throw new RangeError(
           `GECO ${k === "beta" ? "betaInit" : k} must be a positive number, got ${this[k]}`,

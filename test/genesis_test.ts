@@ -93,7 +93,8 @@ Deno.test("GECO: β falls while the constraint is violated, rises 10× faster on
   const loss = tf.tidy(() => met.loss(tf.scalar(3), tf.scalar(4)).dataSync()[0]);
   close(loss, 3 + met.beta * 4, 1e-5);
   assert.equal(liveTensors(), before);
-  assert.throws(() => new Geco({ goal: -1 }), /GECO goal must be a positive number/);
+  assert.throws(() => new Geco({ goal: NaN }), /GECO goal must be a finite number/);
+  assert.throws(() => new Geco({ goal: 1, step: 0 }), /GECO step must be a positive number/);
   assert.throws(() => new Geco({ goal: 1, alpha: 1 }), /alpha must be in \[0, 1\)/);
   assert.throws(() => g.update(NaN), /err must be finite/);
 });
