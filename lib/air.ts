@@ -28,7 +28,7 @@
  */
 import { tf } from "./tf.ts";
 import type { Rng } from "./random.ts";
-import { type Dense, Params } from "./train.ts";
+import { type Dense, lstmCell, Params } from "./train.ts";
 import { glimpse, writeWindow } from "./spatial.ts";
 import {
   bernoulliKl,
@@ -256,9 +256,7 @@ export class Air {
           tf.add(xProj!, tf.matMul(zPrev, this.core.wz)),
           tf.add(tf.matMul(h, this.core.wh), this.core.b),
         );
-        const [i, f, gg, o] = tf.split(gates, 4, 1);
-        cell = tf.add(tf.mul(tf.sigmoid(f), cell), tf.mul(tf.sigmoid(i), tf.tanh(gg))) as tf.Tensor2D;
-        h = tf.mul(tf.sigmoid(o), tf.tanh(cell)) as tf.Tensor2D;
+        [h, cell] = lstmCell(gates as tf.Tensor2D, cell);
       } else {
         // DAIR: a feed-forward step on the error canvas and the previous latents.
         const err = tf.sub(x, canvas);

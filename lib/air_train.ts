@@ -21,7 +21,7 @@
 import { tf } from "./tf.ts";
 import { Rng } from "./random.ts";
 import { Air, type AirConfig, countsOf, defaultAirConfig, elboOf, validateAirConfig } from "./air.ts";
-import { type Dense, HostAdam, Params } from "./train.ts";
+import { type Dense, HostAdam, Params, trainWithinBudget } from "./train.ts";
 import { concreteTemperature, SignalNormalizer } from "./estimators.ts";
 import { requireInt, requirePositive } from "./validate.ts";
 import type { Mnist } from "./mnist.ts";
@@ -307,40 +307,32 @@ export async function runAirMnist(
   const trainSpec = sceneSpec(config, config.trainCounts);
   const px = config.air.canvas ** 2;
   const curve: [number, number][] = [];
-  let trainMs = 0, nextEval = 0, lastElbo = NaN;
-  const evaluate = () => {
+  let lastElbo = NaN;
+  const evaluate = (seconds: number) => {
     const ev = evaluateAir(trainer.air, test);
-    curve.push([+(trainMs / 1000).toFixed(2), ev.countAcc]);
-    hooks.onEval?.({ seconds: trainMs / 1000, step: trainer.step, countAcc: ev.countAcc, elbo: ev.elbo });
+    curve.push([+seconds.toFixed(2), ev.countAcc]);
+    hooks.onEval?.({ seconds, step: trainer.step, countAcc: ev.countAcc, elbo: ev.elbo });
     log(
-      `[air] ${(trainMs / 1000).toFixed(0)} s, step ${trainer.step}: held-out count acc ${
-        ev.countAcc.toFixed(3)
-      }, ` +
+      `[air] ${seconds.toFixed(0)} s, step ${trainer.step}: held-out count acc ${ev.countAcc.toFixed(3)}, ` +
         `ELBO ${ev.elbo.toFixed(1)}, train ELBO ${lastElbo.toFixed(1)}`,
     );
     return ev;
   };
-  while (trainMs < config.budgetS * 1000 && (config.maxSteps === 0 || trainer.step < config.maxSteps)) {
-    if (trainMs >= nextEval) {
-      evaluate();
-      nextEval += config.evalEveryS * 1000;
-      await new Promise((r) => setTimeout(r, 0)); // let a notebook's outputs go out
-    }
-    const t0 = performance.now();
-    const scenes = sampleScenes(dataRng, mnist.train, config.batchSize, trainSpec);
-    const x = tf.tensor2d(scenes.images, [config.batchSize, px]);
-    // A step-limited run anneals by steps (so the same seed gives the same run); otherwise by time.
-    const progress = config.maxSteps > 0 ? trainer.step / config.maxSteps : trainMs / (config.budgetS * 1000);
-    const stats = trainer.train(x, noiseRng, progress);
-    x.dispose();
-    trainMs += performance.now() - t0;
-    lastElbo = stats.elbo;
-    if (!Number.isFinite(stats.elbo)) {
-      throw new Error(`training diverged at step ${trainer.step} (ELBO ${stats.elbo})`);
-    }
-  }
-  const final = evaluate();
-  const trainS = trainMs / 1000;
+  const trainS = await trainWithinBudget(config, {
+    steps: () => trainer.step,
+    evaluate,
+    step: (progress) => {
+      const scenes = sampleScenes(dataRng, mnist.train, config.batchSize, trainSpec);
+      const x = tf.tensor2d(scenes.images, [config.batchSize, px]);
+      const stats = trainer.train(x, noiseRng, progress); // progress anneals the Concrete temperature
+      x.dispose();
+      lastElbo = stats.elbo;
+      if (!Number.isFinite(stats.elbo)) {
+        throw new Error(`training diverged at step ${trainer.step} (ELBO ${stats.elbo})`);
+      }
+    },
+  });
+  const final = evaluate(trainS);
   return {
     result: {
       count_acc: final.countAcc,

@@ -36,7 +36,7 @@
  */
 import { tf } from "./tf.ts";
 import type { Rng } from "./random.ts";
-import { type Dense, Params } from "./train.ts";
+import { type Dense, lstmCell, Params } from "./train.ts";
 import { gmmLogLik, stickBreaking } from "./genesis.ts";
 import { requireInt, requirePositive } from "./validate.ts";
 
@@ -200,11 +200,6 @@ export class GenesisS {
     const e = this.encode(x);
     const eProj = tf.matMul(e, this.guide.core.wx.slice([0, 0], [c.encHidden, 4 * H]));
     const wzGuide = this.guide.core.wx.slice([c.encHidden, 0], [D, 4 * H]);
-    const cell = (gates: tf.Tensor2D, state: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D] => {
-      const [i, f, g, o] = tf.split(gates, 4, 1);
-      const next = tf.add(tf.mul(tf.sigmoid(f), state), tf.mul(tf.sigmoid(i), tf.tanh(g))) as tf.Tensor2D;
-      return [tf.mul(tf.sigmoid(o), tf.tanh(next)) as tf.Tensor2D, next];
-    };
     const gaussian = (h: tf.Tensor2D, out: Dense) => {
       const [mu, raw] = tf.split(dense(h, out), 2, 1);
       return { mu, sigma: tf.add(tf.softplus(raw), 1e-4) };
@@ -215,7 +210,7 @@ export class GenesisS {
     let kl = tf.zeros([B]) as tf.Tensor1D;
     for (let k = 0; k < c.slots; k++) {
       // guide: h_k = LSTM([e, z_{k−1}], h_{k−1});  q(z_k | x, z_{<k}) = N(μ_q, σ_q²)
-      [hq, cq] = cell(
+      [hq, cq] = lstmCell(
         tf.add(
           tf.add(eProj, tf.matMul(zPrev, wzGuide)),
           tf.add(tf.matMul(hq, this.guide.core.wh), this.guide.core.b),
@@ -224,7 +219,7 @@ export class GenesisS {
       );
       const q = gaussian(hq, this.guide.out);
       // prior: g_k = LSTM(z_{k−1}, g_{k−1});  p(z_k | z_{<k}) = N(μ_p, σ_p²)
-      [hp, cp] = cell(
+      [hp, cp] = lstmCell(
         tf.add(
           tf.add(tf.matMul(zPrev, this.prior.core.wx), tf.matMul(hp, this.prior.core.wh)),
           this.prior.core.b,

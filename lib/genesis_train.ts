@@ -18,7 +18,7 @@
  */
 import { tf } from "./tf.ts";
 import { Rng } from "./random.ts";
-import { HostAdam } from "./train.ts";
+import { HostAdam, trainWithinBudget } from "./train.ts";
 import { Geco } from "./genesis.ts";
 import {
   defaultGenesisConfig,
@@ -215,44 +215,37 @@ export async function runGenesis(
   const dataRng = trainer.rng.child("data"), noiseRng = trainer.rng.child("noise");
   const S = config.model.size, B = config.batchSize, channels = S * S * 3;
   const curve: [number, number, number][] = [], trace: [number, number, number, number][] = [];
-  let trainMs = 0, nextEval = config.evalEveryS > 0 ? 0 : Infinity;
   let last: GenesisStepStats | null = null;
-  const evaluate = () => {
+  const evaluate = (seconds: number) => {
     const ev = evaluateGenesis(trainer.model, test);
-    curve.push([+(trainMs / 1000).toFixed(2), ev.fgAri, ev.msc]);
-    hooks.onEval?.({ seconds: trainMs / 1000, step: trainer.step, ...ev });
+    curve.push([+seconds.toFixed(2), ev.fgAri, ev.msc]);
+    hooks.onEval?.({ seconds, step: trainer.step, ...ev });
+    const train = last
+      ? `; err/ch ${(last.err / channels).toFixed(3)}, KL ${last.kl.toFixed(1)}, β ${
+        last.beta.toExponential(2)
+      }`
+      : "";
     log(
-      `[genesis] ${(trainMs / 1000).toFixed(0)} s, step ${trainer.step}: held-out fg-ARI ${
-        ev.fgAri.toFixed(3)
-      }, ` +
-        `mSC ${ev.msc.toFixed(3)}, SC ${ev.sc.toFixed(3)}, MSE ${ev.mse.toFixed(4)}` +
-        (last
-          ? `; err/ch ${(last.err / channels).toFixed(3)}, KL ${last.kl.toFixed(1)}, β ${
-            last.beta.toExponential(2)
-          }`
-          : ""),
+      `[genesis] ${seconds.toFixed(0)} s, step ${trainer.step}: held-out fg-ARI ${ev.fgAri.toFixed(3)}, ` +
+        `mSC ${ev.msc.toFixed(3)}, SC ${ev.sc.toFixed(3)}, MSE ${ev.mse.toFixed(4)}${train}`,
     );
     return ev;
   };
-  while (trainMs < config.budgetS * 1000 && (config.maxSteps === 0 || trainer.step < config.maxSteps)) {
-    if (trainMs >= nextEval) {
-      evaluate();
-      nextEval += config.evalEveryS * 1000;
-      await new Promise((r) => setTimeout(r, 0)); // let a notebook's outputs go out
-    }
-    const t0 = performance.now();
-    const batch = sampleScenes(config, dataRng, B);
-    const x = tf.tensor4d(batch.images, [B, S, S, 3]);
-    last = trainer.train(x, noiseRng);
-    x.dispose();
-    trainMs += performance.now() - t0;
-    if (!Number.isFinite(last.err) || !Number.isFinite(last.kl)) {
-      throw new Error(`training diverged at step ${trainer.step} (err ${last.err}, KL ${last.kl})`);
-    }
-    if (trainer.step % 10 === 0) trace.push([trainer.step, last.err / channels, last.kl, last.beta]);
-  }
-  const final = evaluate();
-  const trainS = trainMs / 1000;
+  const trainS = await trainWithinBudget(config, {
+    steps: () => trainer.step,
+    evaluate,
+    step: () => {
+      const batch = sampleScenes(config, dataRng, B);
+      const x = tf.tensor4d(batch.images, [B, S, S, 3]);
+      const stats = last = trainer.train(x, noiseRng);
+      x.dispose();
+      if (!Number.isFinite(stats.err) || !Number.isFinite(stats.kl)) {
+        throw new Error(`training diverged at step ${trainer.step} (err ${stats.err}, KL ${stats.kl})`);
+      }
+      if (trainer.step % 10 === 0) trace.push([trainer.step, stats.err / channels, stats.kl, stats.beta]);
+    },
+  });
+  const final = evaluate(trainS);
   return {
     result: {
       fg_ari: final.fgAri,

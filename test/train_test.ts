@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { initTf, tf } from "../lib/tf.ts";
-import { AdamW, BestCheckpoint, cosineLr, HostAdam, Params } from "../lib/train.ts";
+import {
+  AdamW,
+  BestCheckpoint,
+  cosineLr,
+  HostAdam,
+  lstmCell,
+  Params,
+  trainWithinBudget,
+} from "../lib/train.ts";
 import { Rng } from "../lib/random.ts";
 
 await initTf();
@@ -68,4 +76,34 @@ Deno.test("host Adam makes the same updates as tfjs's Adam", () => {
   ref.dispose();
   a.dispose();
   b.dispose();
+});
+
+Deno.test("trainWithinBudget: stops at the step limit, passes progress by steps, evaluates at 0 only when asked", async () => {
+  let steps = 0;
+  const progress: number[] = [], evals: number[] = [];
+  const hooks = {
+    steps: () => steps,
+    step: (p: number) => {
+      progress.push(p);
+      steps++;
+    },
+    evaluate: (s: number) => evals.push(s),
+  };
+  const s = await trainWithinBudget({ budgetS: 1e6, maxSteps: 4, evalEveryS: 1e6 }, hooks);
+  assert.deepEqual(progress, [0, 0.25, 0.5, 0.75]);
+  assert.deepEqual(evals, [0], "one evaluation, at the start");
+  assert.ok(s >= 0 && s < 5);
+  steps = 0;
+  evals.length = 0;
+  await trainWithinBudget({ budgetS: 1e6, maxSteps: 3, evalEveryS: 0 }, hooks);
+  assert.equal(steps, 3);
+  assert.deepEqual(evals, [], "evalEveryS 0: none during training");
+});
+
+Deno.test("lstmCell: c ← σ(f)c + σ(i)tanh(g), h ← σ(o)tanh(c)", () => {
+  const sig = (v: number) => 1 / (1 + Math.exp(-v));
+  const [h, c] = lstmCell(tf.tensor2d([[0.3, -0.5, 0.7, 1.1]]), tf.tensor2d([[0.2]]));
+  const cExp = sig(-0.5) * 0.2 + sig(0.3) * Math.tanh(0.7);
+  assert.ok(Math.abs(c.dataSync()[0] - cExp) < 1e-6);
+  assert.ok(Math.abs(h.dataSync()[0] - sig(1.1) * Math.tanh(cExp)) < 1e-6);
 });
