@@ -178,6 +178,28 @@ export interface StepStats {
   presentMean: number;
 }
 
+/** How a gradient step treats z_pres (see `AirTrainer.objective`). */
+export interface EstimatorOptions {
+  estimator: "reinforce" | "concrete";
+  /** REINFORCE: subtract the learned baseline b_t(x) and NVIL's running centre c_t. */
+  baseline: boolean;
+  /** REINFORCE: divide by NVIL's running scale and update its statistics (training only). */
+  normalise: boolean;
+  /** Run progress ∈ [0, 1] (anneals the Concrete temperature); default 1. */
+  progress?: number;
+}
+
+/** The spread of `draws` gradient estimates (see `AirTrainer.gradientVariance`). */
+export interface GradientSpread {
+  /** Σ_i Var[g_i] (unbiased, over draws). */
+  variance: number;
+  /** ‖mean g‖². */
+  meanNorm2: number;
+  /** variance / ‖mean g‖². */
+  ratio: number;
+  draws: number;
+}
+
 /** Trains `air` (and its baseline) in place; the pieces a notebook or the CLI drives. */
 export class AirTrainer {
   readonly air: Air;
@@ -203,64 +225,124 @@ export class AirTrainer {
    * (it anneals the Concrete temperature).
    */
   train(x: tf.Tensor2D, rng: Rng, progress: number): StepStats {
-    const c = this.config, N = c.air.steps, B = x.shape[0];
-    const modelVars = this.air.params.list();
-    const baseVars = this.baseline.params.list();
-    let elboMean = 0, present = 0;
-    const relaxed = c.estimator === "concrete";
+    const estimator = { estimator: this.config.estimator, baseline: true, normalise: true, progress };
+    let stats = { elbo: NaN, present: NaN };
+    const vars = [
+      ...this.air.params.list(),
+      ...(estimator.estimator === "reinforce" ? this.baseline.params.list() : []),
+    ];
     const { grads, value } = tf.variableGrads(() => {
-      const pass = this.air.forward(
-        x,
-        relaxed
-          ? {
-            kind: "relaxed",
-            rng,
-            temperature: concreteTemperature(progress, c.tempStart, c.tempEnd),
-          }
-          : { kind: "sample", rng },
-      );
-      const cost = tf.add(pass.klLatents, pass.klPres) as tf.Tensor2D; // [B, N]
-      const elbo = elboOf(pass, cost);
-      elboMean = elbo.mean().dataSync()[0];
-      present = pass.zPres.reduce((a, v) => a + v, 0) / B;
-      // The relaxation is differentiated through; the baseline is not used (nor trained).
-      if (relaxed) return tf.neg(elbo.mean()) as tf.Scalar;
-      // ℓ_t = log p(x|z) − Σ_{t' ≥ t} cost_t' (host, constant for the surrogate).
-      const costHost = cost.dataSync(), llHost = pass.logLik.dataSync();
-      const signal = new Float32Array(B * N);
-      for (let b = 0; b < B; b++) {
-        let tail = 0;
-        for (let t = N - 1; t >= 0; t--) {
-          tail += costHost[b * N + t];
-          signal[b * N + t] = llHost[b] - tail;
-        }
-      }
-      const base = this.baseline.apply(x); // [B, N]
-      const baseHost = base.dataSync();
-      const advantage = new Float32Array(B * N);
-      for (let t = 0; t < N; t++) {
-        const res = new Float32Array(B), mask = new Float32Array(B);
-        for (let b = 0; b < B; b++) {
-          res[b] = signal[b * N + t] - baseHost[b * N + t];
-          mask[b] = pass.sampled[b * N + t];
-        }
-        const a = this.normalizers[t].normalize(res, mask);
-        for (let b = 0; b < B; b++) advantage[b * N + t] = a[b];
-      }
-      const surrogate = tf.sum(tf.mul(tf.tensor2d(advantage, [B, N]), pass.logQPres), 1);
-      const sampled = tf.tensor2d(pass.sampled, [B, N]);
-      const baselineLoss = tf.mean(
-        tf.sum(tf.mul(sampled, tf.square(tf.sub(base, tf.tensor2d(signal, [B, N])))), 1),
-      );
-      // Scale the baseline's loss down: its targets are in nats (hundreds); Adam is scale-free.
-      return tf.add(tf.neg(tf.add(elbo.mean(), surrogate.mean())), tf.mul(1e-3, baselineLoss)) as tf.Scalar;
-    }, relaxed ? modelVars : [...modelVars, ...baseVars]);
+      const out = this.objective(x, rng, estimator, true);
+      stats = out.stats;
+      return out.loss;
+    }, vars);
     this.opt.apply(grads);
     this.baselineOpt.apply(grads);
     tf.dispose(grads);
     value.dispose();
     this.step++;
-    return { step: this.step, elbo: elboMean, presentMean: present };
+    return { step: this.step, elbo: stats.elbo, presentMean: stats.present };
+  }
+
+  /**
+   * The surrogate loss whose gradient is the step's estimate of −∇ELBO (call inside a gradient
+   * closure). Concrete: −ELBO of the relaxed pass. REINFORCE: −(ELBO + Σ_t Â_t log q(z_pres,t)) with
+   * Â_t = ℓ_t − b_t(x) − c_t (`baseline`: the learned baseline and NVIL's running centre; else
+   * Â_t = ℓ_t), divided by NVIL's running scale when `normalise` (which also updates the running
+   * statistics); `withBaselineLoss` adds the baseline's regression loss.
+   */
+  objective(
+    x: tf.Tensor2D,
+    rng: Rng,
+    opts: EstimatorOptions,
+    withBaselineLoss = false,
+  ): { loss: tf.Scalar; stats: { elbo: number; present: number } } {
+    const c = this.config, N = c.air.steps, B = x.shape[0];
+    const relaxed = opts.estimator === "concrete";
+    const progress = opts.progress ?? 1;
+    const pass = this.air.forward(
+      x,
+      relaxed
+        ? { kind: "relaxed", rng, temperature: concreteTemperature(progress, c.tempStart, c.tempEnd) }
+        : { kind: "sample", rng },
+    );
+    const cost = tf.add(pass.klLatents, pass.klPres) as tf.Tensor2D; // [B, N]
+    const elbo = elboOf(pass, cost);
+    const stats = {
+      elbo: elbo.mean().dataSync()[0],
+      present: pass.zPres.reduce((a, v) => a + v, 0) / B,
+    };
+    // The relaxation is differentiated through; the baseline is not used (nor trained).
+    if (relaxed) return { loss: tf.neg(elbo.mean()) as tf.Scalar, stats };
+    // ℓ_t = log p(x|z) − Σ_{t' ≥ t} cost_t' (host, constant for the surrogate).
+    const costHost = cost.dataSync(), llHost = pass.logLik.dataSync();
+    const signal = new Float32Array(B * N);
+    for (let b = 0; b < B; b++) {
+      let tail = 0;
+      for (let t = N - 1; t >= 0; t--) {
+        tail += costHost[b * N + t];
+        signal[b * N + t] = llHost[b] - tail;
+      }
+    }
+    const base = this.baseline.apply(x); // [B, N]
+    const baseHost = base.dataSync();
+    const advantage = new Float32Array(B * N);
+    for (let t = 0; t < N; t++) {
+      const res = new Float32Array(B), mask = new Float32Array(B);
+      for (let b = 0; b < B; b++) {
+        res[b] = signal[b * N + t] - (opts.baseline ? baseHost[b * N + t] : 0);
+        mask[b] = pass.sampled[b * N + t];
+      }
+      const norm = this.normalizers[t];
+      const a = opts.normalise
+        ? norm.normalize(res, mask)
+        : res.map((r, b) => (mask[b] ? r - (opts.baseline ? norm.mean : 0) : 0));
+      for (let b = 0; b < B; b++) advantage[b * N + t] = a[b];
+    }
+    const surrogate = tf.sum(tf.mul(tf.tensor2d(advantage, [B, N]), pass.logQPres), 1);
+    const loss = tf.neg(tf.add(elbo.mean(), surrogate.mean())) as tf.Scalar;
+    if (!withBaselineLoss) return { loss, stats };
+    const sampled = tf.tensor2d(pass.sampled, [B, N]);
+    const baselineLoss = tf.mean(
+      tf.sum(tf.mul(sampled, tf.square(tf.sub(base, tf.tensor2d(signal, [B, N])))), 1),
+    );
+    // Scale the baseline's loss down: its targets are in nats (hundreds); Adam is scale-free.
+    return { loss: tf.add(loss, tf.mul(1e-3, baselineLoss)) as tf.Scalar, stats };
+  }
+
+  /**
+   * The spread of an estimator's gradient (App. A): `draws` estimates of ∇ELBO on the same images
+   * with fresh noise, for the parameters that only z_pres depends on (the predictor's z_pres logit
+   * row: `predict.out` column 0, weights and bias). Returns the total variance Σ_i Var[g_i], the squared
+   * norm of the mean gradient, and their ratio (lower is better: noise per unit of signal).
+   */
+  gradientVariance(x: tf.Tensor2D, rng: Rng, opts: EstimatorOptions, draws = 16): GradientSpread {
+    if (!Number.isInteger(draws) || draws < 2) {
+      throw new RangeError(`draws must be an integer ≥ 2, got ${draws}`);
+    }
+    const { w, b } = this.air.predict.out; // column 0 is the z_pres logit
+    let sum: Float64Array | null = null, sum2: Float64Array | null = null;
+    for (let d = 0; d < draws; d++) {
+      const { grads, value } = tf.variableGrads(() => this.objective(x, rng, opts).loss, [w, b]);
+      const joined = tf.tidy(() =>
+        tf.concat([grads[w.name].slice([0, 0], [-1, 1]).reshape([-1]), grads[b.name].slice([0], [1])])
+      );
+      const flat = joined.dataSync();
+      tf.dispose([joined, value, ...Object.values(grads)]);
+      sum ??= new Float64Array(flat.length);
+      sum2 ??= new Float64Array(flat.length);
+      for (let i = 0; i < flat.length; i++) {
+        sum[i] += flat[i];
+        sum2[i] += flat[i] * flat[i];
+      }
+    }
+    let variance = 0, meanNorm2 = 0;
+    for (let i = 0; i < sum!.length; i++) {
+      const m = sum![i] / draws;
+      meanNorm2 += m * m;
+      variance += Math.max(0, sum2![i] / draws - m * m) * draws / (draws - 1);
+    }
+    return { variance, meanNorm2, ratio: variance / Math.max(meanNorm2, 1e-30), draws };
   }
 
   dispose(): void {
