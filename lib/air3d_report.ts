@@ -14,6 +14,7 @@
  * @module
  */
 import {
+  confusionHeatmap,
   type FigureSpec,
   type GridItem,
   histogram,
@@ -176,27 +177,7 @@ export function rotationErrorFigure(runs: { name: string; metrics: SceneMetrics 
 
 /** The type confusion matrix (rows: true type, columns: predicted) as a heatmap. */
 export function confusionFigure(metrics: SceneMetrics, title: string): FigureSpec {
-  const types = [...PRIMITIVE_TYPES];
-  return {
-    data: [{
-      type: "heatmap",
-      z: metrics.confusion,
-      x: types,
-      y: types,
-      colorscale: "Blues",
-      text: metrics.confusion.map((r) => r.map(String)),
-      texttemplate: "%{text}",
-      showscale: false,
-    }],
-    layout: {
-      title: { text: title },
-      xaxis: { title: { text: "predicted" } },
-      yaxis: { title: { text: "true" }, autorange: "reversed" },
-      height: 300,
-      width: 380,
-      margin: { t: 40, b: 50 },
-    },
-  };
+  return confusionHeatmap(metrics.confusion, [...PRIMITIVE_TYPES], title);
 }
 
 const fmt3 = (v: readonly number[]) => v.map((x) => x.toFixed(3)).join(" / ");

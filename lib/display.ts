@@ -195,6 +195,33 @@ export class Figure implements Displayable {
   }
 }
 
+/** A confusion matrix `matrix[true][predicted]` as an annotated heatmap (true classes down, predicted across). */
+export function confusionHeatmap(matrix: number[][], labels: string[], title: string): FigureSpec {
+  if (matrix.length !== labels.length || matrix.some((r) => r.length !== labels.length)) {
+    throw new RangeError(`matrix must be ${labels.length}×${labels.length} (one row and column per label)`);
+  }
+  return {
+    data: [{
+      type: "heatmap",
+      z: matrix,
+      x: labels,
+      y: labels,
+      colorscale: "Blues",
+      text: matrix.map((r) => r.map(String)),
+      texttemplate: "%{text}",
+      showscale: false,
+    }],
+    layout: {
+      title: { text: title },
+      xaxis: { title: { text: "predicted" }, type: "category" },
+      yaxis: { title: { text: "true" }, autorange: "reversed", type: "category" },
+      height: 300,
+      width: 380,
+      margin: { t: 40, b: 50 },
+    },
+  };
+}
+
 /** Counts of `values` in `bins` equal bins over [min, max] (values outside are dropped), with bin centres. */
 export function histogram(
   values: ArrayLike<number>,

@@ -200,3 +200,14 @@ export function boxToWhere(box: DigitBox, canvas: number): [number, number, numb
   const toN = (p: number) => -1 + (2 * p) / (canvas - 1);
   return [box.size / (canvas - 1), toN(box.x + (box.size - 1) / 2), toN(box.y + (box.size - 1) / 2)];
 }
+
+/**
+ * The inverse of `boxToWhere`: a pose (s, x, y) as a square box in canvas pixels — top-left
+ * pixel `x`, `y` (fractional) and side `size`, so that the box spans [x, x + size] in pixel-edge
+ * coordinates.
+ */
+export function whereToBox(pose: ArrayLike<number>, canvas: number): { x: number; y: number; size: number } {
+  const size = pose[0] * (canvas - 1);
+  const toP = (n: number) => ((n + 1) * (canvas - 1)) / 2 - (size - 1) / 2;
+  return { x: toP(pose[1]), y: toP(pose[2]), size };
+}

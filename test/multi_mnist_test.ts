@@ -7,6 +7,7 @@ import {
   resizeArea,
   sampleScenes,
   validateSpec,
+  whereToBox,
 } from "../lib/multi_mnist.ts";
 import { Rng } from "../lib/random.ts";
 
@@ -66,6 +67,11 @@ Deno.test("boxes map to z_where; bad specs name the field", () => {
   const [s, x, y] = boxToWhere({ x: 0, y: 30, size: 20, label: 3 }, 50);
   assert.ok(Math.abs(s - 20 / 49) < 1e-12);
   assert.ok(Math.abs(x - (-1 + 2 * 9.5 / 49)) < 1e-12 && Math.abs(y - (-1 + 2 * 39.5 / 49)) < 1e-12);
+  // …and back: whereToBox inverts it.
+  const back = whereToBox([s, x, y], 50);
+  for (const [k, v] of [["x", 0], ["y", 30], ["size", 20]] as const) {
+    assert.ok(Math.abs(back[k] - v) < 1e-9, k);
+  }
   assert.throws(() => validateSpec({ ...PAPER_SCENES, canvas: 3 }), /canvas must be/);
   assert.throws(() => validateSpec({ ...PAPER_SCENES, counts: [0, 9] }), /counts must be integers 0–5/);
   assert.throws(

@@ -1,0 +1,33 @@
+/**
+ * Shared test fixtures: a small fake MNIST and a small AIR run config (no files, no network).
+ * @module
+ */
+import { defaultAirConfig } from "../lib/air.ts";
+import { defaultAirRunConfig } from "../lib/air_train.ts";
+import { encodeIdx, type Mnist, parseSplit } from "../lib/mnist.ts";
+
+/** A small fake MNIST: 40 "digits", each a filled rectangle of its own size. */
+export async function fakeMnist(): Promise<Mnist> {
+  const n = 40;
+  const images = new Uint8Array(n * 784).map((_, k) => {
+    const i = Math.floor(k / 784), r = Math.floor((k % 784) / 28), c = k % 28;
+    const h = 6 + (i % 5) * 2;
+    return r >= 14 - h && r < 14 + h && c >= 9 && c < 19 ? 230 : 0;
+  });
+  const split = await parseSplit(
+    encodeIdx([n, 28, 28], images),
+    encodeIdx([n], new Uint8Array(n).map((_, i) => i % 10)),
+  );
+  return { train: split, test: split, source: "cache" };
+}
+
+/** A small AIR (32×32 canvas, 12-px window, tiny layers) that trains in milliseconds per step. */
+export const small = () =>
+  defaultAirRunConfig({
+    air: defaultAirConfig({ canvas: 32, window: 12, lstm: 32, zWhat: 8, hidden: 32, scalePrior: 0.48 }),
+    batchSize: 16,
+    lr: 1e-3,
+    nTest: 40,
+    budgetS: 60,
+    evalEveryS: 1e6,
+  });
