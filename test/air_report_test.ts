@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { initTf, liveTensors, tf } from "../lib/tf.ts";
+import { initTf, liveTensors } from "../lib/tf.ts";
 import { Air, defaultAirConfig } from "../lib/air.ts";
 import { evaluateAir, runAirMnist } from "../lib/air_train.ts";
 import {

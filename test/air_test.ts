@@ -49,13 +49,7 @@ Deno.test("gradient spread: NVIL centring cuts REINFORCE's variance; measuring c
   const centres = trainer.normalizers.map((n) => [n.mean, n.variance]);
   const before = liveTensors();
   const opts = { estimator: "reinforce", normalise: false } as const;
-  const raw = trainer.gradientVariance(x, new Rng(3), { ...opts, baseline: false }, 6);
-  const nvil = trainer.gradientVariance(x, new Rng(3), { ...opts, baseline: true }, 6);
-  const concrete = trainer.gradientVariance(x, new Rng(3), {
-    ...opts,
-    estimator: "concrete",
-    baseline: false,
-  }, 6);
+  const [raw, nvil, concrete] = compareEstimators(trainer, x, 3, 6).map((r) => r.spread);
   assert.equal(liveTensors(), before, "measuring leaks no tensors");
   assert.deepEqual(trainer.normalizers.map((n) => [n.mean, n.variance]), centres, "statistics untouched");
   // ℓ_t is hundreds of nats (the log-likelihood of 1024 pixels) and varies by tens between
