@@ -311,6 +311,26 @@ export class AirTrainer {
   }
 
   /**
+   * Fits the NVIL baseline b(x) and the running centre and scale to the current model's learning
+   * signal, leaving the model as it is: `steps` REINFORCE passes on batches from `batch()`, each
+   * updating only the baseline (its own optimiser) and the statistics. Used to measure REINFORCE
+   * on a model trained with the Concrete relaxation, whose baseline was never trained.
+   */
+  fitBaseline(batch: () => tf.Tensor2D, rng: Rng, steps: number): number[] {
+    requireInt({ steps }, "steps", 1);
+    const vars = this.baseline.params.list(), losses: number[] = [];
+    const options: EstimatorOptions = { estimator: "reinforce", baseline: true, normalise: true };
+    for (let k = 0; k < steps; k++) {
+      const x = batch();
+      const { grads, value } = tf.variableGrads(() => this.objective(x, rng, options, true).loss, vars);
+      this.baselineOpt.apply(grads);
+      losses.push(value.dataSync()[0]);
+      tf.dispose([value, x, ...Object.values(grads)]);
+    }
+    return losses;
+  }
+
+  /**
    * The spread of an estimator's gradient (App. A): `draws` estimates of ∇ELBO on the same images
    * with fresh noise, for the parameters that only z_pres depends on (the predictor's z_pres logit
    * row: `predict.out` column 0, weights and bias). Returns the total variance Σ_i Var[g_i], the squared
