@@ -89,6 +89,20 @@ export function defaultAirConfig(overrides: Partial<AirConfig> = {}): AirConfig 
   };
 }
 
+/**
+ * The architecture for a canvas: 50 (the paper's, window 28) or 32 (the reproduction's 12–18 px
+ * digits: window 16, prior window half-width 0.48), with `overrides` on top.
+ */
+export function canvasAirConfig(canvas: 50 | 32, overrides: Partial<AirConfig> = {}): AirConfig {
+  if (canvas !== 50 && canvas !== 32) {
+    throw new RangeError(`canvas must be 50 (paper) or 32 (reproduction), got ${canvas}`);
+  }
+  return defaultAirConfig({
+    ...(canvas === 32 ? { canvas: 32, window: 16, scalePrior: 0.48 } : {}),
+    ...overrides,
+  });
+}
+
 /** Checks an architecture, naming the bad field. */
 export function validateAirConfig(c: AirConfig): void {
   requireInt(c, "canvas", 8, 256);

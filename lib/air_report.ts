@@ -259,6 +259,26 @@ export function trainingCurvesFigure(points: CurvePoint[], title: string): Figur
   };
 }
 
+/** Held-out count accuracy against training time for several runs (e.g. AIR vs DAIR generalisation). */
+export function countCurvesFigure(runs: { name: string; result: AirResult }[], title: string): FigureSpec {
+  return {
+    data: runs.map(({ name, result }) => ({
+      type: "scatter",
+      mode: "lines+markers",
+      name,
+      x: result.count_acc_curve.map(([s]) => s),
+      y: result.count_acc_curve.map(([, a]) => a),
+    })),
+    layout: {
+      title: { text: title },
+      xaxis: { title: { text: "training time (s)" } },
+      yaxis: { title: { text: "held-out count accuracy" }, range: [0, 1.02] },
+      height: 340,
+      margin: { t: 40, b: 40 },
+    },
+  };
+}
+
 /** A live figure of the training curves and the `onEval` hook that redraws it. */
 export async function liveAirCurves(
   nb: Notebook,

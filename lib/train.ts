@@ -64,6 +64,15 @@ export class Params {
     };
   }
 
+  /** One row per parameter: name, shape and number of weights (a notebook's parameter table). */
+  summary(): { parameter: string; shape: string; count: number }[] {
+    return [...this.vars].map(([name, v]) => ({
+      parameter: name,
+      shape: v.shape.join(" × "),
+      count: v.size,
+    }));
+  }
+
   list(): tf.Variable[] {
     return [...this.vars.values()];
   }

@@ -15,7 +15,7 @@
 import { environment, initTf } from "../lib/tf.ts";
 import { parseFlags } from "../lib/flags.ts";
 import { loadMnist, type MnistSource } from "../lib/mnist.ts";
-import { defaultAirConfig } from "../lib/air.ts";
+import { canvasAirConfig } from "../lib/air.ts";
 import { defaultAirRunConfig, runAirMnist } from "../lib/air_train.ts";
 
 const counts = (flag: string, s: string) => {
@@ -51,11 +51,7 @@ try {
     evalEveryS: d.evalEveryS,
     mnistSource: "auto",
   });
-  if (f.canvas !== 50 && f.canvas !== 32) {
-    throw new RangeError(`--canvas must be 50 (paper) or 32 (reproduction), got ${f.canvas}`);
-  }
-  const air = defaultAirConfig({
-    ...(f.canvas === 32 ? { canvas: 32, window: 16, scalePrior: 0.48 } : {}),
+  const air = canvasAirConfig(f.canvas as 50 | 32, {
     model: f.model as "air",
     lstm: f.lstm,
     zWhat: f.zWhat,

@@ -5,6 +5,7 @@ import { evaluateAir, runAirMnist } from "../lib/air_train.ts";
 import {
   airResultRow,
   countConfusionFigure,
+  countCurvesFigure,
   explain,
   explanationItems,
   liveAirCurves,
@@ -107,6 +108,9 @@ Deno.test("curves, confusion, result rows; the live figure redraws on each evalu
   assert.equal(new Set(updates.map((b) => b["x-update-of"])).size, 1);
   const fig = trainingCurvesFigure(live.points, "t");
   assert.deepEqual(fig.data[0].y, result.count_acc_curve.map(([, a]) => a));
+  const both = countCurvesFigure([{ name: "a", result }, { name: "b", result }], "g");
+  assert.deepEqual(both.data.map((d) => d.name), ["a", "b"]);
+  assert.deepEqual(both.data[1].x, result.count_acc_curve.map(([s]) => s));
   const conf = countConfusionFigure({ confusion: [[2, 0], [1, 3]] }, "c");
   assert.deepEqual(conf.data[0].x, ["0", "1"]);
   assert.equal(perCountAccuracy([[2, 0, 0], [1, 3, 0], [0, 0, 0]]), "0: 2/2 · 1: 3/4");

@@ -19,6 +19,10 @@ Deno.test("params: same seed → same weights; biases start at zero", () => {
   assert.deepEqual(da.w.dataSync(), db.w.dataSync());
   assert.deepEqual(Array.from(da.b.dataSync()), [0, 0, 0]);
   assert.equal(a.count(), 18);
+  assert.deepEqual(a.summary(), [
+    { parameter: "fc.w", shape: "5 × 3", count: 15 },
+    { parameter: "fc.b", shape: "3", count: 3 },
+  ]);
   assert.throws(() => a.dense("fc", 1, 1), /defined twice/);
   a.dispose();
   b.dispose();
