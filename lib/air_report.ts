@@ -198,6 +198,8 @@ export function scanHeatmaps(ex: Explanation, bins = 10): FigureSpec {
       y: centres,
       name: `step ${t + 1} (${present} present)`,
       colorscale: [[0, "#ffffff"], [1, STEP_COLOURS[t % 8]]],
+      zmin: 0,
+      zmax: Math.max(1, ...z.flat()), // a step that is never present stays white
       showscale: false,
       xaxis: `x${axis}`,
       yaxis: `y${axis}`,

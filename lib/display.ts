@@ -207,6 +207,7 @@ export function confusionHeatmap(matrix: number[][], labels: string[], title: st
       x: labels,
       y: labels,
       colorscale: "Blues",
+      reversescale: true, // plotly's Blues runs dark → light; the largest count should be darkest
       text: matrix.map((r) => r.map(String)),
       texttemplate: "%{text}",
       showscale: false,
@@ -217,7 +218,7 @@ export function confusionHeatmap(matrix: number[][], labels: string[], title: st
       yaxis: { title: { text: "true" }, autorange: "reversed", type: "category" },
       height: 300,
       width: 380,
-      margin: { t: 40, b: 50 },
+      margin: { t: 60, b: 50 },
     },
   };
 }

@@ -91,6 +91,7 @@ Deno.test("scan heatmaps count each present step's window centre once, in the ri
   assert.equal(z[1].flat().reduce((a, v) => a + v, 0), 1);
   assert.equal(z[1][2][2], 1); // centre 16.5 px → bin 2 of 4 (8 px each)
   assert.equal(fig.data[1].xaxis, "x2");
+  assert.deepEqual(fig.data.map((d) => [d.zmin, d.zmax]), [[0, 1], [0, 1]]);
   assert.throws(() => scanHeatmaps(ex, 0), /bins must be/);
 });
 
