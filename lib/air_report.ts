@@ -109,6 +109,15 @@ export function explain(air: Air, images: Float32Array, n: number, batchSize = 2
   return ex;
 }
 
+/** The colour of step t (0-based), cycling through `STEP_COLOURS`. */
+const stepColour = (t: number) => STEP_COLOURS[t % STEP_COLOURS.length];
+
+/** Step t's attention window on image b as a pixel box, or null when the step is absent. */
+function stepBox(ex: Explanation, b: number, t: number): { x: number; y: number; size: number } | null {
+  const k = b * ex.steps + t;
+  return ex.zPres[k] > 0.5 ? whereToBox(ex.where.subarray(k * 3, k * 3 + 3), ex.canvas) : null;
+}
+
 const imageOf = (data: Float32Array, b: number, C: number) => ({
   data: data.subarray(b * C * C, (b + 1) * C * C),
   width: C,
@@ -137,16 +146,10 @@ export function explanationItems(ex: Explanation, scenes: Scenes, indices: numbe
     if (!(b >= 0 && b < ex.n)) throw new RangeError(`index ${b} is outside the explained 0..${ex.n - 1}`);
     const boxes = [];
     for (let t = 0; t < N; t++) {
-      if (ex.zPres[b * N + t] <= 0.5) continue;
-      const box = whereToBox(ex.where.subarray((b * N + t) * 3, (b * N + t + 1) * 3), C);
-      boxes.push({
-        x: box.x,
-        y: box.y,
-        w: box.size,
-        h: box.size,
-        color: STEP_COLOURS[t % 8],
-        label: `${t + 1}`,
-      });
+      const box = stepBox(ex, b, t);
+      if (box) {
+        boxes.push({ x: box.x, y: box.y, w: box.size, h: box.size, color: stepColour(t), label: `${t + 1}` });
+      }
     }
     const err = ex.recon.subarray(b * C * C, (b + 1) * C * C).reduce(
       (a, v, i) => a + (v - scenes.images[b * C * C + i]) ** 2,
@@ -182,8 +185,8 @@ export function scanHeatmaps(ex: Explanation, bins = 10): FigureSpec {
     const z = Array.from({ length: bins }, () => new Array(bins).fill(0));
     let present = 0;
     for (let b = 0; b < ex.n; b++) {
-      if (ex.zPres[b * N + t] <= 0.5) continue;
-      const box = whereToBox(ex.where.subarray((b * N + t) * 3, (b * N + t + 1) * 3), C);
+      const box = stepBox(ex, b, t);
+      if (!box) continue;
       const cx = box.x + box.size / 2, cy = box.y + box.size / 2;
       const i = Math.min(bins - 1, Math.max(0, Math.floor(cy / edge)));
       const j = Math.min(bins - 1, Math.max(0, Math.floor(cx / edge)));
@@ -197,7 +200,7 @@ export function scanHeatmaps(ex: Explanation, bins = 10): FigureSpec {
       x: centres,
       y: centres,
       name: `step ${t + 1} (${present} present)`,
-      colorscale: [[0, "#ffffff"], [1, STEP_COLOURS[t % 8]]],
+      colorscale: [[0, "#ffffff"], [1, stepColour(t)]],
       zmin: 0,
       zmax: Math.max(1, ...z.flat()), // a step that is never present stays white
       showscale: false,
@@ -316,12 +319,12 @@ export function countConfusionFigure(ev: Pick<AirEval, "confusion">, title: stri
   return confusionHeatmap(ev.confusion, ev.confusion.map((_, k) => String(k)), title);
 }
 
-/** Accuracy on the scenes with `k` digits, k = 0..N ("–" when there were none). */
+/** Correct / total for each true count k that occurs, as "k: correct/total · …". */
 export function perCountAccuracy(confusion: number[][]): string {
-  return confusion.map((row, k) => {
+  return confusion.flatMap((row, k) => {
     const total = row.reduce((a, v) => a + v, 0);
-    return total ? `${k}: ${row[k]}/${total}` : `${k}: –`;
-  }).filter((s) => !s.endsWith("–")).join(" · ");
+    return total ? [`${k}: ${row[k]}/${total}`] : [];
+  }).join(" · ");
 }
 
 /** One results-table row for a run. */

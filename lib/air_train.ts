@@ -341,7 +341,8 @@ export class AirTrainer {
       throw new RangeError(`draws must be an integer ≥ 2, got ${draws}`);
     }
     const { w, b } = this.air.predict.out; // column 0 is the z_pres logit
-    let sum: Float64Array | null = null, sum2: Float64Array | null = null;
+    const size = w.shape[0] + 1; // the logit's weights and its bias
+    const sum = new Float64Array(size), sum2 = new Float64Array(size);
     for (let d = 0; d < draws; d++) {
       const { grads, value } = tf.variableGrads(() => this.objective(x, rng, opts).loss, [w, b]);
       const joined = tf.tidy(() =>
@@ -349,18 +350,16 @@ export class AirTrainer {
       );
       const flat = joined.dataSync();
       tf.dispose([joined, value, ...Object.values(grads)]);
-      sum ??= new Float64Array(flat.length);
-      sum2 ??= new Float64Array(flat.length);
       for (let i = 0; i < flat.length; i++) {
         sum[i] += flat[i];
         sum2[i] += flat[i] * flat[i];
       }
     }
     let variance = 0, meanNorm2 = 0;
-    for (let i = 0; i < sum!.length; i++) {
-      const m = sum![i] / draws;
+    for (let i = 0; i < size; i++) {
+      const m = sum[i] / draws;
       meanNorm2 += m * m;
-      variance += Math.max(0, sum2![i] / draws - m * m) * draws / (draws - 1);
+      variance += Math.max(0, sum2[i] / draws - m * m) * draws / (draws - 1);
     }
     return { variance, meanNorm2, ratio: variance / Math.max(meanNorm2, 1e-30), draws };
   }
