@@ -45,7 +45,7 @@
  */
 import { tf } from "./tf.ts";
 import type { Rng } from "./random.ts";
-import { type Dense, Params } from "./train.ts";
+import { type Dense, lstmCell, Params } from "./train.ts";
 import { requireInt } from "./validate.ts";
 import { type QueryBatch, VIEW_DIM } from "./views.ts";
 
@@ -152,13 +152,6 @@ const conv = (x: tf.Tensor4D, l: Dense, stride = 1, pad: "same" | "valid" = "sam
 /** Broadcasts [N, D] to [N, G, G, D]. */
 const broadcastMap = (v: tf.Tensor2D, g: number) =>
   tf.tile(tf.reshape(v, [v.shape[0], 1, 1, v.shape[1]]), [1, g, g, 1]) as tf.Tensor4D;
-
-/** One ConvLSTM step: gates laid out i, f, g, o along channels. Returns [h, c]. */
-function convLstm(gates: tf.Tensor4D, cell: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] {
-  const [i, f, g, o] = tf.split(gates, 4, 3);
-  const next = tf.add(tf.mul(tf.sigmoid(f), cell), tf.mul(tf.sigmoid(i), tf.tanh(g))) as tf.Tensor4D;
-  return [tf.mul(tf.sigmoid(o), tf.tanh(next)) as tf.Tensor4D, next];
-}
 
 /** KL(N(μq, σq²) ‖ N(μp, σp²)) summed over all but the batch axis, from means and log-stds. */
 function gaussKl(mq: tf.Tensor4D, lq: tf.Tensor4D, mp: tf.Tensor4D, lp: tf.Tensor4D): tf.Tensor1D {
@@ -271,7 +264,7 @@ export class Gqn {
       fixed,
       tf.conv2d(tf.concat([input, h], 3), core.w as tf.Tensor4D, 1, "same"),
     ) as tf.Tensor4D;
-    return convLstm(gates, c);
+    return lstmCell(gates, c); // a ConvLSTM step
   }
 
   private gaussian(l: Dense, h: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] {

@@ -232,17 +232,17 @@ export class BestCheckpoint {
 }
 
 /**
- * One LSTM step (Hochreiter & Schmidhuber 1997) from pre-activations `gates` [B, 4H], laid out
- * i, f, g, o, and the previous cell state [B, H]:
+ * One LSTM step (Hochreiter & Schmidhuber 1997) from pre-activations `gates` [..., 4H], laid out
+ * i, f, g, o along the last axis, and the previous cell state [..., H]:
  *
  *     c ← σ(f) ⊙ c + σ(i) ⊙ tanh(g),   h ← σ(o) ⊙ tanh(c)
  *
- * Returns [h, c].
+ * Returns [h, c]. With [B, G, G, 4H] gates from a convolution this is a ConvLSTM step.
  */
-export function lstmCell(gates: tf.Tensor2D, cell: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D] {
-  const [i, f, g, o] = tf.split(gates, 4, 1);
-  const next = tf.add(tf.mul(tf.sigmoid(f), cell), tf.mul(tf.sigmoid(i), tf.tanh(g))) as tf.Tensor2D;
-  return [tf.mul(tf.sigmoid(o), tf.tanh(next)) as tf.Tensor2D, next];
+export function lstmCell<T extends tf.Tensor>(gates: T, cell: T): [T, T] {
+  const [i, f, g, o] = tf.split(gates, 4, gates.rank - 1);
+  const next = tf.add(tf.mul(tf.sigmoid(f), cell), tf.mul(tf.sigmoid(i), tf.tanh(g))) as T;
+  return [tf.mul(tf.sigmoid(o), tf.tanh(next)) as T, next];
 }
 
 /** The limits of a budgeted run. */

@@ -4,6 +4,7 @@
  */
 import { defaultAirConfig } from "../lib/air.ts";
 import { defaultAirRunConfig } from "../lib/air_train.ts";
+import { defaultGqnConfig, type GqnConfig } from "../lib/gqn.ts";
 import { encodeIdx, type Mnist, parseSplit } from "../lib/mnist.ts";
 
 /** A small fake MNIST: 40 "digits", each a filled rectangle of its own size. */
@@ -56,3 +57,17 @@ export async function runScript(name: string, args: string[]): Promise<ScriptRun
   }
   return { code: out.code, stdout, stderr, json };
 }
+
+/** A GQN small enough to train in milliseconds per step on 16×16 views. */
+export const tinyGqn = (overrides: Partial<GqnConfig> = {}): GqnConfig =>
+  defaultGqnConfig({
+    size: 16,
+    towerChannels: [8, 8],
+    rChannels: 8,
+    hidden: 8,
+    zChannels: 2,
+    layers: 2,
+    canvasChannels: 4,
+    readChannels: 4,
+    ...overrides,
+  });

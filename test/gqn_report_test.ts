@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { initTf } from "../lib/tf.ts";
 import { Rng } from "../lib/random.ts";
-import { defaultGqnConfig, Gqn } from "../lib/gqn.ts";
+import { Gqn } from "../lib/gqn.ts";
 import {
   cameraRingFigure,
   gqnCurveFigure,
@@ -12,18 +12,10 @@ import {
 } from "../lib/gqn_report.ts";
 import { nearestViewPrediction, queryMse, sampleQueryBatch, VIEW_DIM } from "../lib/views.ts";
 
+import { tinyGqn } from "./fixtures.ts";
+
 await initTf();
-const tiny = () =>
-  defaultGqnConfig({
-    size: 16,
-    towerChannels: [8, 8],
-    rChannels: 8,
-    hidden: 8,
-    zChannels: 2,
-    layers: 2,
-    canvasChannels: 4,
-    readChannels: 4,
-  });
+const tiny = tinyGqn;
 
 Deno.test("withContexts keeps the first M views of every scene and the same query", () => {
   const batch = sampleQueryBatch(new Rng(0), { batch: 3, size: 8, m: 4 });

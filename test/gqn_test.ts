@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { initTf, liveTensors, tf } from "../lib/tf.ts";
 import { Rng } from "../lib/random.ts";
-import { defaultGqnConfig, Gqn, validateGqnConfig } from "../lib/gqn.ts";
+import { Gqn, validateGqnConfig } from "../lib/gqn.ts";
 import {
   anneal,
   baselines,
@@ -22,23 +22,12 @@ import {
   sampleTestSet,
   VIEW_DIM,
 } from "../lib/views.ts";
-import { runScript } from "./fixtures.ts";
+import { runScript, tinyGqn } from "./fixtures.ts";
 
 await initTf();
 const close = (a: number, b: number, tol = 1e-4) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
 /** A GQN small enough to train in milliseconds per step on 16×16 views. */
-const tiny = (o = {}) =>
-  defaultGqnConfig({
-    size: 16,
-    towerChannels: [8, 8],
-    rChannels: 8,
-    hidden: 8,
-    zChannels: 2,
-    layers: 2,
-    canvasChannels: 4,
-    readChannels: 4,
-    ...o,
-  });
+const tiny = tinyGqn;
 const tinyRun = (o = {}) =>
   defaultGqnRunConfig({ model: tiny(), batchSize: 4, maxContext: 3, testPerM: 3, evalEveryS: 0, ...o });
 
