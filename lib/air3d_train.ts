@@ -14,7 +14,7 @@
  * @module
  */
 import { environment, tf } from "./tf.ts";
-import { requireInt, requirePositive } from "./validate.ts";
+import { requireInt, requireKnownKeys, requirePositive } from "./validate.ts";
 import { Rng } from "./random.ts";
 import { buildModel, MODEL_KINDS, type ModelKind, type SlotModel } from "./air3d.ts";
 import { sampleSlotDataset, slotBatches, type SlotDataset } from "./scenes3d.ts";
@@ -92,10 +92,7 @@ export function defaultConfig(model: ModelKind): Air3dConfig {
 
 /** Checks every field (names the field and what is allowed); unknown keys are errors. */
 export function validateConfig(config: Air3dConfig): Air3dConfig {
-  const known = Object.keys(defaultConfig("mlp"));
-  for (const k of Object.keys(config)) {
-    if (!known.includes(k)) throw new RangeError(`unknown config key "${k}"; allowed: ${known.join(", ")}`);
-  }
+  requireKnownKeys(config, Object.keys(defaultConfig("mlp")), "config key");
   if (!MODEL_KINDS.includes(config.model)) {
     throw new RangeError(
       `model must be one of ${MODEL_KINDS.join(", ")}, got ${JSON.stringify(config.model)}`,

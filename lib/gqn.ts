@@ -46,7 +46,7 @@
 import { tf } from "./tf.ts";
 import type { Rng } from "./random.ts";
 import { type Dense, lstmCell, Params } from "./train.ts";
-import { requireInt } from "./validate.ts";
+import { requireInt, requireKnownKeys } from "./validate.ts";
 import { type QueryBatch, VIEW_DIM } from "./views.ts";
 
 /** Architecture of the GQN. */
@@ -88,12 +88,7 @@ export function defaultGqnConfig(overrides: Partial<GqnConfig> = {}): GqnConfig 
 
 /** Checks a config, naming the bad field. */
 export function validateGqnConfig(c: GqnConfig): void {
-  const known = new Set(Object.keys(defaultGqnConfig()));
-  for (const k of Object.keys(c)) {
-    if (!known.has(k)) {
-      throw new RangeError(`unknown GQN config key "${k}"; allowed: ${[...known].join(", ")}`);
-    }
-  }
+  requireKnownKeys(c, Object.keys(defaultGqnConfig()), "GQN config key");
   requireInt(c, "size", 8, 256);
   if (c.size % 4 !== 0) throw new RangeError(`size must be a multiple of 4, got ${c.size}`);
   if (c.representation !== "tower" && c.representation !== "pool") {

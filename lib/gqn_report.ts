@@ -23,6 +23,7 @@ import {
   FLOOR_Y,
   nearestViewPrediction,
   type QueryBatch,
+  queryMse,
   type RingScene,
   VIEW_DIM,
 } from "./views.ts";
@@ -78,17 +79,11 @@ export function varianceByContext(
   return ms.map((m) => {
     const sub = withContexts(batch, m);
     const pred = predictQueries(model, sub, rng.child(`mse${m}`));
-    const near = nearestViewPrediction(sub);
-    let se = 0, sn = 0;
-    for (let i = 0; i < sub.query.length; i++) {
-      se += (pred[i] - sub.query[i]) ** 2;
-      sn += (near[i] - sub.query[i]) ** 2;
-    }
     return {
       m,
       sample_variance: sampleVariance(model, sub, samples, rng.child(`var${m}`)),
-      query_mse: se / sub.query.length,
-      nearest_mse: sn / sub.query.length,
+      query_mse: queryMse(sub, pred),
+      nearest_mse: queryMse(sub, nearestViewPrediction(sub)),
     };
   });
 }

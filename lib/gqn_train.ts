@@ -34,7 +34,7 @@ import {
   sampleQueryBatch,
   sampleTestSet,
 } from "./views.ts";
-import { requireInt, requirePositive } from "./validate.ts";
+import { requireInt, requireKnownKeys, requirePositive } from "./validate.ts";
 
 /** One run: data, model, optimiser schedule, σ schedule and budget. */
 export interface GqnRunConfig {
@@ -87,12 +87,7 @@ export function defaultGqnRunConfig(overrides: Partial<GqnRunConfig> = {}): GqnR
 }
 
 export function validateGqnRunConfig(c: GqnRunConfig): void {
-  const known = new Set(Object.keys(defaultGqnRunConfig()));
-  for (const k of Object.keys(c)) {
-    if (!known.has(k)) {
-      throw new RangeError(`unknown GQN run config key "${k}"; allowed: ${[...known].join(", ")}`);
-    }
-  }
+  requireKnownKeys(c, Object.keys(defaultGqnRunConfig()), "GQN run config key");
   if (!Number.isInteger(c.seed)) throw new RangeError(`seed must be an integer, got ${c.seed}`);
   validateGqnConfig(c.model);
   requireInt(c, "batchSize", 1, 4096);

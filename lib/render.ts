@@ -30,6 +30,7 @@
  * @module
  */
 import type { Rng } from "./random.ts";
+import { requireKnownKeys } from "./validate.ts";
 
 /** The three primitive types, in the reproduction's order (their index is the type label). */
 export const PRIMITIVE_TYPES = ["sphere", "cube", "cylinder"] as const;
@@ -444,12 +445,7 @@ export interface SampleOptions {
  * ~ U(0, π); primitives sorted by x (the reproduction's slot order).
  */
 export function sampleScene(rng: Rng, options: SampleOptions = {}): Scene {
-  const known = new Set(["maxPrimitives", "allowEmpty", "scale"]);
-  for (const key of Object.keys(options)) {
-    if (!known.has(key)) {
-      throw new RangeError(`unknown sample option "${key}"; allowed: ${[...known].join(", ")}`);
-    }
-  }
+  requireKnownKeys(options, ["maxPrimitives", "allowEmpty", "scale"], "sample option");
   const max = options.maxPrimitives ?? 3;
   if (!Number.isInteger(max) || max < 1 || max > 32767) {
     throw new RangeError(`maxPrimitives must be an integer in 1..32767, got ${max}`);

@@ -11,6 +11,17 @@
  * @module
  */
 
+/**
+ * Throws unless every key of `obj` is in `known`, naming the first stranger and the allowed keys:
+ * `unknown <what> "<key>"; allowed: a, b, c`.
+ */
+export function requireKnownKeys(obj: object, known: Iterable<string>, what: string): void {
+  const allowed = [...known];
+  for (const k of Object.keys(obj)) {
+    if (!allowed.includes(k)) throw new RangeError(`unknown ${what} "${k}"; allowed: ${allowed.join(", ")}`);
+  }
+}
+
 /** Throws unless `obj[key]` is an integer in lo..hi. */
 export function requireInt<T>(obj: T, key: keyof T & string, lo: number, hi = Infinity): void {
   const v = obj[key] as unknown as number;

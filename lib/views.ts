@@ -40,6 +40,7 @@
  * @module
  */
 import type { Rng } from "./random.ts";
+import { requireKnownKeys } from "./validate.ts";
 import {
   AMBIENT,
   type Camera,
@@ -104,10 +105,7 @@ export interface ViewOptions {
 }
 
 function checkOptions(o: ViewOptions): { size: number; maxPrimitives: number; pitch: [number, number] } {
-  const known = new Set(["size", "maxPrimitives", "pitch"]);
-  for (const k of Object.keys(o)) {
-    if (!known.has(k)) throw new RangeError(`unknown view option "${k}"; allowed: ${[...known].join(", ")}`);
-  }
+  requireKnownKeys(o, ["size", "maxPrimitives", "pitch"], "view option");
   const size = o.size;
   if (!Number.isInteger(size) || size < 4 || size > 512) {
     throw new RangeError(`size must be an integer in 4..512, got ${size}`);
