@@ -33,8 +33,8 @@ import { assign, CUBE_SYMMETRIES, eulerFromMatrix, matMul3, type SlotPrediction 
 import { eulerZYX, PRIMITIVE_TYPES, VIEW_HALF_WIDTH } from "./render.ts";
 import { glimpseHost } from "./spatial.ts";
 
-export type ModelKind = "mlp" | "conv";
-export const MODEL_KINDS: readonly ModelKind[] = ["mlp", "conv"];
+export type ModelKind = "mlp" | "conv" | "grid";
+export const MODEL_KINDS: readonly ModelKind[] = ["mlp", "conv", "grid"];
 
 /** Shape options of a model. */
 export interface ModelShape {
@@ -60,8 +60,12 @@ export interface SlotModel {
   partNames: string[];
   /** Loss of a batch (inside a tidy/minimize). */
   loss(batch: SlotDataset): LossParts;
-  /** Per-image slot predictions, computed in chunks. */
-  predict(images: Float32Array, n: number): SlotPrediction[][];
+  /**
+   * Per-image slot predictions, computed in chunks. The glimpse models read type and pose only
+   * for slots whose presence exceeds `readFrom` (default ½; counting by re-rendering asks for the
+   * doubtful ones too).
+   */
+  predict(images: Float32Array, n: number, readFrom?: number): SlotPrediction[][];
 }
 
 const N_TYPES = PRIMITIVE_TYPES.length;
@@ -279,6 +283,180 @@ export const CONV_LOSS_WEIGHTS = { type: 1, xy: 4, z: 1, rotation: 1 };
  */
 export const GLIMPSE = { size: 32, halfWidth: 0.5, jitter: 0.08 };
 
+// World → normalised image coordinates: the view spans [−1.6, 1.6]; rows go down as y grows.
+const TO_IMAGE = 1 / VIEW_HALF_WIDTH;
+const toLogit = (p: number) => Math.log(p / (1 - p));
+const he = (fanIn: number) => Math.sqrt(2 / fanIn);
+
+/** relu(conv3×3(x)), bias-free (a bias gradient is a slow reduction on wasm). */
+function reluConv(x: tf.Tensor4D, w: tf.Variable): tf.Tensor4D {
+  return tf.relu(tf.conv2d(x, w as tf.Tensor4D, 1, "same")) as tf.Tensor4D;
+}
+
+/** relu(x·W) at every pixel: a 1×1 conv run as one matMul. */
+function pixelwise(x: tf.Tensor4D, w: tf.Variable): tf.Tensor4D {
+  const [b, h, wd, c] = x.shape;
+  return tf.relu(tf.matMul(x.reshape([b * h * wd, c]), w as tf.Tensor2D)).reshape([
+    b,
+    h,
+    wd,
+    w.shape[1]!,
+  ]) as tf.Tensor4D;
+}
+
+/**
+ * The small CNN both models use: s2d → 3×3 (32) → s2d → 1×1 (64) → 3×3 (`out`), bias-free. A 1×1
+ * conv after space-to-depth is a 2×2 stride-2 conv, run as a matMul. Also returns the first layer's
+ * output space-to-depth'd to the last layer's map (the grid model's fine skip connection).
+ */
+function smallCnn(params: Params, name: string, out = 32) {
+  const w = {
+    c1: params.normal(`${name}1`, [3, 3, 4, 32], he(36)),
+    c2: params.normal(`${name}2`, [128, 64], he(128)),
+    c3: params.normal(`${name}3`, [3, 3, 64, out], he(576)),
+  };
+  return (x: tf.Tensor4D) => {
+    const fine = spaceToDepth2(reluConv(spaceToDepth2(x), w.c1));
+    return { fine, coarse: reluConv(pixelwise(fine, w.c2), w.c3) };
+  };
+}
+
+/**
+ * Rotation cost of each row's prediction against its object (`objects`: indices into the batch's
+ * slots), modulo the object's symmetry; spheres cost nothing.
+ */
+function rotationCost(rot: tf.Tensor2D, batch: SlotDataset, objects: Int32Array): tf.Tensor1D {
+  const m = objects.length;
+  const set = new Float32Array(m * 24 * 9), axes = new Float32Array(m * 3);
+  const isCube = new Float32Array(m), isCyl = new Float32Array(m);
+  objects.forEach((j, r) => {
+    const R = batch.rotation.subarray(j * 9, j * 9 + 9);
+    axes.set([R[1], R[4], R[7]], r * 3);
+    if (batch.type[j] === 1) {
+      isCube[r] = 1;
+      CUBE_SYMMETRIES.forEach((S, k) => set.set(matMul3(R, S), (r * 24 + k) * 9));
+    } else if (batch.type[j] === 2) isCyl[r] = 1;
+  });
+  // Cube: 3 − max_S ⟨R̂, R·S⟩ = min_S ½‖R̂ − R·S‖²; cylinder: 1 − ⟨R̂e_y, Re_y⟩² (axis up to sign).
+  const dots = tf.mul(rot.reshape([m, 1, 9]), tf.tensor3d(set, [m, 24, 9])).sum(2).max(1);
+  const predAxis = rot.reshape([m, 3, 3]).slice([0, 0, 1], [-1, -1, 1]).reshape([m, 3]); // R̂e_y
+  const cos = tf.mul(predAxis, tf.tensor2d(axes, [m, 3])).sum(1);
+  return tf.add(
+    tf.mul(tf.sub(3, dots), tf.tensor1d(isCube)),
+    tf.mul(tf.sub(1, tf.square(cos)), tf.tensor1d(isCyl)),
+  );
+}
+
+/**
+ * z_what, shared by both AIR-style models: a glimpse centred at a place (world x, y) goes through
+ * a small CNN; with a context vector per glimpse (the step's state) it gives the type logits, the
+ * rotation and the position = centre + Δ. Glimpses are cut on the host, so the sampling location
+ * carries no gradient.
+ */
+function glimpseReader(params: Params, size: number, ctxDim: number, hidden: number) {
+  const cnn = smallCnn(params, "glimpse");
+  const gFlat = (GLIMPSE.size / 4) ** 2 * 32;
+  const fc = params.dense("glimpse_fc", gFlat + ctxDim, hidden);
+  const head = params.dense("what", hidden, N_TYPES + 6 + 2, 1); // type, rotation, Δx, Δy
+
+  /** Reads glimpse r from image `source[r]` at world `centres[2r..2r+1]`, with context row r. */
+  function read(images: Float32Array, ctx: tf.Tensor2D, source: Int32Array, centres: Float32Array) {
+    const m = source.length;
+    const poses = new Float32Array(m * 3);
+    for (let r = 0; r < m; r++) {
+      poses.set([GLIMPSE.halfWidth, centres[r * 2] * TO_IMAGE, -centres[r * 2 + 1] * TO_IMAGE], r * 3);
+    }
+    const gl = glimpseHost(images, size, source, poses, GLIMPSE.size);
+    const gf = cnn(tf.tensor4d(gl, [m, GLIMPSE.size, GLIMPSE.size, 1])).coarse.reshape([m, gFlat]);
+    const out = denseApply(tf.relu(denseApply(tf.concat([gf, ctx], 1) as tf.Tensor2D, fc)), head);
+    const [type, rot6, dxy] = tf.split(out, [N_TYPES, 6, 2], 1);
+    return {
+      type: type as tf.Tensor2D,
+      rot: rotationFrom6d(rot6) as tf.Tensor2D,
+      xy: tf.add(tf.tensor2d(centres, [m, 2]), dxy),
+    };
+  }
+
+  /** Teacher-forced glimpse centres: each object's true x, y plus N(0, jitter²) (a coarse guess). */
+  function jitteredCentres(batch: SlotDataset, objects: Int32Array, rng: Rng): Float32Array {
+    const centres = new Float32Array(objects.length * 2);
+    objects.forEach((j, r) => {
+      for (let a = 0; a < 2; a++) {
+        centres[r * 2 + a] = batch.position[j * 3 + a] + rng.normal(0, GLIMPSE.jitter);
+      }
+    });
+    return centres;
+  }
+
+  /** Per-row losses of a read against `objects` (indices into the batch's slots): CE, |Δxy|₁, rotation. */
+  function losses(o: ReturnType<typeof read>, batch: SlotDataset, objects: Int32Array) {
+    const m = objects.length;
+    const ce = tf.losses.softmaxCrossEntropy(
+      tf.oneHot(tf.tensor1d(Array.from(objects, (j) => batch.type[j]), "int32"), N_TYPES),
+      o.type,
+      undefined,
+      0,
+      tf.Reduction.NONE,
+    ) as tf.Tensor1D;
+    const txy = new Float32Array(m * 2);
+    objects.forEach((j, r) => txy.set(batch.position.subarray(j * 3, j * 3 + 2), r * 2));
+    const fineXY = tf.abs(tf.sub(o.xy, tf.tensor2d(txy, [m, 2]))).sum(1) as tf.Tensor1D;
+    return { ce, fineXY, rot: rotationCost(o.rot, batch, objects) };
+  }
+
+  /**
+   * Test time: reads the glimpses of the `rows` (of b·K slots) and writes type logits, rotation
+   * and x, y into host arrays laid out per slot (absent slots keep an identity rotation).
+   */
+  function readSlots(
+    images: Float32Array,
+    ctx: tf.Tensor2D,
+    rows: Int32Array,
+    centres: Float32Array,
+    slots: number,
+    xy: Float32Array,
+  ) {
+    const type = new Float32Array(xy.length / 2 * N_TYPES), rot = new Float32Array(xy.length / 2 * 9);
+    for (let i = 0; i < xy.length / 2; i++) rot.set([1, 0, 0, 0, 1, 0, 0, 0, 1], i * 9);
+    if (rows.length) {
+      const o = read(images, ctx, rows.map((i) => Math.floor(i / slots)), centres);
+      const [t, r, p] = [o.type, o.rot, o.xy].map((x) => x.dataSync());
+      rows.forEach((i, k) => {
+        type.set(t.subarray(k * N_TYPES, (k + 1) * N_TYPES), i * N_TYPES);
+        rot.set(r.subarray(k * 9, (k + 1) * 9), i * 9);
+        xy.set(p.subarray(k * 2, k * 2 + 2), i * 2);
+      });
+    }
+    return { type, rot };
+  }
+
+  return { read, jitteredCentres, losses, readSlots };
+}
+
+/** Picks rows of `x` ([R, C]) by a one-hot product (gather has no wasm gradient). */
+function pickRows(x: tf.Tensor2D, rows: ArrayLike<number>): tf.Tensor2D {
+  const m = rows.length, R = x.shape[0];
+  const pick = new Float32Array(m * R);
+  for (let r = 0; r < m; r++) pick[r * R + rows[r]] = 1;
+  return tf.matMul(tf.tensor2d(pick, [m, R]), x);
+}
+
+/**
+ * Per image b, the rows `at[b·k + s]` (s < k) of `x[b]` ([b, R, C] → [b·k, C]), by a batched
+ * one-hot product: k·R·C work per image instead of a one-hot over all b·R rows.
+ */
+function pickPerImage(x: tf.Tensor3D, at: Int32Array, k: number): tf.Tensor2D {
+  const [b, R, C] = x.shape;
+  const pick = new Float32Array(b * k * R);
+  for (let i = 0; i < b * k; i++) pick[i * R + at[i]] = 1;
+  return tf.matMul(tf.tensor3d(pick, [b, k, R]), x).reshape([b * k, C]) as tf.Tensor2D;
+}
+
+const rotationOutputs = (rot: Float32Array) => {
+  const rotation = Float64Array.from(rot);
+  return { rotation, euler: eulerFromMatrix(rotation) };
+};
+
 /**
  * The AIR-style model. A convolutional encoder summarises the image; a GRU core takes one step
  * per object and says where it is (presence, x, y, z) — z_where; a spatial-transformer glimpse
@@ -290,49 +468,23 @@ export function convModel(rng: Rng, shape: ModelShape): SlotModel {
   if (size % 16) throw new RangeError(`imageSize must be a multiple of 16 for the conv model, got ${size}`);
   const params = new Params(rng.child("weights"));
   const jitter = rng.child("jitter");
-  const he = (fanIn: number) => Math.sqrt(2 / fanIn);
-  // Both CNNs: s2d → 3×3 (32) → s2d → 1×1 (64) → 3×3 (32), bias-free (a bias gradient is a slow
-  // reduction on wasm). A 1×1 conv after space-to-depth is a 2×2 stride-2 conv, run as a matMul.
   // The image CNN sees the image mean-pooled 2× (where things are needs no fine detail).
-  const cnn = (name: string) => ({
-    c1: params.normal(`${name}1`, [3, 3, 4, 32], he(36)),
-    c2: params.normal(`${name}2`, [128, 64], he(128)),
-    c3: params.normal(`${name}3`, [3, 3, 64, 32], he(576)),
-  });
-  const enc = cnn("enc"), gcnn = cnn("glimpse");
+  const enc = smallCnn(params, "enc");
   const flat = (size / 8) ** 2 * 32;
   const fc = params.dense("enc_fc", flat, hidden);
-  const gFlat = (GLIMPSE.size / 4) ** 2 * 32;
-  const gfc = params.dense("glimpse_fc", gFlat + hidden, hidden);
+  const reader = glimpseReader(params, size, hidden, hidden);
   // GRU core: input = [image features, previous step's z_where].
   const inDim = hidden + 4;
   const gz = params.dense("gru_z", inDim + hidden, hidden, 1);
   const gr = params.dense("gru_r", inDim + hidden, hidden, 1);
   const gn = params.dense("gru_n", inDim + hidden, hidden, 1);
   const whereHead = params.dense("where", hidden, 1 + 3, 1); // presence, x, y, z
-  const whatHead = params.dense("what", hidden, N_TYPES + 6 + 2, 1); // type, rotation, Δx, Δy
-
-  const conv = (x: tf.Tensor4D, w: tf.Variable) =>
-    tf.relu(tf.conv2d(x, w as tf.Tensor4D, 1, "same")) as tf.Tensor4D;
-  const pixelwise = (x: tf.Tensor4D, w: tf.Variable) => {
-    const [b, h, wd, c] = x.shape;
-    return tf.relu(tf.matMul(x.reshape([b * h * wd, c]), w as tf.Tensor2D)).reshape([
-      b,
-      h,
-      wd,
-      w.shape[1]!,
-    ]) as tf.Tensor4D;
-  };
-  const runCnn = (x: tf.Tensor4D, w: ReturnType<typeof cnn>) =>
-    conv(pixelwise(spaceToDepth2(conv(spaceToDepth2(x), w.c1)), w.c2), w.c3);
-  // World → normalised image coordinates: the view spans [−1.6, 1.6]; rows go down as y grows.
-  const toImage = 1 / VIEW_HALF_WIDTH;
 
   /** The core: one step per object, each emitting z_where = (presence logit, x, y, z). */
   function where(images: Float32Array, b: number) {
     const half = size / 2;
     const feat = tf.relu(denseApply(
-      runCnn(tf.tensor4d(meanPool(images, b, size, 2), [b, half, half, 1]), enc).reshape([b, flat]),
+      enc(tf.tensor4d(meanPool(images, b, size, 2), [b, half, half, 1])).coarse.reshape([b, flat]),
       fc,
     ));
     let h = tf.zeros([b, hidden]) as tf.Tensor2D;
@@ -357,86 +509,24 @@ export function convModel(rng: Rng, shape: ModelShape): SlotModel {
     };
   }
 
-  /**
-   * z_what for the steps in `rows` (indices into the b·K steps): a glimpse centred at
-   * `centres` (world x, y per row) goes through the glimpse CNN; returns per row the type
-   * logits, the rotation and the position = centre + Δ. Only the rows asked for are glimpsed
-   * (the matched steps in training, the present ones at test time). Glimpses are cut on the
-   * host, so the sampling location carries no gradient.
-   */
-  function what(images: Float32Array, h: tf.Tensor2D, rows: Int32Array, centres: Float32Array) {
-    const m = rows.length;
-    const poses = new Float32Array(m * 3), source = new Int32Array(m);
-    const pick = new Float32Array(m * h.shape[0]);
-    for (let r = 0; r < m; r++) {
-      source[r] = Math.floor(rows[r] / K);
-      poses.set([GLIMPSE.halfWidth, centres[r * 2] * toImage, -centres[r * 2 + 1] * toImage], r * 3);
-      pick[r * h.shape[0] + rows[r]] = 1;
-    }
-    // The rows' core states, selected by a one-hot product (gather has no wasm gradient).
-    const hRows = tf.matMul(tf.tensor2d(pick, [m, h.shape[0]]), h);
-    const gl = glimpseHost(images, size, source, poses, GLIMPSE.size);
-    const gf = runCnn(tf.tensor4d(gl, [m, GLIMPSE.size, GLIMPSE.size, 1]), gcnn).reshape([m, gFlat]);
-    const out = denseApply(tf.relu(denseApply(tf.concat([gf, hRows], 1) as tf.Tensor2D, gfc)), whatHead);
-    const [type, rot6, dxy] = tf.split(out, [N_TYPES, 6, 2], 1);
-    return {
-      type: type as tf.Tensor2D,
-      rot: rotationFrom6d(rot6) as tf.Tensor2D,
-      xy: tf.add(tf.tensor2d(centres, [m, 2]), dxy),
-    };
-  }
-
   /** Test time: glimpse where the core says, at the steps it calls present. */
-  function forward(images: Float32Array, b: number) {
+  function forward(images: Float32Array, b: number, readFrom = 0.5) {
     const w = where(images, b);
     const [pres, coarse, z] = tf.split(w.where, [1, 2, 1], 2);
     const presHost = pres.dataSync(), coarseHost = coarse.dataSync();
-    const rows = Int32Array.from({ length: b * K }, (_, i) => i).filter((i) => presHost[i] > 0);
+    const rows = Int32Array.from({ length: b * K }, (_, i) => i).filter((i) =>
+      presHost[i] > toLogit(readFrom)
+    );
     const centres = new Float32Array(rows.length * 2);
     rows.forEach((i, r) => centres.set(coarseHost.subarray(i * 2, i * 2 + 2), r * 2));
-    const type = new Float32Array(b * K * N_TYPES), rot = new Float32Array(b * K * 9);
     const xy = new Float32Array(coarseHost);
-    for (let i = 0; i < b * K; i++) rot.set([1, 0, 0, 0, 1, 0, 0, 0, 1], i * 9); // absent steps
-    if (rows.length) {
-      const o = what(images, w.h, rows, centres);
-      const [t, r, p] = [o.type, o.rot, o.xy].map((x) => x.dataSync());
-      rows.forEach((i, k) => {
-        type.set(t.subarray(k * N_TYPES, (k + 1) * N_TYPES), i * N_TYPES);
-        rot.set(r.subarray(k * 9, (k + 1) * 9), i * 9);
-        xy.set(p.subarray(k * 2, k * 2 + 2), i * 2);
-      });
-    }
+    const { type, rot } = reader.readSlots(images, pickRows(w.h, rows), rows, centres, K, xy);
     return {
       pres: pres.squeeze([2]) as tf.Tensor2D,
       type: tf.tensor3d(type, [b, K, N_TYPES]),
       pos: tf.concat([tf.tensor3d(xy, [b, K, 2]), z], 2) as tf.Tensor3D,
       rot: tf.tensor3d(rot, [b, K, 9]),
     };
-  }
-
-  /**
-   * Symmetric rotation cost of each row's prediction against its object (`objects`: indices into
-   * the batch's b·K slots): cube 3 − max_S ⟨R̂, R·S⟩ = min_S ½‖R̂ − R·S‖²; cylinder 1 − ⟨R̂e_y, Re_y⟩².
-   */
-  function rotationCost(rot: tf.Tensor2D, batch: SlotDataset, objects: Int32Array): tf.Tensor1D {
-    const m = objects.length;
-    const set = new Float32Array(m * 24 * 9), axes = new Float32Array(m * 3);
-    const isCube = new Float32Array(m), isCyl = new Float32Array(m);
-    objects.forEach((j, r) => {
-      const R = batch.rotation.subarray(j * 9, j * 9 + 9);
-      axes.set([R[1], R[4], R[7]], r * 3);
-      if (batch.type[j] === 1) {
-        isCube[r] = 1;
-        CUBE_SYMMETRIES.forEach((S, k) => set.set(matMul3(R, S), (r * 24 + k) * 9));
-      } else if (batch.type[j] === 2) isCyl[r] = 1;
-    });
-    const dots = tf.mul(rot.reshape([m, 1, 9]), tf.tensor3d(set, [m, 24, 9])).sum(2).max(1);
-    const predAxis = rot.reshape([m, 3, 3]).slice([0, 0, 1], [-1, -1, 1]).reshape([m, 3]); // R̂e_y
-    const cos = tf.mul(predAxis, tf.tensor2d(axes, [m, 3])).sum(1);
-    return tf.add(
-      tf.mul(tf.sub(3, dots), tf.tensor1d(isCube)),
-      tf.mul(tf.sub(1, tf.square(cos)), tf.tensor1d(isCyl)),
-    );
   }
 
   return {
@@ -473,30 +563,10 @@ export function convModel(rng: Rng, shape: ModelShape): SlotModel {
       }
       const m = tf.tensor3d(match, [n, K, K]);
       // 2. Teacher forcing: each matched step glimpses at its object, jittered like a coarse guess.
-      const centres = new Float32Array(rows.length * 2);
-      objects.forEach((j, r) => {
-        for (let a = 0; a < 2; a++) {
-          centres[r * 2 + a] = batch.position[j * 3 + a] + jitter.normal(0, GLIMPSE.jitter);
-        }
-      });
       const obj = Int32Array.from(objects);
-      const o = what(batch.images, w.h, Int32Array.from(rows), centres);
-      const ce = tf.losses.softmaxCrossEntropy(
-        tf.oneHot(tf.tensor1d(Array.from(obj, (j) => batch.type[j]), "int32"), N_TYPES),
-        o.type,
-        undefined,
-        0,
-        tf.Reduction.NONE,
-      ) as tf.Tensor1D;
-      const txy = tf.tensor2d(
-        Array.from(obj).flatMap((j) => [batch.position[j * 3], batch.position[j * 3 + 1]]),
-        [
-          obj.length,
-          2,
-        ],
-      );
-      const fineXY = tf.abs(tf.sub(o.xy, txy)).sum(1);
-      const rot = rotationCost(o.rot, batch, obj);
+      const centres = reader.jitteredCentres(batch, obj, jitter);
+      const o = reader.read(batch.images, pickRows(w.h, rows), obj.map((j) => Math.floor(j / K)), centres);
+      const { ce, fineXY, rot } = reader.losses(o, batch, obj);
       const perImage = (t: tf.Tensor) => t.sum().div(n) as tf.Scalar;
       const presence = tf.losses.sigmoidCrossEntropy(m.sum(2), pres) as tf.Scalar;
       const parts = tf.stack([
@@ -513,11 +583,266 @@ export function convModel(rng: Rng, shape: ModelShape): SlotModel {
       ]) as tf.Scalar;
       return { total, parts };
     },
-    predict(images, n) {
-      return predictSlots(images, n, { size, slots: K, chunk: 250, width: 9 }, forward, (rot) => {
-        const rotation = Float64Array.from(rot);
-        return { rotation, euler: eulerFromMatrix(rotation) };
+    predict(images, n, readFrom) {
+      const read = (x: Float32Array, count: number) => forward(x, count, readFrom);
+      return predictSlots(images, n, { size, slots: K, chunk: 250, width: 9 }, read, rotationOutputs);
+    },
+  };
+}
+
+/**
+ * The grid model's settings: the cell side in pixels, the presence logit's initial offset (p ≈ 1 %
+ * per cell), the slope of the presence logits {@link gridObjects} emits, and the loss weights of
+ * presence and of the votes. (Presence ×4 with votes reached count 0.867 against 0.840 with
+ * neither — 300 held-out scenes, 10 epochs, seed 0.)
+ */
+export const GRID = { cellPx: 4, priorLogit: -4.5, sharpness: 4, presenceWeight: 4, voteWeight: 1 };
+
+/**
+ * Where each object's centre falls on a G×G grid over the view: cell (row, col) and the offset
+ * inside it, in cells (x grows along columns, y up means rows going down).
+ */
+export function cellOf(x: number, y: number, G: number) {
+  const u = (x / VIEW_HALF_WIDTH + 1) / 2 * G, v = (1 - y / VIEW_HALF_WIDTH) / 2 * G;
+  const col = Math.min(G - 1, Math.max(0, Math.floor(u))), row = Math.min(G - 1, Math.max(0, Math.floor(v)));
+  return { row, col, du: u - col, dv: v - row };
+}
+
+/**
+ * Peaks of a [G, G] score map: cells at least as high as their 8 neighbours (ties go to the
+ * first in raster order), highest first, at most `k`.
+ */
+export function gridPeaks(score: ArrayLike<number>, G: number, k: number): number[] {
+  const peaks: number[] = [];
+  for (let r = 0; r < G; r++) {
+    for (let c = 0; c < G; c++) {
+      const s = score[r * G + c];
+      let peak = true;
+      for (let dr = -1; dr <= 1 && peak; dr++) {
+        for (let dc = -1; dc <= 1; dc++) {
+          const rr = r + dr, cc = c + dc;
+          if ((dr || dc) && rr >= 0 && rr < G && cc >= 0 && cc < G) {
+            const o = score[rr * G + cc], before = dr < 0 || (dr === 0 && dc < 0);
+            if (o > s || (o === s && before)) {
+              peak = false;
+              break;
+            }
+          }
+        }
+      }
+      if (peak) peaks.push(r * G + c);
+    }
+  }
+  return peaks.sort((a, b) => score[b] - score[a] || a - b).slice(0, k);
+}
+
+/**
+ * The objects a grid model's presence map holds, most certain first, at most `k`. Each peak of
+ * p = σ(logit) (a cell at least as high as its 8 neighbours) heads a blob; the blob's mass — the
+ * sum of p over the peak's 3×3 window — is how many centres it holds (two centres a cell apart
+ * make one blob of mass ≈ 2). The blob's j-th object (j = 0, 1, …) sits at its j-th highest cell
+ * and has presence logit `sharpness`·(mass − j − ½): it is present when the mass exceeds j + ½.
+ */
+export function gridObjects(
+  logits: ArrayLike<number>,
+  G: number,
+  k: number,
+  sharpness = GRID.sharpness,
+): { cell: number; logit: number }[] {
+  const p = Float64Array.from(logits as ArrayLike<number>, (l) => 1 / (1 + Math.exp(-l)));
+  const found: { cell: number; logit: number }[] = [];
+  for (const peak of gridPeaks(p, G, k)) {
+    const r0 = Math.floor(peak / G), c0 = peak % G, window: number[] = [];
+    let mass = 0;
+    for (let r = Math.max(0, r0 - 1); r <= Math.min(G - 1, r0 + 1); r++) {
+      for (let c = Math.max(0, c0 - 1); c <= Math.min(G - 1, c0 + 1); c++) {
+        mass += p[r * G + c];
+        window.push(r * G + c);
+      }
+    }
+    window.sort((a, b) => p[b] - p[a] || a - b);
+    for (let j = 0; j < Math.min(k, window.length); j++) {
+      found.push({ cell: window[j], logit: sharpness * (mass - j - 0.5) });
+    }
+  }
+  return found.sort((a, b) => b.logit - a.logit || a.cell - b.cell).slice(0, k);
+}
+
+/**
+ * The grid (set) model — AIR's z_where read off a grid, as SPAIR does, and AIR's glimpse for
+ * z_what. A fully convolutional encoder gives every cell of a (size/4)² grid (4-px cells) a
+ * presence logit for "an object's centre is here", the centre's offset in the cell and its depth
+ * (z_where). The objects are the blobs of the presence map ({@link gridObjects}); the decoder
+ * emits them one per step, most certain first, and reads each through a glimpse (z_what) as the
+ * conv model does. The loss is order-free by construction: each object owns the cell its centre
+ * falls in, so no x-order and no matching is needed.
+ *
+ * Losses (per image): presence Σ_cells BCE(p, [a centre is here]) — so Σ p estimates the count;
+ * z_where |Δoffset| and |Δz| at each object's cell; z_what as the conv model's. An auxiliary
+ * dense target helps the encoder tell touching objects apart: every cell that shows an object
+ * also regresses the vector to that object's centre (Hough-style votes, L1, mean over such cells).
+ */
+export function gridModel(rng: Rng, shape: ModelShape): SlotModel {
+  const { imageSize: size, maxSlots: K, hidden = 256 } = shape;
+  if (size % 16) throw new RangeError(`imageSize must be a multiple of 16 for the grid model, got ${size}`);
+  const G = size / GRID.cellPx, g = size / 8, sub = G / g, cells = G * G, C = 64;
+  const params = new Params(rng.child("weights"));
+  const jitter = rng.child("jitter");
+  // The encoder sees the image mean-pooled 2×. Its G/2 × G/2 map, after a second 3×3 layer for
+  // context, is fused with the first layer's features (space-to-depth'd to the same map); each
+  // of its positions scores the 2×2 grid cells it covers.
+  const enc = smallCnn(params, "enc", C);
+  const c4 = params.normal("enc4", [3, 3, C, C], he(9 * C));
+  const fuse = params.normal("fuse", [128 + C, C], he(128 + C));
+  // Per cell: presence logit, Δu, Δv, z, and the vote (the offset from the cell to the centre of
+  // the object seen there).
+  const head = params.dense("cell", C, sub * sub * 6, 1);
+  const reader = glimpseReader(params, size, C, hidden);
+
+  /** Features [b, (G/2)², C] and per-cell outputs [b, G², 4]. */
+  function cellsOf(images: Float32Array, b: number) {
+    const half = size / 2;
+    const { fine, coarse } = enc(tf.tensor4d(meanPool(images, b, size, 2), [b, half, half, 1]));
+    const feat = pixelwise(tf.concat([fine, reluConv(coarse, c4)], 3) as tf.Tensor4D, fuse);
+    const out = denseApply(feat.reshape([b * g * g, C]), head) // depth-to-space by `sub`
+      .reshape([b, g, g, sub, sub, 6]).transpose([0, 1, 3, 2, 4, 5]).reshape([b, cells, 6]) as tf.Tensor3D;
+    return { feat: feat.reshape([b, g * g, C]) as tf.Tensor3D, out };
+  }
+
+  /** Grid cell → index of the feature position covering it. */
+  const featAt = (i: number) => Math.floor(Math.floor(i / G) / sub) * g + Math.floor((i % G) / sub);
+
+  /** World x, y of cell `i` (in 0..G²−1) at offsets (du, dv). */
+  const worldOf = (i: number, du: number, dv: number): [number, number] => [
+    ((i % G + du) / G * 2 - 1) * VIEW_HALF_WIDTH,
+    (1 - (Math.floor(i / G) + dv) / G * 2) * VIEW_HALF_WIDTH,
+  ];
+
+  /** Test time: the K highest peaks become the steps; each is glimpsed at its centre. */
+  function forward(images: Float32Array, b: number, readFrom = 0.5) {
+    const { feat, out } = cellsOf(images, b);
+    const o = out.dataSync();
+    const pres = new Float32Array(b * K).fill(-20),
+      xy = new Float32Array(b * K * 2),
+      z = new Float32Array(b * K);
+    const rows: number[] = [], at = new Int32Array(b * K);
+    const score = new Float32Array(cells);
+    for (let n = 0; n < b; n++) {
+      for (let i = 0; i < cells; i++) score[i] = o[(n * cells + i) * 6] + GRID.priorLogit;
+      gridObjects(score, G, K).forEach(({ cell: i, logit }, k) => {
+        const r = (n * cells + i) * 6, slot = n * K + k;
+        pres[slot] = logit;
+        xy.set(worldOf(i, o[r + 1], o[r + 2]), slot * 2);
+        z[slot] = o[r + 3];
+        at[slot] = featAt(i);
+        if (pres[slot] > toLogit(readFrom)) rows.push(slot);
       });
+    }
+    const slotRows = Int32Array.from(rows);
+    const centres = new Float32Array(rows.length * 2);
+    rows.forEach((i, r) => centres.set(xy.subarray(i * 2, i * 2 + 2), r * 2));
+    const ctx = pickRows(pickPerImage(feat, at, K), slotRows);
+    const { type, rot } = reader.readSlots(images, ctx, slotRows, centres, K, xy);
+    const pos = new Float32Array(b * K * 3);
+    for (let i = 0; i < b * K; i++) pos.set([xy[i * 2], xy[i * 2 + 1], z[i]], i * 3);
+    return {
+      pres: tf.tensor2d(pres, [b, K]),
+      type: tf.tensor3d(type, [b, K, N_TYPES]),
+      pos: tf.tensor3d(pos, [b, K, 3]),
+      rot: tf.tensor3d(rot, [b, K, 9]),
+    };
+  }
+
+  return {
+    kind: "grid",
+    params,
+    partNames: ["presence", "type", "position", "coarse", "rotation"],
+    loss(batch) {
+      const { n } = batch;
+      const wt = CONV_LOSS_WEIGHTS;
+      const { feat, out } = cellsOf(batch.images, n);
+      // Host targets: which cell holds each object's centre, and per object its offset and depth.
+      const isCentre = new Float32Array(n * cells);
+      const vote = new Float32Array(n * cells * 2), seen = new Float32Array(n * cells);
+      const cellPx = size / G;
+      const objects: number[] = [], target: number[] = [];
+      const cellOfSlot = new Int32Array(n * K), featOfSlot = new Int32Array(n * K);
+      for (let b = 0; b < n; b++) {
+        for (let k = 0; k < K; k++) {
+          const j = b * K + k;
+          if (!batch.presence[j]) continue;
+          const p = batch.position.subarray(j * 3, j * 3 + 3);
+          const { row, col, du, dv } = cellOf(p[0], p[1], G);
+          isCentre[b * cells + row * G + col] = 1;
+          objects.push(j);
+          cellOfSlot[j] = row * G + col;
+          featOfSlot[j] = featAt(row * G + col);
+          target.push(du, dv, p[2]);
+        }
+        // Votes: each cell whose centre pixel shows object j points at j's centre (in cells).
+        for (let r = 0; r < G; r++) {
+          for (let c = 0; c < G; c++) {
+            const id =
+              batch.ids[b * size * size + (r * cellPx + cellPx / 2) * size + c * cellPx + cellPx / 2];
+            if (id < 0) continue;
+            const p = batch.position.subarray((b * K + id) * 3, (b * K + id) * 3 + 2);
+            const u = (p[0] / VIEW_HALF_WIDTH + 1) / 2 * G, v = (1 - p[1] / VIEW_HALF_WIDTH) / 2 * G;
+            const at = b * cells + r * G + c;
+            seen[at] = 1;
+            vote[at * 2] = u - (c + 0.5);
+            vote[at * 2 + 1] = v - (r + 0.5);
+          }
+        }
+      }
+      // Presence: BCE of every cell against "a centre is here", summed per image, so Σ_cells p is
+      // a calibrated estimate of the count.
+      const logit = tf.add(out.slice([0, 0, 0], [-1, -1, 1]).reshape([n * cells]), GRID.priorLogit);
+      const y = tf.tensor1d(isCentre);
+      const presence = tf.sub(tf.softplus(logit), tf.mul(logit, y)).sum().div(n) as tf.Scalar;
+      const m = objects.length;
+      // z_where at each object's cell: offset (cells) and depth, L1.
+      const obj = Int32Array.from(objects);
+      const at = pickRows(pickPerImage(out, cellOfSlot, K), obj).slice([0, 1], [-1, 3]);
+      const voteErr = tf.mul(
+        tf.abs(
+          tf.sub(
+            out.slice([0, 0, 4], [-1, -1, 2]).reshape([n * cells, 2]),
+            tf.tensor2d(vote, [n * cells, 2]),
+          ),
+        ).sum(1),
+        tf.tensor1d(seen),
+      ).sum().div(Math.max(1, seen.reduce((a, v) => a + v, 0))) as tf.Scalar;
+      const err = tf.abs(tf.sub(at, tf.tensor2d(target, [m, 3])));
+      const [dOff, dz] = tf.split(err, [2, 1], 1);
+      const coarseXY = dOff.sum().mul(2 * VIEW_HALF_WIDTH / G); // in world units
+      // z_what: teacher-forced glimpses at each object, jittered like a detection.
+      const ctx = pickRows(pickPerImage(feat, featOfSlot, K), obj);
+      const o = reader.read(
+        batch.images,
+        ctx,
+        obj.map((j) => Math.floor(j / K)),
+        reader.jitteredCentres(batch, obj, jitter),
+      );
+      const { ce, fineXY, rot } = reader.losses(o, batch, obj);
+      const perImage = (t: tf.Tensor) => t.sum().div(n) as tf.Scalar;
+      const parts = tf.stack([
+        presence,
+        perImage(ce),
+        perImage(tf.add(fineXY.sum(), dz.sum())),
+        perImage(coarseXY),
+        perImage(rot),
+      ]) as tf.Tensor1D;
+      const total = tf.addN([
+        voteErr.mul(GRID.voteWeight),
+        presence.mul(GRID.presenceWeight),
+        perImage(tf.add(coarseXY.mul(wt.xy), dz.sum().mul(wt.z))),
+        perImage(tf.addN([ce.mul(wt.type), fineXY.mul(wt.xy), rot.mul(wt.rotation)])),
+      ]) as tf.Scalar;
+      return { total, parts };
+    },
+    predict(images, n, readFrom) {
+      const read = (x: Float32Array, count: number) => forward(x, count, readFrom);
+      return predictSlots(images, n, { size, slots: K, chunk: 250, width: 9 }, read, rotationOutputs);
     },
   };
 }
@@ -526,5 +851,6 @@ export function convModel(rng: Rng, shape: ModelShape): SlotModel {
 export function buildModel(kind: ModelKind, rng: Rng, shape: ModelShape): SlotModel {
   if (kind === "mlp") return mlpModel(rng, shape);
   if (kind === "conv") return convModel(rng, shape);
+  if (kind === "grid") return gridModel(rng, shape);
   throw new RangeError(`model must be one of ${MODEL_KINDS.join(", ")}, got ${JSON.stringify(kind)}`);
 }

@@ -33,6 +33,16 @@ import {
   type SceneSpec,
 } from "./multi_mnist.ts";
 
+/**
+ * The learning rate at `progress` ∈ [0, 1] of a run: lr_end + (lr − lr_end)·½(1 + cos πp), or `lr`
+ * throughout when `lrEnd` is 0.
+ */
+export function annealedLr(c: Pick<AirRunConfig, "lr" | "lrEnd">, progress: number): number {
+  if (c.lrEnd === 0) return c.lr;
+  const p = Math.min(1, Math.max(0, progress));
+  return c.lrEnd + (c.lr - c.lrEnd) * 0.5 * (1 + Math.cos(Math.PI * p));
+}
+
 /** A training run: architecture, data, estimator, optimiser, budget. */
 export interface AirRunConfig {
   seed: number;
@@ -43,6 +53,8 @@ export interface AirRunConfig {
   testCounts: number[];
   batchSize: number;
   lr: number;
+  /** Learning rate at the end of the run, reached by a cosine decay over its progress; 0 = keep `lr`. */
+  lrEnd: number;
   baselineLr: number;
   /** NVIL moving-average factor. */
   nvilAlpha: number;
@@ -68,6 +80,7 @@ export function defaultAirRunConfig(overrides: Partial<AirRunConfig> = {}): AirR
     testCounts: [0, 1, 2],
     batchSize: 64,
     lr: 1e-4,
+    lrEnd: 0,
     baselineLr: 1e-3,
     nvilAlpha: 0.9,
     tempStart: 1,
@@ -98,6 +111,7 @@ export function validateAirRunConfig(c: AirRunConfig): void {
   for (const k of ["lr", "baselineLr", "budgetS", "evalEveryS", "tempStart", "tempEnd"] as const) {
     requirePositive(c, k);
   }
+  requirePositive(c, "lrEnd", true);
   requireInt(c, "batchSize", 1);
   requireInt(c, "nTest", 1);
   requireInt(c, "maxSteps", 0);
@@ -222,10 +236,11 @@ export class AirTrainer {
 
   /**
    * One gradient step on images `x` [B, C²]; `progress` ∈ [0, 1] is how much of the run is done
-   * (it anneals the Concrete temperature).
+   * (it anneals the Concrete temperature and, with `lrEnd`, the learning rate).
    */
   train(x: tf.Tensor2D, rng: Rng, progress: number): StepStats {
     const estimator = { estimator: this.config.estimator, baseline: true, normalise: true, progress };
+    this.opt.lr = annealedLr(this.config, progress);
     let stats = { elbo: NaN, present: NaN };
     const vars = [
       ...this.air.params.list(),

@@ -193,6 +193,8 @@ export interface SlotDataset {
   euler: Float32Array;
   /** Row-major rotation matrix R = Rz(α)·Ry(β)·Rx(γ) per slot (9 numbers). */
   rotation: Float32Array;
+  /** Per pixel [n, size, size], the slot whose primitive is seen there (−1: background). */
+  ids: Int16Array;
 }
 
 /** Renders `scenes` (each already sorted by x) and writes their slot targets. */
@@ -221,8 +223,8 @@ export function slotDataset(scenes: Scene[], options: { size: number; maxSlots: 
       rotation.set(eulerZYX(...p.rotation), i * 9);
     });
   });
-  const { images } = renderBatch(scenes, { size });
-  return { n, size, maxSlots, scenes, images, presence, type, position, euler, rotation };
+  const { images, ids } = renderBatch(scenes, { size, ids: true });
+  return { n, size, maxSlots, scenes, images, presence, type, position, euler, rotation, ids: ids! };
 }
 
 /** Options of {@link sampleSlotDataset} and {@link slotBatches}. */

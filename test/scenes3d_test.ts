@@ -70,6 +70,10 @@ Deno.test("slot datasets: targets follow the scenes, x-ordered; streams are fres
       if (k > 0) assert.ok(s[k - 1].position[0] <= p.position[0]);
     }
   });
+  // ids: the slot seen at each pixel, as the renderer's instance ids of the scene (−1: background).
+  const { renderScene } = await import("../lib/render.ts");
+  assert.deepEqual(d.ids.subarray(3 * 256, 4 * 256), renderScene(d.scenes[3], { size: 16 }).ids);
+  assert.ok(d.ids.some((v) => v >= 0) && d.ids.some((v) => v < 0));
   const a = slotBatches(new Rng(9), 8, { size: 16, maxPrimitives: 2 });
   const b = slotBatches(new Rng(9), 8, { size: 16, maxPrimitives: 2 });
   const a1 = a.next().value!, a2 = a.next().value!;
