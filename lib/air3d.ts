@@ -688,9 +688,9 @@ export function gridModel(rng: Rng, shape: ModelShape): SlotModel {
   const G = size / GRID.cellPx, g = size / 8, sub = G / g, cells = G * G, C = 64;
   const params = new Params(rng.child("weights"));
   const jitter = rng.child("jitter");
-  // The encoder sees the image mean-pooled 2×. Its G/2 × G/2 map, after a second 3×3 layer for
+  // The encoder sees the image mean-pooled 2×. Its (size/8)² map, after a second 3×3 layer for
   // context, is fused with the first layer's features (space-to-depth'd to the same map); each
-  // of its positions scores the 2×2 grid cells it covers.
+  // of its positions scores the sub × sub grid cells it covers (2 × 2 with 4-px cells).
   const enc = smallCnn(params, "enc", C);
   const c4 = params.normal("enc4", [3, 3, C, C], he(9 * C));
   const fuse = params.normal("fuse", [128 + C, C], he(128 + C));
@@ -699,7 +699,7 @@ export function gridModel(rng: Rng, shape: ModelShape): SlotModel {
   const head = params.dense("cell", C, sub * sub * 6, 1);
   const reader = glimpseReader(params, size, C, hidden);
 
-  /** Features [b, (G/2)², C] and per-cell outputs [b, G², 4]. */
+  /** Features [b, (size/8)², C] and per-cell outputs [b, G², 6]. */
   function cellsOf(images: Float32Array, b: number) {
     const half = size / 2;
     const { fine, coarse } = enc(tf.tensor4d(meanPool(images, b, size, 2), [b, half, half, 1]));
