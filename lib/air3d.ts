@@ -388,8 +388,13 @@ function glimpseReader(params: Params, size: number, ctxDim: number, hidden: num
     return centres;
   }
 
-  /** Per-row losses of a read against `objects` (indices into the batch's slots): CE, |Δxy|₁, rotation. */
-  function losses(o: ReturnType<typeof read>, batch: SlotDataset, objects: Int32Array) {
+  /**
+   * Training: each of `objects` (indices into the batch's slots) is glimpsed at its jittered true
+   * centre with context row r of `ctx` (teacher forcing), and scored per row: CE, |Δxy|₁, rotation.
+   */
+  function teacherForced(batch: SlotDataset, ctx: tf.Tensor2D, objects: Int32Array, rng: Rng) {
+    const source = objects.map((j) => Math.floor(j / batch.maxSlots));
+    const o = read(batch.images, ctx, source, jitteredCentres(batch, objects, rng));
     const m = objects.length;
     const ce = tf.losses.softmaxCrossEntropy(
       tf.oneHot(tf.tensor1d(Array.from(objects, (j) => batch.type[j]), "int32"), N_TYPES),
@@ -405,17 +410,19 @@ function glimpseReader(params: Params, size: number, ctxDim: number, hidden: num
   }
 
   /**
-   * Test time: reads the glimpses of the `rows` (of b·K slots) and writes type logits, rotation
-   * and x, y into host arrays laid out per slot (absent slots keep an identity rotation).
+   * Test time: reads the glimpses of the `rows` (of b·K slots), each centred at its slot's x, y in
+   * `xy`, and writes type logits, rotation and the refined x, y into host arrays laid out per slot
+   * (absent slots keep an identity rotation).
    */
   function readSlots(
     images: Float32Array,
     ctx: tf.Tensor2D,
     rows: Int32Array,
-    centres: Float32Array,
     slots: number,
     xy: Float32Array,
   ) {
+    const centres = new Float32Array(rows.length * 2);
+    rows.forEach((i, r) => centres.set(xy.subarray(i * 2, i * 2 + 2), r * 2));
     const type = new Float32Array(xy.length / 2 * N_TYPES), rot = new Float32Array(xy.length / 2 * 9);
     for (let i = 0; i < xy.length / 2; i++) rot.set([1, 0, 0, 0, 1, 0, 0, 0, 1], i * 9);
     if (rows.length) {
@@ -430,7 +437,7 @@ function glimpseReader(params: Params, size: number, ctxDim: number, hidden: num
     return { type, rot };
   }
 
-  return { read, jitteredCentres, losses, readSlots };
+  return { teacherForced, readSlots };
 }
 
 /** Picks rows of `x` ([R, C]) by a one-hot product (gather has no wasm gradient). */
@@ -514,13 +521,10 @@ export function convModel(rng: Rng, shape: ModelShape): SlotModel {
     const w = where(images, b);
     const [pres, coarse, z] = tf.split(w.where, [1, 2, 1], 2);
     const presHost = pres.dataSync(), coarseHost = coarse.dataSync();
-    const rows = Int32Array.from({ length: b * K }, (_, i) => i).filter((i) =>
-      presHost[i] > toLogit(readFrom)
-    );
-    const centres = new Float32Array(rows.length * 2);
-    rows.forEach((i, r) => centres.set(coarseHost.subarray(i * 2, i * 2 + 2), r * 2));
+    const from = toLogit(readFrom);
+    const rows = Int32Array.from({ length: b * K }, (_, i) => i).filter((i) => presHost[i] > from);
     const xy = new Float32Array(coarseHost);
-    const { type, rot } = reader.readSlots(images, pickRows(w.h, rows), rows, centres, K, xy);
+    const { type, rot } = reader.readSlots(images, pickRows(w.h, rows), rows, K, xy);
     return {
       pres: pres.squeeze([2]) as tf.Tensor2D,
       type: tf.tensor3d(type, [b, K, N_TYPES]),
@@ -564,9 +568,7 @@ export function convModel(rng: Rng, shape: ModelShape): SlotModel {
       const m = tf.tensor3d(match, [n, K, K]);
       // 2. Teacher forcing: each matched step glimpses at its object, jittered like a coarse guess.
       const obj = Int32Array.from(objects);
-      const centres = reader.jitteredCentres(batch, obj, jitter);
-      const o = reader.read(batch.images, pickRows(w.h, rows), obj.map((j) => Math.floor(j / K)), centres);
-      const { ce, fineXY, rot } = reader.losses(o, batch, obj);
+      const { ce, fineXY, rot } = reader.teacherForced(batch, pickRows(w.h, rows), obj, jitter);
       const perImage = (t: tf.Tensor) => t.sum().div(n) as tf.Scalar;
       const presence = tf.losses.sigmoidCrossEntropy(m.sum(2), pres) as tf.Scalar;
       const parts = tf.stack([
@@ -726,7 +728,7 @@ export function gridModel(rng: Rng, shape: ModelShape): SlotModel {
       xy = new Float32Array(b * K * 2),
       z = new Float32Array(b * K);
     const rows: number[] = [], at = new Int32Array(b * K);
-    const score = new Float32Array(cells);
+    const score = new Float32Array(cells), from = toLogit(readFrom);
     for (let n = 0; n < b; n++) {
       for (let i = 0; i < cells; i++) score[i] = o[(n * cells + i) * 6] + GRID.priorLogit;
       gridObjects(score, G, K).forEach(({ cell: i, logit }, k) => {
@@ -735,14 +737,12 @@ export function gridModel(rng: Rng, shape: ModelShape): SlotModel {
         xy.set(worldOf(i, o[r + 1], o[r + 2]), slot * 2);
         z[slot] = o[r + 3];
         at[slot] = featAt(i);
-        if (pres[slot] > toLogit(readFrom)) rows.push(slot);
+        if (pres[slot] > from) rows.push(slot);
       });
     }
     const slotRows = Int32Array.from(rows);
-    const centres = new Float32Array(rows.length * 2);
-    rows.forEach((i, r) => centres.set(xy.subarray(i * 2, i * 2 + 2), r * 2));
     const ctx = pickRows(pickPerImage(feat, at, K), slotRows);
-    const { type, rot } = reader.readSlots(images, ctx, slotRows, centres, K, xy);
+    const { type, rot } = reader.readSlots(images, ctx, slotRows, K, xy);
     const pos = new Float32Array(b * K * 3);
     for (let i = 0; i < b * K; i++) pos.set([xy[i * 2], xy[i * 2 + 1], z[i]], i * 3);
     return {
@@ -817,13 +817,7 @@ export function gridModel(rng: Rng, shape: ModelShape): SlotModel {
       const coarseXY = dOff.sum().mul(2 * VIEW_HALF_WIDTH / G); // in world units
       // z_what: teacher-forced glimpses at each object, jittered like a detection.
       const ctx = pickRows(pickPerImage(feat, featOfSlot, K), obj);
-      const o = reader.read(
-        batch.images,
-        ctx,
-        obj.map((j) => Math.floor(j / K)),
-        reader.jitteredCentres(batch, obj, jitter),
-      );
-      const { ce, fineXY, rot } = reader.losses(o, batch, obj);
+      const { ce, fineXY, rot } = reader.teacherForced(batch, ctx, obj, jitter);
       const perImage = (t: tf.Tensor) => t.sum().div(n) as tf.Scalar;
       const parts = tf.stack([
         presence,
