@@ -160,6 +160,11 @@ export class AdamW {
  * Same update as `tf.train.adam`, but tfjs runs about a dozen separate elementwise kernels per
  * variable; for AIR's 2.6 M-weight input projection that is ~35 ms a step on wasm, the fused
  * loop a fraction of it.
+ *
+ * The new weights go in as a fresh tensor (`assign`), never written into the variable's wasm
+ * memory in place: the wasm backend's matMul (XNNPACK) keeps a packed copy of its weight operand
+ * per tensor, so after an in-place write `tf.matMul` silently goes on using the old weights
+ * (checked: w ← 10·w in place leaves x·w unchanged while x + w changes).
  */
 export class HostAdam {
   #m = new Map<string, Float32Array>();
