@@ -28,7 +28,7 @@
  */
 import { tf } from "./tf.ts";
 import type { Rng } from "./random.ts";
-import { type Dense, lstmCell, Params } from "./train.ts";
+import { assignValues, type Dense, lstmCell, Params } from "./train.ts";
 import { glimpse, writeWindow } from "./spatial.ts";
 import {
   bernoulliKl,
@@ -190,14 +190,14 @@ export class Air {
       // Forget-gate bias 1 (gates are laid out i, f, g, o).
       const b = new Float32Array(4 * H);
       b.fill(1, H, 2 * H);
-      this.core.b.assign(tf.tensor1d(b));
+      assignValues(this.core.b, b);
     }
     this.predict = {
       hidden: p.dense("predict.hidden", H, hidden),
       out: p.dense("predict.out", hidden, 7, 0.1),
     };
     // Start z_where at the prior's scale and centre, with a small spread.
-    this.predict.out.b.assign(tf.tensor1d([
+    assignValues(this.predict.out.b, [
       config.presInit,
       Math.log(config.scalePrior),
       0,
@@ -205,7 +205,7 @@ export class Air {
       -2.25,
       -2.25,
       -2.25,
-    ]));
+    ]);
     this.encoder = {
       hidden: p.dense("encoder.hidden", g * g, hidden),
       out: p.dense("encoder.out", hidden, 2 * zWhat),
@@ -215,7 +215,7 @@ export class Air {
       out: p.dense("decoder.out", hidden, g * g),
     };
     // The paper's output bias −2: an empty-looking window at the start breaks the symmetry.
-    this.decoder.out.b.assign(tf.fill([g * g], -2));
+    assignValues(this.decoder.out.b, new Float32Array(g * g).fill(-2));
     this.presPrior = countPriorRates(geometricCountPrior(config.countPrior, steps));
   }
 

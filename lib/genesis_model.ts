@@ -36,7 +36,7 @@
  */
 import { tf } from "./tf.ts";
 import type { Rng } from "./random.ts";
-import { type Dense, lstmCell, Params } from "./train.ts";
+import { assignValues, type Dense, lstmCell, Params } from "./train.ts";
 import { gmmLogLik, stickBreaking } from "./genesis.ts";
 import { requireInt, requirePositive } from "./validate.ts";
 
@@ -159,7 +159,7 @@ export class GenesisS {
       };
       const b = new Float32Array(4 * H);
       b.fill(1, H, 2 * H); // forget-gate bias 1 (gates i, f, g, o)
-      core.b.assign(tf.tensor1d(b));
+      assignValues(core.b, b);
       return core;
     };
     this.guide = {
@@ -175,8 +175,8 @@ export class GenesisS {
       out: p.dense("mask.out", Hm, 1, 1),
     };
     // The first layer's weights start as a random spread of ellipses and half-planes.
-    this.mask.a.b.assign(tf.tensor1d(rng.child("mask.a.b").normalArray(5 * Hm, 0, 1.5)));
-    this.mask.c.b.assign(tf.tensor1d(rng.child("mask.c.b").normalArray(Hm, 0, 0.5)));
+    assignValues(this.mask.a.b, rng.child("mask.a.b").normalArray(5 * Hm, 0, 1.5));
+    assignValues(this.mask.c.b, rng.child("mask.c.b").normalArray(Hm, 0, 0.5));
     const Hc = c.compHidden;
     this.comp = Hc === 0
       ? { z: p.dense("comp.z", c.zDim, 3, 1), uv: p.normal("comp.uv", [5, 3], 0.1), out: null }

@@ -27,6 +27,18 @@ export interface Dense {
   b: tf.Variable;
 }
 
+/**
+ * Sets a variable's values from a host array (same size), leaving no tensor behind: the upload is
+ * a fresh tensor each time (wasm's matMul keeps a packed copy of its weight operand per tensor, so
+ * a variable's memory must never be rewritten in place; see {@link HostAdam}).
+ */
+export function assignValues(v: tf.Variable, values: ArrayLike<number>): void {
+  if (values.length !== v.size) {
+    throw new RangeError(`${v.name}: expected ${v.size} values, got ${values.length}`);
+  }
+  tf.tidy(() => v.assign(tf.tensor(values as Float32Array, v.shape, "float32")));
+}
+
 /** A model's variables by name, initialised from a seeded stream (same seed → same weights). */
 export class Params {
   readonly vars = new Map<string, tf.Variable>();
@@ -38,7 +50,9 @@ export class Params {
   normal(name: string, shape: number[], std: number, decay = true): tf.Variable {
     if (this.vars.has(name)) throw new Error(`parameter ${name} defined twice`);
     const size = shape.reduce((a, b) => a * b, 1);
-    const v = tf.variable(tf.tensor(this.rng.normalArray(size, 0, std), shape), true, name + "_" + uid());
+    const init = tf.tensor(this.rng.normalArray(size, 0, std), shape);
+    const v = tf.variable(init, true, name + "_" + uid());
+    init.dispose(); // the variable keeps the data; the handle would otherwise stay live
     this.vars.set(name, v);
     if (!decay) this.noDecay.add(name);
     return v;
@@ -91,7 +105,7 @@ export class Params {
     for (const [k, v] of this.vars) {
       const s = snap.get(k);
       if (!s) throw new Error(`checkpoint lacks ${k}`);
-      tf.tidy(() => v.assign(tf.tensor(s, v.shape)));
+      assignValues(v, s);
     }
   }
 
@@ -202,7 +216,7 @@ export class HostAdam {
         const vi = v[i] = b2 * v[i] + (1 - b2) * gi * gi;
         w[i] -= lr * (mi * c1) / (Math.sqrt(vi * c2) + eps);
       }
-      tf.tidy(() => variable.assign(tf.tensor(w, variable.shape)));
+      assignValues(variable, w);
     }
   }
 }

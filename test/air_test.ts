@@ -74,9 +74,10 @@ Deno.test("gradient spread: NVIL centring cuts REINFORCE's variance; measuring c
   trainer.dispose();
 });
 
-Deno.test("runs: same seed → same result; the count curve is recorded", async () => {
+Deno.test("runs: same seed → same result; the count curve is recorded; nothing is left live", async () => {
   const mnist = await fakeMnist();
   const c = { ...small(), maxSteps: 4, evalEveryS: 1e6 };
+  const live = liveTensors();
   const a = await runAirMnist(c, mnist), b = await runAirMnist(c, mnist);
   const strip = (r: typeof a.result) => ({
     ...r,
@@ -89,6 +90,7 @@ Deno.test("runs: same seed → same result; the count curve is recorded", async 
   assert.equal(a.result.count_acc_curve.length, 2); // at the start and at the end
   a.trainer.dispose();
   b.trainer.dispose();
+  assert.equal(liveTensors(), live, "a disposed run leaves no tensor behind");
 });
 
 Deno.test("the model's prior generates scenes with the prior's counts; count readout stops at the first 0", () => {

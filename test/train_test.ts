@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { initTf, tf } from "../lib/tf.ts";
+import { initTf, liveTensors, tf } from "../lib/tf.ts";
 import {
   AdamW,
+  assignValues,
   BestCheckpoint,
   cosineLr,
   HostAdam,
@@ -110,4 +111,17 @@ Deno.test("lstmCell: c ← σ(f)c + σ(i)tanh(g), h ← σ(o)tanh(c)", () => {
   const cExp = sig(-0.5) * 0.2 + sig(0.3) * Math.tanh(0.7);
   assert.ok(Math.abs(c.dataSync()[0] - cExp) < 1e-6);
   assert.ok(Math.abs(h.dataSync()[0] - sig(1.1) * Math.tanh(cExp)) < 1e-6);
+});
+
+Deno.test("params: creating, setting and disposing variables leaves no live tensor", () => {
+  const before = liveTensors();
+  const p = new Params(new Rng(1));
+  const layer = p.dense("layer", 3, 2);
+  assert.equal(liveTensors(), before + 2, "one tensor per variable");
+  assignValues(layer.b, [5, 6]);
+  assert.deepEqual(Array.from(layer.b.dataSync()), [5, 6]);
+  assert.equal(liveTensors(), before + 2, "setting values leaves no tensor behind");
+  assert.throws(() => assignValues(layer.b, [1, 2, 3]), /layer\.b_\d+: expected 2 values, got 3/);
+  p.dispose();
+  assert.equal(liveTensors(), before);
 });
