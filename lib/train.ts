@@ -48,9 +48,25 @@ export class Params {
 
   /** A variable of `shape` filled with N(0, std²) from the stream. */
   normal(name: string, shape: number[], std: number, decay = true): tf.Variable {
-    if (this.vars.has(name)) throw new Error(`parameter ${name} defined twice`);
     const size = shape.reduce((a, b) => a * b, 1);
-    const init = tf.tensor(this.rng.normalArray(size, 0, std), shape);
+    return this.#add(name, this.rng.normalArray(size, 0, std), shape, decay);
+  }
+
+  /**
+   * The transpose, [cols, rows], of the weights `normal(name, [rows, cols], std)` would draw (the
+   * same draws), for a weight a model stores transposed.
+   */
+  normalTransposed(name: string, [rows, cols]: [number, number], std: number): tf.Variable {
+    const drawn = this.rng.normalArray(rows * cols, 0, std), values = new Float32Array(rows * cols);
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < cols; j++) values[j * rows + i] = drawn[i * cols + j];
+    }
+    return this.#add(name, values, [cols, rows], true);
+  }
+
+  #add(name: string, values: Float32Array, shape: number[], decay: boolean): tf.Variable {
+    if (this.vars.has(name)) throw new Error(`parameter ${name} defined twice`);
+    const init = tf.tensor(values, shape);
     const v = tf.variable(init, true, name + "_" + uid());
     init.dispose(); // the variable keeps the data; the handle would otherwise stay live
     this.vars.set(name, v);

@@ -150,6 +150,13 @@ export function matMulGrad(
   transposeB: boolean,
 ): tf.Tensor {
   const mm = (x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y);
+  if (which === "a" && !transposeA && !transposeB && a.rank === 2 && b.rank === 2) {
+    // ∂A = ∂Y·Bᵀ [M, K]. XNNPACK packs the right operand of each product into a blocked copy, and
+    // Bᵀ is a new tensor at every call: for a weight B [K, N] and a batch of M rows, (B·∂Yᵀ)ᵀ packs
+    // ∂Yᵀ (M·N values) instead of Bᵀ (K·N), and transposes M·(N + K) values instead of K·N.
+    const [M, K] = a.shape, [, N] = b.shape as [number, number];
+    if (2 * M * N + M * K < 2 * K * N) return t2(mm(b, t2(dy)));
+  }
   if (which === "a") {
     const da = !transposeA ? mm(dy, transposeB ? b : t2(b)) : transposeB ? mm(t2(b), t2(dy)) : mm(b, t2(dy));
     return reduceTo(da, a.shape);

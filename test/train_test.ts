@@ -122,6 +122,13 @@ Deno.test("params: creating, setting and disposing variables leaves no live tens
   assert.deepEqual(Array.from(layer.b.dataSync()), [5, 6]);
   assert.equal(liveTensors(), before + 2, "setting values leaves no tensor behind");
   assert.throws(() => assignValues(layer.b, [1, 2, 3]), /layer\.b_\d+: expected 2 values, got 3/);
+  // normalTransposed stores the transpose of what normal would draw from the same stream.
+  const w = new Params(new Rng(2)).normal("w", [2, 3], 1),
+    wT = new Params(new Rng(2)).normalTransposed("w", [2, 3], 1);
+  assert.deepEqual(wT.shape, [3, 2]);
+  const transposed = tf.transpose(w);
+  assert.deepEqual(Array.from(wT.dataSync()), Array.from(transposed.dataSync()));
+  tf.dispose([w, wT, transposed]);
   p.dispose();
   assert.equal(liveTensors(), before);
 });

@@ -90,6 +90,13 @@ Deno.test("matMul gradients (all transpose flags, batched and broadcast) equal t
       close(matMulGrad("a", a, b, dy, ta, tb).dataSync(), daRef.dataSync(), 1e-5);
       close(matMulGrad("b", a, b, dy, ta, tb).dataSync(), dbRef.dataSync(), 1e-5);
     }
+    // A weight much larger than the batch (∂A takes the (B·∂Yᵀ)ᵀ route).
+    const x = t([2, 40], 0.4), big = t([40, 30], 0.6), dBig = t([2, 30], 0.8);
+    close(
+      matMulGrad("a", x, big, dBig, false, false).dataSync(),
+      tf.matMul(dBig, big, false, true).dataSync(),
+      1e-5,
+    );
     // Broadcast: [3, 4] weights shared over a batch of 2 → gradient summed over the batch.
     const a = t([2, 5, 3], 0.2), w = t([3, 4], 0.5), dy = t([2, 5, 4], 0.9);
     const dw = matMulGrad("b", a, w, dy, false, false);
