@@ -28,7 +28,7 @@
  */
 import { tf } from "./tf.ts";
 import type { Rng } from "./random.ts";
-import { assignValues, type Dense, lstmCell, Params } from "./train.ts";
+import { assignValues, type Dense, lstmCell, Params, timesTransposed } from "./train.ts";
 import { glimpse, writeWindow } from "./spatial.ts";
 import {
   bernoulliKl,
@@ -154,7 +154,7 @@ export interface AirPass {
 }
 
 interface Lstm {
-  /** The image projection, stored transposed: Wₓᵀ [gates, C²] (see {@link project}). */
+  /** The image projection, stored transposed: Wₓᵀ [gates, C²] (see `timesTransposed` in train.ts). */
   wxT: tf.Variable;
   wz: tf.Variable;
   wh: tf.Variable;
@@ -164,17 +164,6 @@ interface Lstm {
 const relu = (x: tf.Tensor, l: Dense) => tf.relu(tf.add(tf.matMul(x as tf.Tensor2D, l.w), l.b));
 const linear = (x: tf.Tensor, l: Dense) => tf.add(tf.matMul(x as tf.Tensor2D, l.w), l.b) as tf.Tensor2D;
 const softplus = (x: tf.Tensor) => tf.softplus(x);
-
-/**
- * The image projection x·Wₓ [B, gates], computed as (Wₓᵀ·xᵀ)ᵀ from the stored Wₓᵀ. Same product;
- * the reason is speed on wasm, whose matMul (XNNPACK) packs its right-hand operand into a blocked
- * copy the first time it sees that tensor. A trained weight is a new tensor every step, and
- * packing the 2.6 M weights of the 50×50 projection took ≈ 25 ms of a ≈ 37 ms product (measured
- * here); with the weight on the left only xᵀ (B·C² values) is packed, and the product with the
- * transposes takes ≈ 12 ms.
- */
-const project = (x: tf.Tensor2D, wxT: tf.Tensor2D) =>
-  tf.transpose(tf.matMul(wxT, tf.transpose(x))) as tf.Tensor2D;
 
 /** AIR or DAIR with its parameters. */
 export class Air {
@@ -269,7 +258,7 @@ export class Air {
     let prevPresHost = new Float32Array(B).fill(1);
     let canvas: tf.Tensor2D = tf.zeros([B, C * C]);
     // AIR reads the same image at every step: project it once.
-    const xProj = c.model === "air" ? project(x, this.core.wxT as tf.Tensor2D) : null;
+    const xProj = c.model === "air" ? timesTransposed(x, this.core.wxT as tf.Tensor2D) : null;
     const klLatents: tf.Tensor2D[] = [], klPres: tf.Tensor2D[] = [], logQ: tf.Tensor2D[] = [];
     const written: tf.Tensor2D[] = [];
     const zPresHost = new Float32Array(B * N), sampledHost = new Float32Array(B * N);
@@ -288,7 +277,7 @@ export class Air {
         const err = tf.sub(x, canvas) as tf.Tensor2D;
         h = tf.relu(
           tf.add(
-            tf.add(project(err, this.core.wxT as tf.Tensor2D), tf.matMul(zPrev, this.core.wz)),
+            tf.add(timesTransposed(err, this.core.wxT as tf.Tensor2D), tf.matMul(zPrev, this.core.wz)),
             this.core.b,
           ),
         ) as tf.Tensor2D;

@@ -21,7 +21,7 @@
 import { tf } from "./tf.ts";
 import { Rng } from "./random.ts";
 import { Air, type AirConfig, countsOf, defaultAirConfig, elboOf, validateAirConfig } from "./air.ts";
-import { type Dense, HostAdam, Params, trainWithinBudget } from "./train.ts";
+import { type Dense, HostAdam, Params, timesTransposed, trainWithinBudget } from "./train.ts";
 import { concreteTemperature, SignalNormalizer } from "./estimators.ts";
 import { requireInt, requirePositive } from "./validate.ts";
 import type { Mnist } from "./mnist.ts";
@@ -170,18 +170,21 @@ export function evaluateAir(air: Air, scenes: Scenes, batchSize = 250): AirEval 
 /** The NVIL baseline network b(x): an MLP from the image to one value per step. */
 class Baseline {
   readonly params: Params;
-  readonly hidden: Dense;
+  /** The image layer, its weight stored transposed (see `timesTransposed`). */
+  readonly hidden: { wT: tf.Variable; b: tf.Variable };
   readonly out: Dense;
   constructor(rng: Rng, inputs: number, steps: number, hidden = 200) {
-    this.params = new Params(rng);
-    this.hidden = this.params.dense("baseline.hidden", inputs, hidden);
-    this.out = this.params.dense("baseline.out", hidden, steps, 0.1);
+    const p = this.params = new Params(rng);
+    // He initialisation, as Params.dense draws it.
+    this.hidden = {
+      wT: p.normalTransposed("baseline.hidden.w", [inputs, hidden], Math.sqrt(2 / inputs)),
+      b: p.zeros("baseline.hidden.b", [hidden]),
+    };
+    this.out = p.dense("baseline.out", hidden, steps, 0.1);
   }
   apply(x: tf.Tensor2D): tf.Tensor2D {
-    return tf.add(
-      tf.matMul(tf.relu(tf.add(tf.matMul(x, this.hidden.w), this.hidden.b)), this.out.w),
-      this.out.b,
-    );
+    const h = tf.relu(tf.add(timesTransposed(x, this.hidden.wT as tf.Tensor2D), this.hidden.b));
+    return tf.add(tf.matMul(h, this.out.w), this.out.b);
   }
 }
 

@@ -54,6 +54,21 @@ export async function initTf(preferred: "wasm" | "cpu" = "wasm"): Promise<Backen
   return { backend: tf.getBackend(), notice };
 }
 
+interface WasmBackend {
+  typedArrayFromHeap(t: { shape: number[]; dtype: string; dataId: object }): Float32Array;
+}
+
+/**
+ * A float32 tensor's values without copying them out: on wasm, a view of the backend's memory,
+ * valid only until the next tensor is allocated (which may move that memory), so read it at once
+ * and never write it; elsewhere `dataSync()`.
+ */
+export function peekData(t: tf.Tensor): Float32Array {
+  if (tf.getBackend() !== "wasm" || t.dtype !== "float32") return t.dataSync() as Float32Array;
+  const wasm = tf.backend() as unknown as WasmBackend;
+  return wasm.typedArrayFromHeap(t as unknown as { shape: number[]; dtype: string; dataId: object });
+}
+
 /** Number of live tensors: compare before and after a training step to catch leaks. */
 export function liveTensors(): number {
   return tf.memory().numTensors;
