@@ -24,6 +24,7 @@ import { Air, type AirConfig, countsOf, defaultAirConfig, elboOf, validateAirCon
 import { assignValues, type Dense, HostAdam, Params, timesTransposed, trainWithinBudget } from "./train.ts";
 import { concreteTemperature, SignalNormalizer } from "./estimators.ts";
 import { DataParallelAir } from "./air_parallel.ts";
+import { flatViews } from "./allreduce.ts";
 import { requireInt, requirePositive } from "./validate.ts";
 import type { Mnist } from "./mnist.ts";
 import {
@@ -322,20 +323,14 @@ export class AirTrainer {
 
   /** Sets the trained variables from the flat parameters `flat` (laid out as in {@link applyRange}). */
   loadWeights(flat: Float32Array): void {
-    let at = 0;
-    for (const v of this.trainedVariables()) {
-      assignValues(v, flat.subarray(at, at + v.size));
-      at += v.size;
-    }
+    const vars = this.trainedVariables(), views = flatViews(flat, vars);
+    for (const v of vars) assignValues(v, views[v.name]);
   }
 
   /** Writes the trained variables into `flat`, end to end. */
   storeWeights(flat: Float32Array): void {
-    let at = 0;
-    for (const v of this.trainedVariables()) {
-      flat.set(v.dataSync() as Float32Array, at);
-      at += v.size;
-    }
+    const vars = this.trainedVariables(), views = flatViews(flat, vars);
+    for (const v of vars) views[v.name].set(v.dataSync() as Float32Array);
   }
 
   /**

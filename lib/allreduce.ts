@@ -270,8 +270,11 @@ export function writeGradients(
   }
 }
 
-/** Per-variable views (by name) into a flat gradient laid out as `writeGradients` writes it. */
-export function gradientViews(
+/**
+ * Per-variable views (by name) into a flat vector — a gradient as `writeGradients` writes it, or
+ * the parameters themselves — laid out variable after variable in `vars` order.
+ */
+export function flatViews(
   flat: Float32Array,
   vars: { name: string; size: number }[],
 ): Record<string, Float32Array> {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { initTf, liveTensors, tf } from "../lib/tf.ts";
 import { AirTrainer, runAirMnist, validateAirRunConfig } from "../lib/air_train.ts";
 import { DataParallelAir } from "../lib/air_parallel.ts";
-import { gradientViews, shardRows, writeGradients } from "../lib/allreduce.ts";
+import { flatViews, shardRows, writeGradients } from "../lib/allreduce.ts";
 import { sampleScenes } from "../lib/multi_mnist.ts";
 import { REPRODUCTION_SCENES } from "../lib/multi_mnist.ts";
 import { Rng } from "../lib/random.ts";
@@ -48,7 +48,7 @@ Deno.test("2 threads: each step equals the two shards' weighted gradients summed
         });
         const sum = new Float32Array(slots[0]);
         for (let i = 0; i < size; i++) sum[i] += slots[1][i];
-        for (const trainer of ranks) trainer.apply(gradientViews(sum, trainer.trainedVariables()), progress);
+        for (const trainer of ranks) trainer.apply(flatViews(sum, trainer.trainedVariables()), progress);
         assert.equal(stats.step, step + 1);
         assert.ok(Number.isFinite(stats.elbo));
       }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { gradientViews, ReplicaGroup, shardRows, writeGradients } from "../lib/allreduce.ts";
+import { flatViews, ReplicaGroup, shardRows, writeGradients } from "../lib/allreduce.ts";
 
 Deno.test("shardRows splits a batch evenly, the first ranks taking the remainder", () => {
   assert.deepEqual([0, 1, 2].map((r) => shardRows(10, 3, r)), [[0, 4], [4, 7], [7, 10]]);
@@ -7,13 +7,13 @@ Deno.test("shardRows splits a batch evenly, the first ranks taking the remainder
   assert.deepEqual(shardRows(5, 1, 0), [0, 5]);
 });
 
-Deno.test("writeGradients lays variables out in order (zeros when one has no gradient); gradientViews reads them back", () => {
+Deno.test("writeGradients lays variables out in order (zeros when one has no gradient); flatViews reads them back", () => {
   const vars = [{ name: "a", size: 2 }, { name: "b", size: 3 }, { name: "c", size: 1 }];
   const slot = new Float32Array(6).fill(9);
   const grads: Record<string, number[]> = { a: [1, 2], c: [6] };
   writeGradients(slot, vars, (n) => grads[n]);
   assert.deepEqual([...slot], [1, 2, 0, 0, 0, 6]);
-  const views = gradientViews(slot, vars);
+  const views = flatViews(slot, vars);
   assert.deepEqual([...views.b], [0, 0, 0]);
   assert.deepEqual([...views.c], [6]);
 });
