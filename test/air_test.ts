@@ -199,4 +199,9 @@ Deno.test("the CLI prints one JSON line last and rejects a bad flag", async () =
   const bad = await run(["--estimator", "gumbel"]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /estimator must be "reinforce" or "concrete"/);
+  const dir = await Deno.makeTempDir();
+  const folder = await run(["--save", dir]);
+  assert.equal(folder.code, 2);
+  assert.match(folder.stderr, /--save .* is a folder; give a file path/);
+  await Deno.remove(dir);
 });
