@@ -238,6 +238,8 @@ export class AirTrainer {
   readonly normalizers: SignalNormalizer[];
   readonly opt: HostAdam;
   readonly baselineOpt: HostAdam;
+  /** The baseline's variable names (their updates use `baselineOpt`). */
+  readonly #baselineNames: Set<string>;
   step = 0;
 
   constructor(readonly config: AirRunConfig) {
@@ -248,6 +250,7 @@ export class AirTrainer {
     this.normalizers = Array.from({ length: config.air.steps }, () => new SignalNormalizer(config.nvilAlpha));
     this.opt = new HostAdam(this.air.params.list(), config.lr);
     this.baselineOpt = new HostAdam(this.baseline.params.list(), config.baselineLr);
+    this.#baselineNames = new Set(this.baseline.params.list().map((v) => v.name));
   }
 
   /**
@@ -313,13 +316,12 @@ export class AirTrainer {
     this.opt.lr = annealedLr(this.config, progress);
     this.opt.beginStep();
     this.baselineOpt.beginStep();
-    const baseline = new Set(this.baseline.params.list().map((v) => v.name));
     let at = 0;
     const to = from + g.length;
     for (const v of this.trainedVariables()) {
       const lo = Math.max(from, at), hi = Math.min(to, at + v.size);
       if (lo < hi) {
-        const opt = baseline.has(v.name) ? this.baselineOpt : this.opt;
+        const opt = this.#baselineNames.has(v.name) ? this.baselineOpt : this.opt;
         opt.update(v.name, g.subarray(lo - from, hi - from), w.subarray(lo - from, hi - from), lo - at);
       }
       at += v.size;

@@ -261,12 +261,11 @@ export function writeGradients(
   vars: { name: string; size: number }[],
   read: (name: string) => ArrayLike<number> | undefined,
 ): void {
-  let at = 0;
+  const views = flatViews(slot, vars);
   for (const v of vars) {
     const g = read(v.name);
-    if (!g) slot.fill(0, at, at + v.size);
-    else slot.set(g, at);
-    at += v.size;
+    if (!g) views[v.name].fill(0);
+    else views[v.name].set(g);
   }
 }
 

@@ -36,18 +36,18 @@ export function encodeCheckpoint(
   meta: Record<string, unknown>,
   vars: ReadonlyMap<string, tf.Variable>,
 ): Uint8Array {
-  let json = JSON.stringify({
+  const encoder = new TextEncoder();
+  const json = encoder.encode(JSON.stringify({
     meta,
     variables: [...vars].map(([name, v]) => ({ name, shape: v.shape })),
-  });
-  json += " ".repeat((4 - new TextEncoder().encode(json).length % 4) % 4);
-  const header = new TextEncoder().encode(json);
+  }));
+  const headerLen = Math.ceil(json.length / 4) * 4; // padded with spaces
   const total = [...vars.values()].reduce((n, v) => n + v.size, 0);
-  const bytes = new Uint8Array(12 + header.length + 4 * total);
-  bytes.set(new TextEncoder().encode(MAGIC), 0);
-  new DataView(bytes.buffer).setUint32(8, header.length, true);
-  bytes.set(header, 12);
-  const values = new Float32Array(bytes.buffer, 12 + header.length, total);
+  const bytes = new Uint8Array(12 + headerLen + 4 * total);
+  bytes.set(encoder.encode(MAGIC), 0);
+  new DataView(bytes.buffer).setUint32(8, headerLen, true);
+  bytes.fill(0x20, 12 + json.length, 12 + headerLen).set(json, 12);
+  const values = new Float32Array(bytes.buffer, 12 + headerLen, total);
   let at = 0;
   for (const v of vars.values()) {
     values.set(v.dataSync() as Float32Array, at);
