@@ -1,17 +1,62 @@
 /**
  * A tiny typed flag parser for the project's CLIs: `--name value` or `--name=value`,
  * typed by the defaults object; unknown flags and malformed values are errors that name the flag.
+ * `--help` (or `-h`) throws {@link HelpRequested}, which a CLI hands to {@link exitOnHelp}.
  *
  * @example
  * ```ts
- * const { seed, size } = parseFlags(Deno.args, { seed: 0, size: 64 });
+ * try {
+ *   const { seed, size } = parseFlags(Deno.args, { seed: 0, size: 64 });
+ * } catch (e) {
+ *   exitOnHelp(e, import.meta.url); // --help: prints the script's doc comment and its flags, exits 0
+ *   throw e;
+ * }
  * ```
+ * @module
  */
 export type FlagValue = number | string | boolean;
 
+const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
+
+/** What `parseFlags` throws for `--help` or `-h`; `flags` lists every flag with its default. */
+export class HelpRequested extends Error {
+  constructor(readonly flags: string) {
+    super("--help: see the usage above");
+    this.name = "HelpRequested";
+  }
+}
+
+/** One line per flag: `--image-size <number>  (default 64)`. */
+export function flagHelp(defaults: Record<string, FlagValue>): string {
+  const rows = Object.entries(defaults).map(([k, v]) => {
+    const kind = typeof v === "boolean" ? "" : ` <${typeof v}>`;
+    return [`--${kebab(k)}${kind}`, `(default ${v === "" ? '""' : v})`];
+  });
+  const width = Math.max(...rows.map(([f]) => f.length));
+  return rows.map(([f, d]) => `  ${f.padEnd(width)}  ${d}`).join("\n");
+}
+
+/**
+ * If `e` is a {@link HelpRequested}, prints the leading doc comment of the script at `moduleUrl`
+ * and the flag list to stdout and exits with status 0; otherwise returns.
+ */
+export function exitOnHelp(e: unknown, moduleUrl: string): void {
+  if (!(e instanceof HelpRequested)) return;
+  console.log(`${scriptDoc(moduleUrl)}\n\nEvery flag, with its default:\n${e.flags}`);
+  Deno.exit(0);
+}
+
+/** The text of the first `/** … *\/` comment of a source file, without its comment markers. */
+export function scriptDoc(moduleUrl: string): string {
+  const src = Deno.readTextFileSync(new URL(moduleUrl));
+  const m = /\/\*\*([\s\S]*?)\*\//.exec(src);
+  if (!m) return "";
+  return m[1].split("\n").map((l) => l.replace(/^\s*\* ?/, "")).join("\n").trim();
+}
+
 export function parseFlags<T extends Record<string, FlagValue>>(args: readonly string[], defaults: T): T {
+  if (args.includes("--help") || args.includes("-h")) throw new HelpRequested(flagHelp(defaults));
   const out: Record<string, FlagValue> = { ...defaults };
-  const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
   const byFlag = new Map(Object.keys(defaults).map((k) => [kebab(k), k]));
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];

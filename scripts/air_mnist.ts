@@ -16,7 +16,7 @@
  */
 import { dirname } from "node:path";
 import { environment, initTf } from "../lib/tf.ts";
-import { parseFlags } from "../lib/flags.ts";
+import { exitOnHelp, parseFlags } from "../lib/flags.ts";
 import { loadMnist, type MnistSource } from "../lib/mnist.ts";
 import { canvasAirConfig } from "../lib/air.ts";
 import { defaultAirRunConfig, runAirMnist, saveAirTrainer } from "../lib/air_train.ts";
@@ -102,6 +102,7 @@ try {
   trainer.dispose();
   console.log(JSON.stringify({ ...result, mnist_source: mnist.source, env: environment() }));
 } catch (e) {
+  exitOnHelp(e, import.meta.url);
   console.error(`air-mnist: ${(e as Error).message}`);
   if (Deno.env.get("AIR_DEBUG")) console.error((e as Error).stack);
   Deno.exit(2);

@@ -11,7 +11,7 @@
  * --n-test --eval-every-s.
  */
 import { environment, initTf } from "../lib/tf.ts";
-import { parseFlags } from "../lib/flags.ts";
+import { exitOnHelp, parseFlags } from "../lib/flags.ts";
 import { defaultGenesisConfig } from "../lib/genesis_model.ts";
 import {
   defaultGenesisRunConfig,
@@ -70,6 +70,7 @@ try {
   trainer.dispose();
   console.log(JSON.stringify({ ...result, env: environment() }));
 } catch (e) {
+  exitOnHelp(e, import.meta.url);
   console.error(`genesis: ${(e as Error).message}`);
   if (Deno.env.get("GENESIS_DEBUG")) console.error((e as Error).stack);
   Deno.exit(2);

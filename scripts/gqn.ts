@@ -14,7 +14,7 @@
  * --read-channels.
  */
 import { environment, initTf } from "../lib/tf.ts";
-import { parseFlags } from "../lib/flags.ts";
+import { exitOnHelp, parseFlags } from "../lib/flags.ts";
 import { defaultGqnConfig, type GqnConfig } from "../lib/gqn.ts";
 import { defaultGqnRunConfig, runGqn, validateGqnRunConfig } from "../lib/gqn_train.ts";
 
@@ -67,6 +67,7 @@ try {
   trainer.dispose();
   console.log(JSON.stringify({ ...result, env: environment() }));
 } catch (e) {
+  exitOnHelp(e, import.meta.url);
   console.error(`gqn: ${(e as Error).message}`);
   if (Deno.env.get("GQN_DEBUG")) console.error((e as Error).stack);
   Deno.exit(2);
