@@ -8,14 +8,14 @@
  *   deno task bench:air-threads [-- --threads 2 --rounds 6 --steps 5]
  */
 import { environment, initTf, tf } from "../lib/tf.ts";
-import { parseFlags } from "../lib/flags.ts";
+import { cliFlags } from "../lib/flags.ts";
 import { loadMnist } from "../lib/mnist.ts";
 import { AirTrainer, defaultAirRunConfig, sceneSpec } from "../lib/air_train.ts";
 import { DataParallelAir } from "../lib/air_parallel.ts";
 import { sampleScenes } from "../lib/multi_mnist.ts";
 import { Rng } from "../lib/random.ts";
 
-const f = parseFlags(Deno.args, { threads: 2, rounds: 6, steps: 5, batchSize: 64 });
+const f = cliFlags(import.meta.url, { threads: 2, rounds: 6, steps: 5, batchSize: 64 });
 await initTf();
 const mnist = await loadMnist();
 const single = new AirTrainer(defaultAirRunConfig({ batchSize: f.batchSize }));

@@ -11,9 +11,9 @@
  */
 import { initTf, tf } from "../lib/tf.ts";
 import { conv2dFilterGrad, conv2dInputGrad, matMulGrad } from "../lib/wasm_grads.ts";
-import { parseFlags } from "../lib/flags.ts";
+import { cliFlags } from "../lib/flags.ts";
 
-const { repeats } = parseFlags(Deno.args, { repeats: 5 });
+const { repeats } = cliFlags(import.meta.url, { repeats: 5 });
 await initTf();
 
 function best(fn: () => tf.Tensor, times = repeats): number {

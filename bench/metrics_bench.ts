@@ -7,9 +7,9 @@
  */
 import { maskScores } from "../lib/metrics.ts";
 import { Rng } from "../lib/random.ts";
-import { parseFlags } from "../lib/flags.ts";
+import { cliFlags } from "../lib/flags.ts";
 
-const { size, k, seconds, seed } = parseFlags(Deno.args, { size: 64, k: 5, seconds: 3, seed: 0 });
+const { size, k, seconds, seed } = cliFlags(import.meta.url, { size: 64, k: 5, seconds: 3, seed: 0 });
 const P = size * size, pool = 64, rng = new Rng(seed);
 // A pool of images: 1–4 rectangular objects over a background, and K soft masks shaped like a mask
 // decoder's output: softmax over k of smooth logits (a few random low-frequency waves per mask) plus

@@ -8,9 +8,14 @@
 import { sampleScenes } from "../lib/render.ts";
 import { Rng } from "../lib/random.ts";
 import { renderThroughput } from "../lib/scenes3d.ts";
-import { parseFlags } from "../lib/flags.ts";
+import { cliFlags } from "../lib/flags.ts";
 
-const { size, seconds, batch, seed } = parseFlags(Deno.args, { size: 64, seconds: 3, batch: 1000, seed: 0 });
+const { size, seconds, batch, seed } = cliFlags(import.meta.url, {
+  size: 64,
+  seconds: 3,
+  batch: 1000,
+  seed: 0,
+});
 const measure = (label: string, withMaps: boolean) => {
   const rate = renderThroughput({ size, seconds, batch, withMaps, seed });
   console.error(`[bench:render] ${label}: ${Math.round(rate)} scenes/s`);

@@ -1,16 +1,13 @@
 /**
  * A tiny typed flag parser for the project's CLIs: `--name value` or `--name=value`,
  * typed by the defaults object; unknown flags and malformed values are errors that name the flag.
- * `--help` (or `-h`) throws {@link HelpRequested}, which a CLI hands to {@link exitOnHelp}.
+ * `--help` (or `-h`) throws {@link HelpRequested}; a CLI reads its flags with {@link cliFlags},
+ * which answers it by printing the script's doc comment and its flags, and exits 0.
  *
  * @example
  * ```ts
- * try {
- *   const { seed, size } = parseFlags(Deno.args, { seed: 0, size: 64 });
- * } catch (e) {
- *   exitOnHelp(e, import.meta.url); // --help: prints the script's doc comment and its flags, exits 0
- *   throw e;
- * }
+ * const { seed, size } = cliFlags(import.meta.url, { seed: 0, size: 64 }); // reads Deno.args
+ * const { model } = parseFlags(["--model", "conv"], { model: "mlp" }); // --help would throw HelpRequested
  * ```
  * @module
  */
@@ -37,13 +34,21 @@ export function flagHelp(defaults: Record<string, FlagValue>): string {
 }
 
 /**
- * If `e` is a {@link HelpRequested}, prints the leading doc comment of the script at `moduleUrl`
- * and the flag list to stdout and exits with status 0; otherwise returns.
+ * A CLI's flags: {@link parseFlags} on `args`, except that `--help` prints the leading doc
+ * comment of the script at `moduleUrl` and every flag with its default to stdout, and exits 0.
  */
-export function exitOnHelp(e: unknown, moduleUrl: string): void {
-  if (!(e instanceof HelpRequested)) return;
-  console.log(`${scriptDoc(moduleUrl)}\n\nEvery flag, with its default:\n${e.flags}`);
-  Deno.exit(0);
+export function cliFlags<T extends Record<string, FlagValue>>(
+  moduleUrl: string,
+  defaults: T,
+  args: readonly string[] = Deno.args,
+): T {
+  try {
+    return parseFlags(args, defaults);
+  } catch (e) {
+    if (!(e instanceof HelpRequested)) throw e;
+    console.log(`${scriptDoc(moduleUrl)}\n\nEvery flag, with its default:\n${e.flags}`);
+    Deno.exit(0);
+  }
 }
 
 /** The text of the first `/** … *\/` comment of a source file, without its comment markers. */

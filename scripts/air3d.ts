@@ -12,7 +12,7 @@
  * --n-val --hidden --input-pool --batch-size --lr --weight-decay --streaming --cosine --budget-s.
  */
 import { initTf } from "../lib/tf.ts";
-import { exitOnHelp, parseFlags } from "../lib/flags.ts";
+import { cliFlags, parseFlags } from "../lib/flags.ts";
 import { type Air3dConfig, defaultConfig, runAir3d } from "../lib/air3d_train.ts";
 import type { ModelKind } from "../lib/air3d.ts";
 
@@ -20,8 +20,8 @@ try {
   const model = parseFlags(Deno.args.filter((_, i, a) => a[i] === "--model" || a[i - 1] === "--model"), {
     model: "mlp",
   }).model as ModelKind;
-  const config = parseFlags(
-    Deno.args,
+  const config = cliFlags(
+    import.meta.url,
     defaultConfig(model) as unknown as Record<string, string | number | boolean>,
   ) as unknown as Air3dConfig;
   const backend = await initTf();
@@ -39,7 +39,6 @@ try {
   });
   console.log(JSON.stringify(run.result));
 } catch (e) {
-  exitOnHelp(e, import.meta.url);
   console.error(`air3d: ${(e as Error).message}`);
   if (Deno.env.get("AIR3D_DEBUG")) console.error((e as Error).stack);
   Deno.exit(2);

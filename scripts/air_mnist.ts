@@ -16,7 +16,7 @@
  */
 import { dirname } from "node:path";
 import { environment, initTf } from "../lib/tf.ts";
-import { exitOnHelp, parseFlags } from "../lib/flags.ts";
+import { cliFlags } from "../lib/flags.ts";
 import { loadMnist, type MnistSource } from "../lib/mnist.ts";
 import { canvasAirConfig } from "../lib/air.ts";
 import { defaultAirRunConfig, runAirMnist, saveAirTrainer } from "../lib/air_train.ts";
@@ -31,7 +31,7 @@ const counts = (flag: string, s: string) => {
 
 try {
   const d = defaultAirRunConfig();
-  const f = parseFlags(Deno.args, {
+  const f = cliFlags(import.meta.url, {
     seed: d.seed,
     canvas: 50,
     model: "air",
@@ -102,7 +102,6 @@ try {
   trainer.dispose();
   console.log(JSON.stringify({ ...result, mnist_source: mnist.source, env: environment() }));
 } catch (e) {
-  exitOnHelp(e, import.meta.url);
   console.error(`air-mnist: ${(e as Error).message}`);
   if (Deno.env.get("AIR_DEBUG")) console.error((e as Error).stack);
   Deno.exit(2);

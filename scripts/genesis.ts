@@ -11,7 +11,7 @@
  * --n-test --eval-every-s.
  */
 import { environment, initTf } from "../lib/tf.ts";
-import { exitOnHelp, parseFlags } from "../lib/flags.ts";
+import { cliFlags } from "../lib/flags.ts";
 import { defaultGenesisConfig } from "../lib/genesis_model.ts";
 import {
   defaultGenesisRunConfig,
@@ -22,7 +22,7 @@ import {
 
 try {
   const d = defaultGenesisRunConfig();
-  const f = parseFlags(Deno.args, {
+  const f = cliFlags(import.meta.url, {
     dataset: d.dataset as string,
     seed: d.seed,
     budgetS: d.budgetS,
@@ -70,7 +70,6 @@ try {
   trainer.dispose();
   console.log(JSON.stringify({ ...result, env: environment() }));
 } catch (e) {
-  exitOnHelp(e, import.meta.url);
   console.error(`genesis: ${(e as Error).message}`);
   if (Deno.env.get("GENESIS_DEBUG")) console.error((e as Error).stack);
   Deno.exit(2);

@@ -14,13 +14,13 @@
  * --read-channels.
  */
 import { environment, initTf } from "../lib/tf.ts";
-import { exitOnHelp, parseFlags } from "../lib/flags.ts";
+import { cliFlags } from "../lib/flags.ts";
 import { defaultGqnConfig, type GqnConfig } from "../lib/gqn.ts";
 import { defaultGqnRunConfig, runGqn, validateGqnRunConfig } from "../lib/gqn_train.ts";
 
 try {
   const d = defaultGqnRunConfig(), m = d.model;
-  const f = parseFlags(Deno.args, {
+  const f = cliFlags(import.meta.url, {
     seed: d.seed,
     budgetS: d.budgetS,
     maxSteps: d.maxSteps,
@@ -67,7 +67,6 @@ try {
   trainer.dispose();
   console.log(JSON.stringify({ ...result, env: environment() }));
 } catch (e) {
-  exitOnHelp(e, import.meta.url);
   console.error(`gqn: ${(e as Error).message}`);
   if (Deno.env.get("GQN_DEBUG")) console.error((e as Error).stack);
   Deno.exit(2);

@@ -45,7 +45,7 @@ Deno.test("--help lists every flag with its default, and each CLI prints its doc
   // A flag named help is not taken for a value: `--save --help` still asks for help.
   assert.throws(() => parseFlags(["--save", "--help"], d), HelpRequested);
   assert.match(scriptDoc(new URL("../lib/flags.ts", import.meta.url).href), /^A tiny typed flag parser/);
-  for (const name of ["air_mnist", "air3d", "genesis", "gqn"]) {
+  for (const name of ["air_mnist", "air3d", "genesis", "gqn", "../bench/metrics_bench"]) {
     const run = await runScript(name, ["--seed", "1", "--help"]);
     assert.equal(run.code, 0, `${name} --help: ${run.stderr}`);
     assert.match(run.stdout, /progress on stderr/, name);
