@@ -109,6 +109,30 @@ export function explain(air: Air, images: Float32Array, n: number, batchSize = 2
   return ex;
 }
 
+/**
+ * AIR's decomposition as K = N + 1 soft masks [n, N + 1, C²], for scoring with `metrics.ts`:
+ * mask 0 is the background, mask t the window step t wrote (times z_pres,t). A pixel's masks
+ * are proportional to (τ, w_1, …, w_N) with τ = `inkThreshold`, so the argmax puts it in the
+ * step that wrote the most ink there, or in the background where no step wrote more than τ —
+ * the rule the scenes' instance maps follow (ink > 0.05).
+ */
+export function airMasks(ex: Explanation, inkThreshold = 0.05): Float32Array {
+  if (!(inkThreshold > 0)) throw new RangeError(`inkThreshold must be > 0, got ${inkThreshold}`);
+  const px = ex.canvas * ex.canvas, K = ex.steps + 1;
+  const masks = new Float32Array(ex.n * K * px);
+  for (let b = 0; b < ex.n; b++) {
+    for (let p = 0; p < px; p++) {
+      let sum = inkThreshold;
+      for (let t = 0; t < ex.steps; t++) sum += Math.max(0, ex.written[t][b * px + p]);
+      masks[b * K * px + p] = inkThreshold / sum;
+      for (let t = 0; t < ex.steps; t++) {
+        masks[(b * K + t + 1) * px + p] = Math.max(0, ex.written[t][b * px + p]) / sum;
+      }
+    }
+  }
+  return masks;
+}
+
 /** The colour of step t (0-based), cycling through `STEP_COLOURS`. */
 const stepColour = (t: number) => STEP_COLOURS[t % STEP_COLOURS.length];
 

@@ -1,6 +1,7 @@
 /**
- * Training GENESIS-S with GECO on freshly drawn scenes, and scoring its masks on held-out scenes
- * with fg-ARI, SC and mSC (`metrics.ts`). The CLI (`scripts/genesis.ts`) and notebook 04 drive it.
+ * Training GENESIS (`genesis_model.ts`) with GECO on freshly drawn scenes, and scoring its masks on
+ * held-out scenes with fg-ARI, SC and mSC (`metrics.ts`). The CLI (`scripts/genesis.ts`) and
+ * notebook 04 drive it.
  *
  * Each step draws a new batch (sprites or coloured 3D primitives), computes
  *
@@ -20,12 +21,7 @@ import { tf } from "./tf.ts";
 import { Rng } from "./random.ts";
 import { HostAdam, trainWithinBudget } from "./train.ts";
 import { Geco } from "./genesis.ts";
-import {
-  defaultGenesisConfig,
-  type GenesisConfig,
-  GenesisS,
-  validateGenesisConfig,
-} from "./genesis_model.ts";
+import { defaultGenesisConfig, Genesis, type GenesisConfig, validateGenesisConfig } from "./genesis_model.ts";
 import { sampleSprites, type SegmentationSet } from "./sprites.ts";
 import { sampleColouredPrimitives } from "./scenes3d.ts";
 import { batchMaskScores, type SegmentationScores } from "./metrics.ts";
@@ -61,7 +57,7 @@ export function defaultGenesisRunConfig(overrides: Partial<GenesisRunConfig> = {
     model: defaultGenesisConfig({ slots: dataset === "prims" ? 4 : 5 }),
     batchSize: 32,
     lr: 1e-3,
-    gecoGoal: -1.2,
+    gecoGoal: -1.3,
     budgetS: 900,
     maxSteps: 0,
     nTest: 320,
@@ -97,7 +93,7 @@ export function sampleScenes(c: GenesisRunConfig, rng: Rng, n: number): Segmenta
 
 /** Soft masks π [n, K, P] and reconstructions Σ_k π_k μ_k [n, P, 3] of `set` (guide means, no noise). */
 export function decompose(
-  model: GenesisS,
+  model: Genesis,
   set: SegmentationSet,
   batchSize = 64,
 ): { masks: Float32Array; components: Float32Array; recon: Float32Array } {
@@ -109,7 +105,8 @@ export function decompose(
     const b = Math.min(batchSize, n - b0);
     const [pi, mu, rec] = tf.tidy(() => {
       const x = tf.tensor4d(set.images.subarray(b0 * P * 3, (b0 + b) * P * 3), [b, S, S, 3]);
-      const { logPi, mu } = model.decode(model.infer(x, null).z);
+      const { logPi, z } = model.infer(x, null);
+      const mu = model.decode(z);
       const pi = tf.exp(logPi);
       return [pi, mu, tf.sum(tf.mul(pi.expandDims(3), mu), 1)];
     });
@@ -122,7 +119,7 @@ export function decompose(
 }
 
 /** Held-out scores: ARI, fg-ARI, SC, mSC (means over images) and the reconstruction MSE. */
-export function evaluateGenesis(model: GenesisS, set: SegmentationSet): SegmentationScores & { mse: number } {
+export function evaluateGenesis(model: Genesis, set: SegmentationSet): SegmentationScores & { mse: number } {
   const { masks, recon } = decompose(model, set);
   const scores = batchMaskScores(set.masks, masks, { n: set.n, k: model.config.slots });
   let se = 0;
@@ -139,9 +136,9 @@ export interface GenesisStepStats {
   beta: number;
 }
 
-/** Trains a GENESIS-S in place, one batch at a time. */
+/** Trains a GENESIS model in place, one batch at a time. */
 export class GenesisTrainer {
-  readonly model: GenesisS;
+  readonly model: Genesis;
   readonly opt: HostAdam;
   readonly geco: Geco;
   readonly rng: Rng;
@@ -150,7 +147,7 @@ export class GenesisTrainer {
   constructor(readonly config: GenesisRunConfig) {
     validateGenesisRunConfig(config);
     this.rng = new Rng(config.seed);
-    this.model = new GenesisS(config.model, this.rng.child("init"));
+    this.model = new Genesis(config.model, this.rng.child("init"));
     this.opt = new HostAdam(this.model.params.list(), config.lr);
     const P = config.model.size ** 2;
     // GECO's goal is on the summed err, so the per-channel goal scales with the image.

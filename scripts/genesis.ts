@@ -1,18 +1,19 @@
 /**
- * GENESIS-S on sprite or coloured-primitive scenes — train with GECO and score the held-out masks;
+ * GENESIS on sprite or coloured-primitive scenes — train with GECO and score the held-out masks;
  * progress on stderr, and the last stdout line is one JSON object (fg_ari, msc, sc, ari,
  * recon_mse, steps, train_s, images_per_s, curve, geco_trace, config, env).
  *
  *     deno task genesis -- --dataset sprites --seed 0 --budget-s 900
  *     deno task genesis -- --dataset prims --max-steps 500          # reproducible (step-limited)
+ *     deno task genesis -- --masks latent                           # GENESIS-S's mask decoder
  *
- * Flags: --dataset sprites|prims --seed --budget-s --max-steps --batch-size --lr --geco-goal
- * (nats per pixel channel) --size --slots --z-dim --lstm --mask-hidden --comp-hidden --sigma-x
- * --n-test --eval-every-s.
+ * Flags: --dataset sprites|prims --masks icsbp|latent --seed --budget-s --max-steps --batch-size --lr
+ * --geco-goal (nats per pixel channel) --size --slots --z-dim --lstm --comp-hidden --sigma-x
+ * --pixel-channels --embed-dim --region-hidden (icsbp) --mask-hidden (latent) --n-test --eval-every-s.
  */
 import { environment, initTf } from "../lib/tf.ts";
 import { cliFlags } from "../lib/flags.ts";
-import { defaultGenesisConfig } from "../lib/genesis_model.ts";
+import { defaultGenesisConfig, type GenesisMasks } from "../lib/genesis_model.ts";
 import {
   defaultGenesisRunConfig,
   type GenesisDataset,
@@ -24,6 +25,7 @@ try {
   const d = defaultGenesisRunConfig();
   const f = cliFlags(import.meta.url, {
     dataset: d.dataset as string,
+    masks: d.model.masks as string,
     seed: d.seed,
     budgetS: d.budgetS,
     maxSteps: d.maxSteps,
@@ -37,6 +39,9 @@ try {
     maskHidden: d.model.maskHidden,
     compHidden: d.model.compHidden,
     sigmaX: d.model.sigmaX,
+    pixelChannels: d.model.pixelChannels,
+    embedDim: d.model.embedDim,
+    regionHidden: d.model.regionHidden,
     nTest: d.nTest,
     evalEveryS: d.evalEveryS,
   });
@@ -53,6 +58,7 @@ try {
     nTest: f.nTest,
     evalEveryS: f.evalEveryS,
     model: defaultGenesisConfig({
+      masks: f.masks as GenesisMasks,
       size: f.size,
       slots: f.slots === 0 ? base.model.slots : f.slots, // 0: the dataset's default
       zDim: f.zDim,
@@ -60,6 +66,9 @@ try {
       maskHidden: f.maskHidden,
       compHidden: f.compHidden,
       sigmaX: f.sigmaX,
+      pixelChannels: f.pixelChannels,
+      embedDim: f.embedDim,
+      regionHidden: f.regionHidden,
     }),
   });
   validateGenesisRunConfig(config);

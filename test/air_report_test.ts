@@ -3,6 +3,7 @@ import { initTf, liveTensors } from "../lib/tf.ts";
 import { Air, defaultAirConfig } from "../lib/air.ts";
 import { evaluateAir, runAirMnist } from "../lib/air_train.ts";
 import {
+  airMasks,
   airResultRow,
   countConfusionFigure,
   countCurvesFigure,
@@ -18,6 +19,7 @@ import {
 import { Notebook } from "../lib/display.ts";
 import { REPRODUCTION_SCENES, sampleScenes } from "../lib/multi_mnist.ts";
 import { Rng } from "../lib/random.ts";
+import { batchMaskScores } from "../lib/metrics.ts";
 import { fakeMnist, small } from "./fixtures.ts";
 
 await initTf();
@@ -120,4 +122,30 @@ Deno.test("curves, confusion, result rows; the live figure redraws on each evalu
   assert.equal(row["train → test counts"], "0,1,2 → 0,1,2");
   assert.equal(row.model, "AIR");
   assert.ok(defaultAirConfig().canvas === 50 && row.canvas === "32×32");
+});
+
+Deno.test("airMasks: background where no step wrote more than the threshold, else the step with most ink", () => {
+  // one 2×2 image, 2 steps: pixel 0 empty, 1 step 1's, 2 both (step 2 more), 3 faint ink only
+  const ex = {
+    n: 1,
+    canvas: 2,
+    steps: 2,
+    counts: Int32Array.of(2),
+    zPres: Float32Array.of(1, 1),
+    presProb: new Float32Array(2),
+    where: new Float32Array(6),
+    recon: new Float32Array(4),
+    written: [Float32Array.of(0, 0.9, 0.3, 0.02), Float32Array.of(0, 0, 0.6, 0.01)],
+  };
+  const m = airMasks(ex);
+  assert.equal(m.length, 3 * 4);
+  for (let p = 0; p < 4; p++) {
+    assert.ok(Math.abs(m[p] + m[4 + p] + m[8 + p] - 1) < 1e-6, `pixel ${p} sums to 1`);
+  }
+  const label = (p: number) => [0, 1, 2].reduce((best, k) => (m[k * 4 + p] > m[best * 4 + p] ? k : best), 0);
+  assert.deepEqual([0, 1, 2, 3].map(label), [0, 1, 2, 0]);
+  // scored against the truth it matches: everything perfect
+  const s = batchMaskScores(Int32Array.of(0, 1, 2, 0), m, { n: 1, k: 3 });
+  assert.deepEqual([s.fgAri, s.msc], [1, 1]);
+  assert.throws(() => airMasks(ex, 0), /inkThreshold must be > 0/);
 });
