@@ -26,7 +26,7 @@ import {
   type Notebook,
   plot,
 } from "./display.ts";
-import { type Scenes, whereToBox } from "./multi_mnist.ts";
+import { INK, type Scenes, whereToBox } from "./multi_mnist.ts";
 
 /** Box colours of steps 1, 2, 3, … (red, green, blue first, as in the paper's Fig. 3). */
 export const STEP_COLOURS = [
@@ -114,9 +114,9 @@ export function explain(air: Air, images: Float32Array, n: number, batchSize = 2
  * mask 0 is the background, mask t the window step t wrote (times z_pres,t). A pixel's masks
  * are proportional to (τ, w_1, …, w_N) with τ = `inkThreshold`, so the argmax puts it in the
  * step that wrote the most ink there, or in the background where no step wrote more than τ —
- * the rule the scenes' instance maps follow (ink > 0.05).
+ * by default the rule the scenes' instance maps follow (ink > `INK`, 0.05).
  */
-export function airMasks(ex: Explanation, inkThreshold = 0.05): Float32Array {
+export function airMasks(ex: Explanation, inkThreshold = INK): Float32Array {
   if (!(inkThreshold > 0)) throw new RangeError(`inkThreshold must be > 0, got ${inkThreshold}`);
   const px = ex.canvas * ex.canvas, K = ex.steps + 1;
   const masks = new Float32Array(ex.n * K * px);

@@ -139,7 +139,8 @@ export function resizeArea(src: Float32Array, from: number, to: number): Float32
   return out;
 }
 
-const INK = 0.05;
+/** Ink above which a pixel belongs to a digit in the scenes' instance maps. */
+export const INK = 0.05;
 
 /** Draws `n` scenes from `split`'s digits (see the module doc). Same rng state → same scenes. */
 export function sampleScenes(rng: Rng, split: MnistSplit, n: number, spec: SceneSpec = PAPER_SCENES): Scenes {
