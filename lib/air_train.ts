@@ -474,14 +474,17 @@ export async function saveAirTrainer(path: string, trainer: AirTrainer): Promise
 
 /**
  * A trainer rebuilt from a file written by {@link saveAirTrainer}: its config, and the saved
- * weights of AIR and the baseline (the optimiser's moments are not saved).
+ * weights of AIR and the baseline (the optimiser's moments are not saved). Config fields the file
+ * lacks (written before they existed) take their defaults.
  */
 export async function loadAirTrainer(path: string): Promise<AirTrainer> {
   const ckpt = await loadCheckpoint(path);
   if (ckpt.meta.kind !== "air") throw new Error(`${path}: not an AIR checkpoint (kind ${ckpt.meta.kind})`);
+  const saved = ckpt.meta.config as AirRunConfig;
   let trainer: AirTrainer | undefined;
   try {
-    trainer = new AirTrainer(ckpt.meta.config as AirRunConfig); // validates the saved config
+    // A field added since the file was written (e.g. `embed`) takes its default; then validated.
+    trainer = new AirTrainer({ ...defaultAirRunConfig(), ...saved, air: defaultAirConfig(saved?.air) });
     restoreVariables(trainer.namedVariables(), ckpt);
     return trainer;
   } catch (e) {

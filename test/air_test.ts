@@ -12,29 +12,38 @@ import {
   saveAirTrainer,
   validateAirRunConfig,
 } from "../lib/air_train.ts";
+import { saveCheckpoint } from "../lib/checkpoint.ts";
 import { fakeMnist, runScript, small } from "./fixtures.ts";
 import { REPRODUCTION_SCENES, sampleScenes } from "../lib/multi_mnist.ts";
 import { Rng } from "../lib/random.ts";
 
 await initTf();
 
-Deno.test("AIR and DAIR train on both estimators: the ELBO rises on a fixed batch; tensor count flat", async () => {
+Deno.test("AIR and DAIR train on both estimators, with and without the conv embedding: the ELBO rises on a fixed batch; tensor count flat", async () => {
   const mnist = await fakeMnist();
   const scenes = sampleScenes(new Rng(0), mnist.train, 16, REPRODUCTION_SCENES);
   for (
-    const [model, estimator] of [["air", "reinforce"], ["dair", "concrete"], ["air", "concrete"]] as const
+    const [model, estimator, embed] of [
+      ["air", "reinforce", 0],
+      ["dair", "concrete", 0],
+      ["air", "concrete", 0],
+      ["air", "concrete", 4],
+    ] as const
   ) {
     const c = small();
-    const trainer = new AirTrainer({ ...c, air: { ...c.air, model }, estimator });
+    const trainer = new AirTrainer({ ...c, air: { ...c.air, model, embed }, estimator });
     const x = tf.tensor2d(scenes.images, [16, 32 * 32]);
     const rng = new Rng(5);
     const first = evaluateAir(trainer.air, scenes).elbo;
     trainer.train(x, rng, 0);
     const before = liveTensors();
     for (let k = 1; k <= 30; k++) trainer.train(x, rng, k / 30);
-    assert.equal(liveTensors(), before, `${model}/${estimator}: tensors leaked across steps`);
+    assert.equal(liveTensors(), before, `${model}/${estimator}/${embed}: tensors leaked across steps`);
     const ev = evaluateAir(trainer.air, scenes);
-    assert.ok(ev.elbo > first + 5, `${model}/${estimator}: held-out-style ELBO ${first} → ${ev.elbo}`);
+    assert.ok(
+      ev.elbo > first + 5,
+      `${model}/${estimator}/${embed}: held-out-style ELBO ${first} → ${ev.elbo}`,
+    );
     assert.equal(liveTensors(), before, "evaluation leaks no tensors");
     assert.equal(ev.confusion.flat().reduce((a, b) => a + b, 0), 16);
     x.dispose();
@@ -97,12 +106,31 @@ Deno.test("runs: same seed → same result; the count curve is recorded; nothing
 
 Deno.test("a saved run loads back with the same config and the same held-out counts", async () => {
   const mnist = await fakeMnist();
-  const { trainer, test } = await runAirMnist({ ...small(), maxSteps: 3, evalEveryS: 1e6 }, mnist);
+  const c = small(); // with the conv embedding, so its filters are saved too
+  const { trainer, test } = await runAirMnist({
+    ...c,
+    air: { ...c.air, embed: 2 },
+    maxSteps: 3,
+    evalEveryS: 1e6,
+  }, mnist);
   const dir = await Deno.makeTempDir();
   await saveAirTrainer(`${dir}/air.ckpt`, trainer);
   const loaded = await loadAirTrainer(`${dir}/air.ckpt`);
   assert.deepEqual(loaded.config, trainer.config);
   assert.deepEqual(evaluateAir(loaded.air, test), evaluateAir(trainer.air, test));
+  // A file from before the conv embedding existed: its config has no `embed`, and loads as 0.
+  const plain = new AirTrainer({ ...c, maxSteps: 3 });
+  const { embed: _, ...older } = plain.config.air;
+  await saveCheckpoint(
+    `${dir}/older.ckpt`,
+    { kind: "air", config: { ...plain.config, air: older } },
+    plain.namedVariables(),
+  );
+  const old = await loadAirTrainer(`${dir}/older.ckpt`);
+  assert.deepEqual(old.config, plain.config);
+  assert.deepEqual(evaluateAir(old.air, test), evaluateAir(plain.air, test));
+  old.dispose();
+  plain.dispose();
   await Deno.writeTextFile(`${dir}/other.ckpt`, "not a checkpoint");
   await assert.rejects(() => loadAirTrainer(`${dir}/other.ckpt`), /other\.ckpt: not a valid checkpoint/);
   trainer.dispose();
@@ -124,6 +152,28 @@ Deno.test("the model's prior generates scenes with the prior's counts; count rea
   air.dispose();
 });
 
+Deno.test("the conv embedding: two stride-2 convolutions give the core ⌈C/4⌉²·E features", () => {
+  for (const canvas of [32, 50, 30]) {
+    const air = new Air(
+      defaultAirConfig({ canvas, window: 8, lstm: 8, zWhat: 4, hidden: 8, embed: 3 }),
+      new Rng(1),
+    );
+    const side = Math.ceil(canvas / 4);
+    assert.deepEqual(air.core.wxT.shape, [4 * 8, side * side * 3], `canvas ${canvas}`);
+    const f = tf.tidy(() => air.features(tf.ones([2, canvas * canvas])).shape);
+    assert.deepEqual(f, [2, side * side * 3]);
+    air.dispose();
+  }
+  // Without it the core reads the pixels themselves.
+  const plain = new Air(
+    defaultAirConfig({ canvas: 32, window: 8, lstm: 8, zWhat: 4, hidden: 8 }),
+    new Rng(1),
+  );
+  assert.equal(plain.embedNet, null);
+  assert.deepEqual(plain.core.wxT.shape, [32, 32 * 32]);
+  plain.dispose();
+});
+
 Deno.test("bad configs name the field", () => {
   assert.throws(() => validateAirConfig(defaultAirConfig({ steps: 0 })), /steps must be an integer/);
   assert.throws(
@@ -141,6 +191,10 @@ Deno.test("bad configs name the field", () => {
   assert.throws(
     () => validateAirRunConfig(defaultAirRunConfig({ testCounts: [4] })),
     /testCounts must list digit counts in 0..3/,
+  );
+  assert.throws(
+    () => validateAirConfig(defaultAirConfig({ embed: 2.5 })),
+    /embed must be an integer in 0..256, got 2.5/,
   );
   assert.throws(() => validateAirRunConfig(defaultAirRunConfig({ budgetS: 0 })), /budgetS must be > 0/);
   assert.throws(() => validateAirRunConfig(defaultAirRunConfig({ lrEnd: -1 })), /lrEnd must be ≥ 0/);
