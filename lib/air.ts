@@ -195,6 +195,8 @@ export class Air {
     const zIn = 3 + zWhat + 1;
     const gates = config.model === "air" ? 4 * H : H;
     const E = config.embed;
+    // He-initialised 5×5 filters. The convolutions are bias-free (a bias gradient is a slow reduction on
+    // wasm); `conv` also registers the zero biases, unused, which keeps the README runs' draws.
     this.embedNet = E > 0 ? { c1: p.conv("embed.c1", 5, 1, E).w, c2: p.conv("embed.c2", 5, E, E).w } : null;
     const inputs = E > 0 ? Math.ceil(canvas / 4) ** 2 * E : canvas * canvas;
     this.core = {
