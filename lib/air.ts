@@ -41,6 +41,7 @@ import {
   gaussianLogLik,
   geometricCountPrior,
   normalKl,
+  reparameterise,
 } from "./elbo.ts";
 import { logisticNoise, sampleBernoulli } from "./estimators.ts";
 import { requireInt, requirePositive } from "./validate.ts";
@@ -346,13 +347,13 @@ export class Air {
       }
 
       // z_where,t (reparameterised) and the glimpse it selects.
-      const zWhere = reparameterise(whereMu, whereSigma, mode);
+      const zWhere = reparameterise(whereMu, whereSigma, mode.kind === "mode" ? null : mode.rng);
       const pose = toPose(zWhere);
       const seen = glimpse(x.reshape([B, C, C]) as tf.Tensor3D, pose, c.window).reshape([B, -1]);
       const enc = linear(relu(seen, this.encoder.hidden), this.encoder.out);
       const [whatMu, whatRaw] = tf.split(enc, 2, 1) as tf.Tensor2D[];
       const whatSigma = tf.add(softplus(whatRaw), 1e-4) as tf.Tensor2D;
-      const zWhat = reparameterise(whatMu, whatSigma, mode);
+      const zWhat = reparameterise(whatMu, whatSigma, mode.kind === "mode" ? null : mode.rng);
 
       // Model: decode, write, add to the canvas if present.
       const window = this.decode(zWhat);
@@ -435,13 +436,6 @@ export function toPose(zWhere: tf.Tensor2D): tf.Tensor2D {
 /** The ELBO per example [B]: log p(x|z) − Σ_t cost_t, cost = the pass's latent and z_pres terms [B, N]. */
 export function elboOf(pass: AirPass, cost: tf.Tensor2D = tf.add(pass.klLatents, pass.klPres)): tf.Tensor1D {
   return tf.sub(pass.logLik, tf.sum(cost, 1)) as tf.Tensor1D;
-}
-
-/** z = μ + σ·ε with ε ~ N(0, I) from the pass's stream; evaluation ("mode") uses the mean. */
-function reparameterise(mu: tf.Tensor2D, sigma: tf.Tensor2D, mode: PresMode): tf.Tensor2D {
-  if (mode.kind === "mode") return mu;
-  const [B, K] = mu.shape;
-  return tf.add(mu, tf.mul(sigma, tf.tensor2d(mode.rng.normalArray(B * K), [B, K]))) as tf.Tensor2D;
 }
 
 /** Number of present steps per example from a pass's host z_pres [B·N] (relaxed: > ½). */

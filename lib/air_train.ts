@@ -481,10 +481,13 @@ export async function loadAirTrainer(path: string): Promise<AirTrainer> {
   const ckpt = await loadCheckpoint(path);
   if (ckpt.meta.kind !== "air") throw new Error(`${path}: not an AIR checkpoint (kind ${ckpt.meta.kind})`);
   const saved = ckpt.meta.config as AirRunConfig;
+  if (typeof saved !== "object" || saved === null || typeof saved.air !== "object") {
+    throw new Error(`${path}: the checkpoint holds no AIR run config`);
+  }
   let trainer: AirTrainer | undefined;
   try {
     // A field added since the file was written (e.g. `embed`) takes its default; then validated.
-    trainer = new AirTrainer({ ...defaultAirRunConfig(), ...saved, air: defaultAirConfig(saved?.air) });
+    trainer = new AirTrainer({ ...defaultAirRunConfig(), ...saved, air: defaultAirConfig(saved.air) });
     restoreVariables(trainer.namedVariables(), ckpt);
     return trainer;
   } catch (e) {

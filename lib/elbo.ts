@@ -23,6 +23,7 @@
  * @module
  */
 import { tf } from "./tf.ts";
+import type { Rng } from "./random.ts";
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
@@ -34,6 +35,16 @@ export function gaussianLogLik(x: tf.Tensor2D, mean: tf.Tensor2D, sigma: number)
     const sq = tf.sum(tf.square(tf.sub(x, mean)), 1);
     return tf.sub(tf.mul(sq, -0.5 / (sigma * sigma)), d * (Math.log(sigma) + 0.5 * LOG_2PI)) as tf.Tensor1D;
   });
+}
+
+/**
+ * A reparameterised Gaussian draw z = μ + σ·ε, ε ~ N(0, I) from `rng` ([N, D]); the mean μ when
+ * rng is null (evaluation). AIR's z_what and z_where and GENESIS's z_k are drawn this way.
+ */
+export function reparameterise(mu: tf.Tensor2D, sigma: tf.Tensor2D, rng: Rng | null): tf.Tensor2D {
+  if (!rng) return mu;
+  const [N, D] = mu.shape;
+  return tf.add(mu, tf.mul(sigma, tf.tensor2d(rng.normalArray(N * D), [N, D]))) as tf.Tensor2D;
 }
 
 /**

@@ -43,6 +43,7 @@ import { tf } from "./tf.ts";
 import type { Rng } from "./random.ts";
 import { assignValues, type Dense, lstmCell, Params } from "./train.ts";
 import { gmmLogLik, stickBreaking } from "./genesis.ts";
+import { reparameterise } from "./elbo.ts";
 import { requireInt, requirePositive } from "./validate.ts";
 
 /** How the masks are inferred (see the module doc). */
@@ -154,13 +155,6 @@ interface Gaussian {
 function gaussian(out: tf.Tensor2D): Gaussian {
   const [mu, raw] = tf.split(out, 2, 1) as tf.Tensor2D[];
   return { mu, sigma: tf.add(tf.softplus(raw), 1e-4) as tf.Tensor2D };
-}
-
-/** z = μ + σ ε, ε ~ N(0, I) drawn from `rng`; the mean when rng is null. */
-function sample(q: Gaussian, rng: Rng | null): tf.Tensor2D {
-  if (!rng) return q.mu;
-  const [N, D] = q.mu.shape;
-  return tf.add(q.mu, tf.mul(q.sigma, tf.tensor2d(rng.normalArray(N * D), [N, D]))) as tf.Tensor2D;
 }
 
 /** KL(N(μ_q, σ_q²) ‖ N(μ_p, σ_p²)) = log σ_p/σ_q + (σ_q² + (μ_q − μ_p)²) / 2σ_p² − ½, summed over dims → [N]. */
@@ -340,7 +334,7 @@ export class Genesis {
     );
     const mus = tf.split(all.mu, K, 0) as tf.Tensor2D[], sigmas = tf.split(all.sigma, K, 0) as tf.Tensor2D[];
     const q = mus.map((mu, k) => ({ mu, sigma: sigmas[k] }));
-    const z = q.map((qk) => sample(qk, rng));
+    const z = q.map((qk) => reparameterise(qk.mu, qk.sigma, rng));
     return { logPi, z, kl: this.priorKl(z, q) };
   }
 
@@ -360,7 +354,7 @@ export class Genesis {
         cq,
       );
       q.push(gaussian(dense(hq, guide.out)));
-      zPrev = sample(q[k], rng);
+      zPrev = reparameterise(q[k].mu, q[k].sigma, rng);
       z.push(zPrev);
     }
     // slot-major [K·B, D] → logits [K−1, B, P] → [B, K−1, P]

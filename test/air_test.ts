@@ -131,6 +131,11 @@ Deno.test("a saved run loads back with the same config and the same held-out cou
   assert.deepEqual(evaluateAir(old.air, test), evaluateAir(plain.air, test));
   old.dispose();
   plain.dispose();
+  await saveCheckpoint(`${dir}/noconfig.ckpt`, { kind: "air" }, trainer.namedVariables());
+  await assert.rejects(
+    () => loadAirTrainer(`${dir}/noconfig.ckpt`),
+    /noconfig\.ckpt: the checkpoint holds no AIR run config/,
+  );
   await Deno.writeTextFile(`${dir}/other.ckpt`, "not a checkpoint");
   await assert.rejects(() => loadAirTrainer(`${dir}/other.ckpt`), /other\.ckpt: not a valid checkpoint/);
   trainer.dispose();

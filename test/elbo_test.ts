@@ -8,6 +8,7 @@ import {
   geometricCountPrior,
   impliedCountDistribution,
   normalKl,
+  reparameterise,
 } from "../lib/elbo.ts";
 import { concreteTemperature, logisticNoise, sampleBernoulli, SignalNormalizer } from "../lib/estimators.ts";
 import { Rng } from "../lib/random.ts";
@@ -86,4 +87,17 @@ Deno.test("estimators: NVIL normalisation centres and scales; noise is seeded", 
   close(concreteTemperature(1), 0.2);
   close(concreteTemperature(7), 0.2);
   assert.throws(() => new SignalNormalizer(1), /alpha/);
+});
+
+Deno.test("reparameterise: μ + σ·ε from the stream (same seed, same draw); the mean without a stream", () => {
+  const mu = tf.fill([2000, 2], 1.5) as tf.Tensor2D, sigma = tf.fill([2000, 2], 0.5) as tf.Tensor2D;
+  assert.equal(reparameterise(mu, sigma, null), mu);
+  const draw = (seed: number) =>
+    tf.tidy(() => Array.from(reparameterise(mu, sigma, new Rng(seed)).dataSync()));
+  const a = draw(3), b = draw(3);
+  assert.deepEqual(a, b);
+  const mean = a.reduce((s, v) => s + v, 0) / a.length;
+  const sd = Math.sqrt(a.reduce((s, v) => s + (v - mean) ** 2, 0) / a.length);
+  assert.ok(Math.abs(mean - 1.5) < 0.03 && Math.abs(sd - 0.5) < 0.03, `mean ${mean}, sd ${sd}`);
+  tf.dispose([mu, sigma]);
 });
