@@ -292,6 +292,8 @@ export class Air {
     const written: tf.Tensor2D[] = [];
     const zPresHost = new Float32Array(B * N), sampledHost = new Float32Array(B * N);
     const whereHost = new Float32Array(B * N * 3), probHost = new Float32Array(B * N);
+    // The continuous latents' noise stream: none at evaluation, where they take their means.
+    const latentRng = mode.kind === "mode" ? null : mode.rng;
 
     for (let t = 0; t < N; t++) {
       const zPrev = tf.concat([prevWhere, prevWhat, prevPres], 1);
@@ -347,13 +349,13 @@ export class Air {
       }
 
       // z_where,t (reparameterised) and the glimpse it selects.
-      const zWhere = reparameterise(whereMu, whereSigma, mode.kind === "mode" ? null : mode.rng);
+      const zWhere = reparameterise(whereMu, whereSigma, latentRng);
       const pose = toPose(zWhere);
       const seen = glimpse(x.reshape([B, C, C]) as tf.Tensor3D, pose, c.window).reshape([B, -1]);
       const enc = linear(relu(seen, this.encoder.hidden), this.encoder.out);
       const [whatMu, whatRaw] = tf.split(enc, 2, 1) as tf.Tensor2D[];
       const whatSigma = tf.add(softplus(whatRaw), 1e-4) as tf.Tensor2D;
-      const zWhat = reparameterise(whatMu, whatSigma, mode.kind === "mode" ? null : mode.rng);
+      const zWhat = reparameterise(whatMu, whatSigma, latentRng);
 
       // Model: decode, write, add to the canvas if present.
       const window = this.decode(zWhat);
