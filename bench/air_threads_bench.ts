@@ -7,13 +7,13 @@
  *
  *   deno task bench:air-threads [-- --threads 2 --rounds 6 --steps 5]
  */
-import { environment, initTf, tf } from "../lib/tf.ts";
-import { cliFlags } from "../lib/flags.ts";
-import { loadMnist } from "../lib/mnist.ts";
-import { AirTrainer, defaultAirRunConfig, sceneSpec } from "../lib/air_train.ts";
-import { DataParallelAir } from "../lib/air_parallel.ts";
-import { sampleScenes } from "../lib/multi_mnist.ts";
-import { Rng } from "../lib/random.ts";
+import { environment, initTf, tf } from "../lib/core/tf.ts";
+import { cliFlags } from "../lib/core/flags.ts";
+import { loadMnist } from "../lib/scenes/mnist.ts";
+import { AirTrainer, defaultAirRunConfig, sceneSpec } from "../lib/air/train.ts";
+import { DataParallelAir } from "../lib/air/parallel.ts";
+import { sampleMultiMnist } from "../lib/scenes/multi_mnist.ts";
+import { Rng } from "../lib/core/random.ts";
 
 const f = cliFlags(import.meta.url, { threads: 2, rounds: 6, steps: 5, batchSize: 64 });
 await initTf();
@@ -36,7 +36,7 @@ const ms = { one: 0, parallel: 0 };
 for (let round = 0; round <= f.rounds; round++) {
   for (const kind of ["one", "parallel"] as const) {
     for (let s = 0; s < f.steps; s++) {
-      const { images } = sampleScenes(rng, mnist.train, f.batchSize, spec);
+      const { images } = sampleMultiMnist(rng, mnist.train, f.batchSize, spec);
       const t0 = performance.now();
       runs[kind](images);
       if (round > 0) ms[kind] += performance.now() - t0; // round 0 warms up

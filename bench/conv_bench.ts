@@ -9,9 +9,9 @@
  *
  *   deno task bench:conv [-- --repeats 5]
  */
-import { initTf, tf } from "../lib/tf.ts";
-import { conv2dFilterGrad, conv2dInputGrad, matMulGrad } from "../lib/wasm_grads.ts";
-import { cliFlags } from "../lib/flags.ts";
+import { initTf, tf } from "../lib/core/tf.ts";
+import { conv2dFilterGrad, conv2dInputGrad, matMulGrad } from "../lib/core/wasm_grads.ts";
+import { cliFlags } from "../lib/core/flags.ts";
 
 const { repeats } = cliFlags(import.meta.url, { repeats: 5 });
 await initTf();

@@ -5,9 +5,9 @@
  *
  *   deno task bench:metrics [-- --size 64 --k 5 --seconds 3]
  */
-import { maskScores } from "../lib/metrics.ts";
-import { Rng } from "../lib/random.ts";
-import { cliFlags } from "../lib/flags.ts";
+import { maskScores } from "../lib/metrics/metrics.ts";
+import { Rng } from "../lib/core/random.ts";
+import { cliFlags } from "../lib/core/flags.ts";
 
 const { size, k, seconds, seed } = cliFlags(import.meta.url, { size: 64, k: 5, seconds: 3, seed: 0 });
 const P = size * size, pool = 64, rng = new Rng(seed);

@@ -5,10 +5,10 @@
  *
  *   deno task bench:render [-- --size 64 --seconds 3]
  */
-import { sampleScenes } from "../lib/render.ts";
-import { Rng } from "../lib/random.ts";
-import { renderThroughput } from "../lib/scenes3d.ts";
-import { cliFlags } from "../lib/flags.ts";
+import { samplePrimitiveScenes } from "../lib/scenes/render.ts";
+import { Rng } from "../lib/core/random.ts";
+import { renderThroughput } from "../lib/scenes/scenes3d.ts";
+import { cliFlags } from "../lib/core/flags.ts";
 
 const { size, seconds, batch, seed } = cliFlags(import.meta.url, {
   size: 64,
@@ -23,7 +23,7 @@ const measure = (label: string, withMaps: boolean) => {
 };
 
 const t0 = performance.now();
-sampleScenes(new Rng(seed).child("sampling"), 10000);
+samplePrimitiveScenes(new Rng(seed).child("sampling"), 10000);
 const samplingRate = 10000 / ((performance.now() - t0) / 1000);
 const imageOnly = measure("image only", false);
 const withMaps = measure("image + ids + depth", true);

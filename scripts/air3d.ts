@@ -11,10 +11,10 @@
  * cosine schedule). Flags: --seed --image-size --max-primitives --n-epochs --n-train --n-test
  * --n-val --hidden --input-pool --batch-size --lr --weight-decay --streaming --cosine --budget-s.
  */
-import { initTf } from "../lib/tf.ts";
-import { cliFlags, parseFlags } from "../lib/flags.ts";
-import { type Air3dConfig, defaultConfig, runAir3d } from "../lib/air3d_train.ts";
-import type { ModelKind } from "../lib/air3d.ts";
+import { initTf } from "../lib/core/tf.ts";
+import { cliFlags, parseFlags } from "../lib/core/flags.ts";
+import { type Air3dConfig, defaultConfig, runAir3d } from "../lib/air3d/train.ts";
+import type { ModelKind } from "../lib/air3d/models.ts";
 
 try {
   const model = parseFlags(Deno.args.filter((_, i, a) => a[i] === "--model" || a[i - 1] === "--model"), {

@@ -20,11 +20,11 @@
  * --save PATH (write the trained model and config; `loadAirTrainer` in lib/air_train.ts reads it).
  */
 import { dirname } from "node:path";
-import { environment, initTf } from "../lib/tf.ts";
-import { cliFlags } from "../lib/flags.ts";
-import { loadMnist, type MnistSource } from "../lib/mnist.ts";
-import { canvasAirConfig } from "../lib/air.ts";
-import { defaultAirRunConfig, runAirMnist, saveAirTrainer } from "../lib/air_train.ts";
+import { environment, initTf } from "../lib/core/tf.ts";
+import { cliFlags } from "../lib/core/flags.ts";
+import { loadMnist, type MnistSource } from "../lib/scenes/mnist.ts";
+import { canvasAirConfig } from "../lib/air/model.ts";
+import { defaultAirRunConfig, runAirMnist, saveAirTrainer } from "../lib/air/train.ts";
 
 const counts = (flag: string, s: string) => {
   const v = s.split(",").map((x) => Number(x.trim()));

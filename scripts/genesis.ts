@@ -11,15 +11,15 @@
  * --geco-goal (nats per pixel channel) --size --slots --z-dim --lstm --comp-hidden --sigma-x
  * --pixel-channels --embed-dim --region-hidden (icsbp) --mask-hidden (latent) --n-test --eval-every-s.
  */
-import { environment, initTf } from "../lib/tf.ts";
-import { cliFlags } from "../lib/flags.ts";
-import { defaultGenesisConfig, type GenesisMasks } from "../lib/genesis_model.ts";
+import { environment, initTf } from "../lib/core/tf.ts";
+import { cliFlags } from "../lib/core/flags.ts";
+import { defaultGenesisConfig, type GenesisMasks } from "../lib/genesis/model.ts";
 import {
   defaultGenesisRunConfig,
   type GenesisDataset,
   runGenesis,
   validateGenesisRunConfig,
-} from "../lib/genesis_train.ts";
+} from "../lib/genesis/train.ts";
 
 try {
   const d = defaultGenesisRunConfig();

@@ -13,10 +13,10 @@
  * --size --representation tower|pool --r-channels --hidden --z-channels --layers --canvas-channels
  * --read-channels.
  */
-import { environment, initTf } from "../lib/tf.ts";
-import { cliFlags } from "../lib/flags.ts";
-import { defaultGqnConfig, type GqnConfig } from "../lib/gqn.ts";
-import { defaultGqnRunConfig, runGqn, validateGqnRunConfig } from "../lib/gqn_train.ts";
+import { environment, initTf } from "../lib/core/tf.ts";
+import { cliFlags } from "../lib/core/flags.ts";
+import { defaultGqnConfig, type GqnConfig } from "../lib/gqn/model.ts";
+import { defaultGqnRunConfig, runGqn, validateGqnRunConfig } from "../lib/gqn/train.ts";
 
 try {
   const d = defaultGqnRunConfig(), m = d.model;

@@ -2,10 +2,10 @@
  * Shared test fixtures: a small fake MNIST and a small AIR run config (no files, no network).
  * @module
  */
-import { defaultAirConfig } from "../lib/air.ts";
-import { defaultAirRunConfig } from "../lib/air_train.ts";
-import { defaultGqnConfig, type GqnConfig } from "../lib/gqn.ts";
-import { encodeIdx, type Mnist, parseSplit } from "../lib/mnist.ts";
+import { defaultAirConfig } from "../lib/air/model.ts";
+import { defaultAirRunConfig } from "../lib/air/train.ts";
+import { defaultGqnConfig, type GqnConfig } from "../lib/gqn/model.ts";
+import { encodeIdx, type Mnist, parseSplit } from "../lib/scenes/mnist.ts";
 
 /** A small fake MNIST: 40 "digits", each a filled rectangle of its own size. */
 export async function fakeMnist(): Promise<Mnist> {

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { basename } from "node:path";
 import { executeNotebook, hasNbconvert, listNotebooks } from "../scripts/jupyter.ts";
-import { SEQ_KEY } from "../lib/display.ts";
+import { SEQ_KEY } from "../lib/display/display.ts";
 
 interface Output {
   output_type: string;

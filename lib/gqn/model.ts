@@ -1,0 +1,348 @@
+/**
+ * The Generative Query Network (Eslami et al., Science 2018; Algorithms S2 and S3), small enough
+ * to train on a CPU.
+ *
+ * **Representation** ψ — a conv "tower" over each context image, the viewpoint broadcast in at the
+ * G×G stage (G = S/4):
+ *
+ *     x [S,S,3] → conv2×2/2 → (+ conv3×3) → conv2×2/2 → ⊕ v → conv3×3 → conv1×1 → r_k [G,G,R]
+ *
+ * ("pool" averages r_k over the G×G positions and broadcasts it back, so r no longer carries the
+ * context camera's image frame). The scene representation is the sum over views, r = Σ_k r_k.
+ *
+ * **Generator** — L layers of a conv-DRAW recurrence with one shared ConvLSTM core per side at
+ * G×G, a canvas u at full resolution, and a latent map z_l [G,G,Z] per layer. For l = 0..L−1:
+ *
+ *     π_l = N(η^π(h^g_l))                                     prior factor
+ *     (c^e, h^e)_{l+1} = C^e(x^q, v^q, r, c^e_l, h^e_l, h^g_l)   inference core (x^q read by a conv4×4/4)
+ *     q_l = N(η^e(h^e_{l+1})),   z_l ~ q_l                     posterior factor
+ *     (c^g, h^g)_{l+1} = C^g(v^q, r, z_l, c^g_l, h^g_l)          generator core
+ *     u_{l+1} = u_l + Δ(h^g_{l+1})                              canvas: a 4×4, stride-4 transposed conv
+ *
+ *     ELBO = log N(x^q | μ = η^g(u_L), σ_t) − Σ_l KL(q_l ‖ π_l)
+ *
+ * η^π and η^e are 3×3 convs giving a mean and a log-std per latent; η^g is a 1×1 conv and a sigmoid
+ * (pixels live in [0, 1]). The inference core sees the canvas through h^g (u is a fixed function of
+ * the h^g history), and pixel coordinates are broadcast in beside r, so a "pool" r can place things.
+ * Generation (Algorithm S3) runs the same recurrence with z_l drawn from π_l and returns the mean
+ * image η^g(u_L) (the pixel noise of σ_t is not added to what is shown).
+ *
+ * The inputs that stay fixed over the L layers (v^q, r, coordinates, the read of x^q) enter each
+ * core's gate convolution linearly, so their share of it is computed once per pass, not per layer.
+ *
+ * @example
+ * ```ts
+ * import { initTf, tf } from "../core/tf.ts";
+ * import { Rng } from "../core/random.ts";
+ * import { defaultGqnConfig, Gqn } from "./model.ts";
+ * import { sampleQueryBatch } from "../scenes/views.ts";
+ * await initTf();
+ * const model = new Gqn(defaultGqnConfig(), new Rng(0));
+ * const batch = sampleQueryBatch(new Rng(1), { batch: 4, size: 32 });
+ * const { elbo, kl } = tf.tidy(() => model.elbo(model.tensors(batch), 2.0, new Rng(2)));
+ * ```
+ * @module
+ */
+import { tf } from "../core/tf.ts";
+import type { Rng } from "../core/random.ts";
+import { type Dense, lstmCell, Params } from "../nn/train.ts";
+import { requireInt, requireKnownKeys } from "../core/validate.ts";
+import { type QueryBatch, VIEW_DIM } from "../scenes/views.ts";
+
+/** Architecture of the GQN. */
+export interface GqnConfig {
+  /** Image side S (multiple of 4); the cores run at S/4 × S/4. */
+  size: number;
+  /** "tower": r keeps its G×G map; "pool": r_k is averaged over positions (a vector per view). */
+  representation: "tower" | "pool";
+  /** Channels of the tower's two halves. */
+  towerChannels: [number, number];
+  /** R: channels of r. */
+  rChannels: number;
+  /** Channels of each ConvLSTM core's state. */
+  hidden: number;
+  /** Z: channels of each layer's latent map. */
+  zChannels: number;
+  /** L: number of latent layers. */
+  layers: number;
+  /** Channels of the canvas u. */
+  canvasChannels: number;
+  /** Channels of the inference core's read of x^q. */
+  readChannels: number;
+}
+
+export function defaultGqnConfig(overrides: Partial<GqnConfig> = {}): GqnConfig {
+  return {
+    size: 32,
+    representation: "tower",
+    towerChannels: [32, 64],
+    rChannels: 32,
+    hidden: 32,
+    zChannels: 4,
+    layers: 4,
+    canvasChannels: 16,
+    readChannels: 16,
+    ...overrides,
+  };
+}
+
+/** Checks a config, naming the bad field. */
+export function validateGqnConfig(c: GqnConfig): void {
+  requireKnownKeys(c, Object.keys(defaultGqnConfig()), "GQN config key");
+  requireInt(c, "size", 8, 256);
+  if (c.size % 4 !== 0) throw new RangeError(`size must be a multiple of 4, got ${c.size}`);
+  if (c.representation !== "tower" && c.representation !== "pool") {
+    throw new RangeError(`representation must be "tower" or "pool", got ${JSON.stringify(c.representation)}`);
+  }
+  const t = c.towerChannels;
+  if (!Array.isArray(t) || t.length !== 2 || t.some((v) => !(Number.isInteger(v) && v >= 1 && v <= 1024))) {
+    throw new RangeError(`towerChannels must be two integers in 1..1024, got ${JSON.stringify(t)}`);
+  }
+  requireInt(c, "rChannels", 1, 1024);
+  requireInt(c, "hidden", 1, 1024);
+  requireInt(c, "zChannels", 1, 256);
+  requireInt(c, "layers", 1, 64);
+  requireInt(c, "canvasChannels", 1, 256);
+  requireInt(c, "readChannels", 1, 256);
+}
+
+/** A batch as tensors: contexts flattened over views. */
+export interface GqnInputs {
+  b: number;
+  m: number;
+  /** [B·M, S, S, 3] */
+  context: tf.Tensor4D;
+  /** [B·M, 7] */
+  contextV: tf.Tensor2D;
+  /** [B, S, S, 3] */
+  query: tf.Tensor4D;
+  /** [B, 7] */
+  queryV: tf.Tensor2D;
+}
+
+/** What Algorithm S2 produces for a batch. */
+export interface GqnPass {
+  /** ELBO per scene [B], nats. */
+  elbo: tf.Tensor1D;
+  /** Σ_l KL(q_l ‖ π_l) per scene [B]. */
+  kl: tf.Tensor1D;
+  /** KL per layer, batch mean [L]. */
+  klLayers: tf.Tensor1D;
+  /** The reconstruction η^g(u_L) [B, S, S, 3] from the posterior sample. */
+  mean: tf.Tensor4D;
+}
+
+interface Core {
+  /** Gate conv over the per-layer inputs (z or h^g, and h). */
+  w: tf.Variable;
+  /** Gate conv over the fixed inputs, and the gate bias. */
+  fixed: Dense;
+}
+
+const LOG_2PI = Math.log(2 * Math.PI);
+
+const conv = (x: tf.Tensor4D, l: Dense, stride = 1, pad: "same" | "valid" = "same") =>
+  tf.add(tf.conv2d(x, l.w as tf.Tensor4D, stride, pad), l.b) as tf.Tensor4D;
+
+/** Broadcasts [N, D] to [N, G, G, D]. */
+const broadcastMap = (v: tf.Tensor2D, g: number) =>
+  tf.tile(tf.reshape(v, [v.shape[0], 1, 1, v.shape[1]]), [1, g, g, 1]) as tf.Tensor4D;
+
+/** KL(N(μq, σq²) ‖ N(μp, σp²)) summed over all but the batch axis, from means and log-stds. */
+function gaussKl(mq: tf.Tensor4D, lq: tf.Tensor4D, mp: tf.Tensor4D, lp: tf.Tensor4D): tf.Tensor1D {
+  const term = tf.sub(
+    tf.add(
+      tf.sub(lp, lq),
+      tf.div(tf.add(tf.exp(tf.mul(lq, 2)), tf.square(tf.sub(mq, mp))), tf.mul(2, tf.exp(tf.mul(lp, 2)))),
+    ),
+    0.5,
+  );
+  return tf.sum(term, [1, 2, 3]) as tf.Tensor1D;
+}
+
+/** The GQN with its parameters. */
+export class Gqn {
+  readonly params: Params;
+  /** G: the cores' spatial size. */
+  readonly g: number;
+  /** Pixel coordinates in (−1, 1) at G×G, [1, G, G, 2]. */
+  readonly coords: tf.Tensor4D;
+  private tower: Dense[];
+  private gen: Core;
+  private inf: Core;
+  private read: Dense;
+  private prior: Dense;
+  private post: Dense;
+  private delta: Dense;
+  private out: Dense;
+
+  constructor(readonly config: GqnConfig, rng: Rng) {
+    validateGqnConfig(config);
+    const c = config, p = this.params = new Params(rng);
+    const G = this.g = c.size / 4, [c1, c2] = c.towerChannels, R = c.rChannels, H = c.hidden, Z = c.zChannels;
+    const xy = new Float32Array(G * G * 2);
+    for (let i = 0; i < G; i++) {
+      for (let j = 0; j < G; j++) {
+        xy[(i * G + j) * 2] = (2 * (j + 0.5)) / G - 1;
+        xy[(i * G + j) * 2 + 1] = (2 * (i + 0.5)) / G - 1;
+      }
+    }
+    this.coords = tf.tensor4d(xy, [1, G, G, 2]);
+    this.tower = [
+      p.conv("tower.0", 2, 3, c1),
+      p.conv("tower.1", 3, c1, c1),
+      p.conv("tower.2", 2, c1, c2),
+      p.conv("tower.3", 3, c2 + VIEW_DIM, c2),
+      p.conv("tower.4", 1, c2, R),
+    ];
+    const fixedIn = VIEW_DIM + R + 2;
+    const core = (name: string, varIn: number, fixed: number): Core => ({
+      w: p.normal(`${name}.w`, [3, 3, varIn + H, 4 * H], 1 / Math.sqrt(9 * (varIn + H + fixed))),
+      fixed: {
+        w: p.normal(`${name}.fixed.w`, [1, 1, fixed, 4 * H], 1 / Math.sqrt(varIn + H + fixed)),
+        b: p.zeros(`${name}.b`, [4 * H]),
+      },
+    });
+    this.gen = core("gen", Z, fixedIn);
+    this.inf = core("inf", H, fixedIn + c.readChannels);
+    this.read = p.conv("read", 4, 3, c.readChannels);
+    this.prior = { w: p.normal("prior.w", [3, 3, H, 2 * Z], 0.01), b: p.zeros("prior.b", [2 * Z]) };
+    this.post = { w: p.normal("post.w", [3, 3, H, 2 * Z], 0.01), b: p.zeros("post.b", [2 * Z]) };
+    this.delta = p.dense("delta", H, 16 * c.canvasChannels, 1);
+    this.out = p.conv("out", 1, c.canvasChannels, 3);
+  }
+
+  /** Copies a {@link QueryBatch} into tensors (dispose them, or build inside a tidy). */
+  tensors(batch: QueryBatch): GqnInputs {
+    const S = this.config.size;
+    if (batch.size !== S) {
+      throw new RangeError(`batch images are ${batch.size}×${batch.size}; the model takes ${S}×${S}`);
+    }
+    const { b, m } = batch;
+    return {
+      b,
+      m,
+      context: tf.tensor4d(batch.context, [b * m, S, S, 3]),
+      contextV: tf.tensor2d(batch.contextV, [b * m, VIEW_DIM]),
+      query: tf.tensor4d(batch.query, [b, S, S, 3]),
+      queryV: tf.tensor2d(batch.queryV, [b, VIEW_DIM]),
+    };
+  }
+
+  /** ψ(x_k, v_k) for every context view: [B·M, G, G, R] (tower) or [B·M, 1, 1, R] (pool). */
+  representViews(context: tf.Tensor4D, contextV: tf.Tensor2D): tf.Tensor4D {
+    const t = this.tower;
+    let h = tf.relu(conv(context, t[0], 2, "valid"));
+    h = tf.relu(tf.add(h, conv(h, t[1]))); // residual
+    h = tf.relu(conv(h, t[2], 2, "valid"));
+    h = tf.relu(conv(tf.concat([h, broadcastMap(contextV, this.g)], 3), t[3]));
+    h = tf.relu(conv(h, t[4], 1));
+    return this.config.representation === "pool" ? tf.mean(h, [1, 2], true) as tf.Tensor4D : h;
+  }
+
+  /** r = Σ_k ψ(x_k, v_k), broadcast to [B, G, G, R]. */
+  represent(inputs: GqnInputs): tf.Tensor4D {
+    const rk = this.representViews(inputs.context, inputs.contextV);
+    const [, h, w, R] = rk.shape;
+    const r = tf.sum(tf.reshape(rk, [inputs.b, inputs.m, h, w, R]), 1) as tf.Tensor4D;
+    return h === this.g ? r : tf.tile(r, [1, this.g, this.g, 1]) as tf.Tensor4D;
+  }
+
+  /** The per-pass inputs shared by both cores: [v^q, r, coordinates] at G×G. */
+  private fixedInputs(r: tf.Tensor4D, queryV: tf.Tensor2D): tf.Tensor4D {
+    const b = r.shape[0];
+    return tf.concat([broadcastMap(queryV, this.g), r, tf.tile(this.coords, [b, 1, 1, 1])], 3) as tf.Tensor4D;
+  }
+
+  private step(core: Core, fixed: tf.Tensor4D, input: tf.Tensor4D, h: tf.Tensor4D, c: tf.Tensor4D) {
+    const gates = tf.add(
+      fixed,
+      tf.conv2d(tf.concat([input, h], 3), core.w as tf.Tensor4D, 1, "same"),
+    ) as tf.Tensor4D;
+    return lstmCell(gates, c); // a ConvLSTM step
+  }
+
+  private gaussian(l: Dense, h: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] {
+    const [m, s] = tf.split(conv(h, l), 2, 3) as [tf.Tensor4D, tf.Tensor4D];
+    return [m, tf.clipByValue(s, -6, 3) as tf.Tensor4D];
+  }
+
+  /** Canvas increment Δ(h): a transposed 4×4 stride-4 conv (per-cell dense layer, then depth-to-space). */
+  private write(h: tf.Tensor4D): tf.Tensor4D {
+    const [b, G] = h.shape, H = this.config.hidden, C = this.config.canvasChannels;
+    const flat = tf.add(tf.matMul(tf.reshape(h, [b * G * G, H]), this.delta.w), this.delta.b);
+    const cells = tf.reshape(flat, [b, G, G, 4, 4, C]);
+    return tf.reshape(tf.transpose(cells, [0, 1, 3, 2, 4, 5]), [b, 4 * G, 4 * G, C]) as tf.Tensor4D;
+  }
+
+  /** Mean image η^g(u) = sigmoid(conv1×1(u)). */
+  private render(u: tf.Tensor4D): tf.Tensor4D {
+    return tf.sigmoid(conv(u, this.out)) as tf.Tensor4D;
+  }
+
+  private noise(rng: Rng, b: number): tf.Tensor4D {
+    const G = this.g, Z = this.config.zChannels;
+    return tf.tensor4d(rng.normalArray(b * G * G * Z), [b, G, G, Z]);
+  }
+
+  /** Algorithm S2: the posterior pass and the ELBO at pixel standard deviation `sigma`. */
+  elbo(inputs: GqnInputs, sigma: number, rng: Rng): GqnPass {
+    if (!(sigma > 0)) throw new RangeError(`sigma must be > 0, got ${sigma}`);
+    const { b } = inputs, G = this.g, H = this.config.hidden, S = this.config.size;
+    const r = this.represent(inputs);
+    const fixed = this.fixedInputs(r, inputs.queryV);
+    const read = tf.relu(conv(inputs.query, this.read, 4, "valid"));
+    const fixedG = conv(fixed, this.gen.fixed);
+    const fixedE = conv(tf.concat([fixed, read], 3) as tf.Tensor4D, this.inf.fixed);
+    const zeros = () => tf.zeros([b, G, G, H]) as tf.Tensor4D;
+    let hg = zeros(), cg = zeros(), he = zeros(), ce = zeros();
+    let u = tf.zeros([b, S, S, this.config.canvasChannels]) as tf.Tensor4D;
+    const kls: tf.Tensor1D[] = [];
+    for (let l = 0; l < this.config.layers; l++) {
+      const [mp, lp] = this.gaussian(this.prior, hg);
+      [he, ce] = this.step(this.inf, fixedE, hg, he, ce);
+      const [mq, lq] = this.gaussian(this.post, he);
+      const z = tf.add(mq, tf.mul(tf.exp(lq), this.noise(rng, b))) as tf.Tensor4D;
+      [hg, cg] = this.step(this.gen, fixedG, z, hg, cg);
+      u = tf.add(u, this.write(hg)) as tf.Tensor4D;
+      kls.push(gaussKl(mq, lq, mp, lp));
+    }
+    const mean = this.render(u);
+    const d = S * S * 3;
+    const sq = tf.sum(tf.square(tf.sub(inputs.query, mean)), [1, 2, 3]);
+    const logLik = tf.sub(tf.mul(sq, -0.5 / (sigma * sigma)), d * (Math.log(sigma) + 0.5 * LOG_2PI));
+    const klPer = tf.stack(kls, 1) as tf.Tensor2D; // [B, L]
+    const kl = tf.sum(klPer, 1) as tf.Tensor1D;
+    return { elbo: tf.sub(logLik, kl) as tf.Tensor1D, kl, klLayers: tf.mean(klPer, 0) as tf.Tensor1D, mean };
+  }
+
+  /** Algorithm S3: mean images [B, S, S, 3] at the query viewpoints, z_l drawn from the prior. */
+  generate(inputs: GqnInputs, rng: Rng): tf.Tensor4D {
+    return this.generateLayers(inputs, rng, false)[0];
+  }
+
+  /**
+   * Algorithm S3 keeping what the canvas shows after each layer: η^g(u_1), …, η^g(u_L)
+   * (with `everyLayer` false, only η^g(u_L)).
+   */
+  generateLayers(inputs: GqnInputs, rng: Rng, everyLayer = true): tf.Tensor4D[] {
+    const { b } = inputs, G = this.g, H = this.config.hidden, S = this.config.size;
+    const fixedG = conv(this.fixedInputs(this.represent(inputs), inputs.queryV), this.gen.fixed);
+    let hg = tf.zeros([b, G, G, H]) as tf.Tensor4D, cg = hg;
+    let u = tf.zeros([b, S, S, this.config.canvasChannels]) as tf.Tensor4D;
+    const shown: tf.Tensor4D[] = [];
+    for (let l = 0; l < this.config.layers; l++) {
+      const [mp, lp] = this.gaussian(this.prior, hg);
+      const z = tf.add(mp, tf.mul(tf.exp(lp), this.noise(rng, b))) as tf.Tensor4D;
+      [hg, cg] = this.step(this.gen, fixedG, z, hg, cg);
+      u = tf.add(u, this.write(hg)) as tf.Tensor4D;
+      if (everyLayer || l === this.config.layers - 1) shown.push(this.render(u));
+    }
+    return shown;
+  }
+
+  dispose(): void {
+    this.params.dispose();
+    this.coords.dispose();
+  }
+}

@@ -1,0 +1,380 @@
+/**
+ * Training the GQN (Algorithm S1) on fresh ring-camera scenes, and scoring it on held-out queries
+ * beside the two baselines. The CLI (`scripts/gqn.ts`) and notebook 03 drive it.
+ *
+ * Each step draws a batch (M ~ U{minContext..maxContext} context views per scene, one query),
+ * maximises the ELBO of Algorithm S2 with Adam, and anneals as Table S1 does, scaled from its
+ * 2×10⁶ steps to the run's length (progress p ∈ [0, 1] by steps or by time):
+ *
+ *     μ_p = max(μ_f + (μ_i − μ_f)(1 − p / a_μ), μ_f)      a_μ = 0.8   (Table S1: n = 1.6×10⁶ of 2×10⁶)
+ *     σ_p = max(σ_f + (σ_i − σ_f)(1 − p / a_σ), σ_f)      a_σ = 0.1   (Table S1: n = 2×10⁵ of 2×10⁶)
+ *
+ * Held-out scoring: `query_mse` is the per-pixel-channel MSE of one generated image per query
+ * (Algorithm S3: z from the prior, the mean image η^g(u_L)) against the true query view, averaged
+ * over an equal number of scenes for each M; the nearest-view and mean-image baselines are scored
+ * on the same queries.
+ *
+ * @example
+ * ```ts
+ * import { defaultGqnRunConfig, runGqn } from "./train.ts";
+ * const { result } = await runGqn(defaultGqnRunConfig({ budgetS: 60 }), { onLog: console.error });
+ * result.query_mse / result.baseline_nearest_mse;
+ * ```
+ * @module
+ */
+import { tf } from "../core/tf.ts";
+import { Rng } from "../core/random.ts";
+import { HostAdam, trainWithinBudget } from "../nn/train.ts";
+import { defaultGqnConfig, Gqn, type GqnConfig, type GqnInputs, validateGqnConfig } from "./model.ts";
+import {
+  meanTrainingImage,
+  nearestViewPrediction,
+  type QueryBatch,
+  queryMse,
+  sampleQueryBatch,
+  sampleTestSet,
+} from "../scenes/views.ts";
+import { requireInt, requireKnownKeys, requirePositive } from "../core/validate.ts";
+
+/** One run: data, model, optimiser schedule, σ schedule and budget. */
+export interface GqnRunConfig {
+  seed: number;
+  model: GqnConfig;
+  /** B: scenes per step (Table S1: 36; 8 learns faster in a 10-minute budget). */
+  batchSize: number;
+  /** Fewest and most context views per training scene (and per held-out scene). */
+  minContext: number;
+  maxContext: number;
+  /** μ_i, μ_f: learning rate at the start and after annealing. */
+  lrStart: number;
+  lrEnd: number;
+  /** Fraction of the run over which the learning rate anneals (a_μ). */
+  lrAnneal: number;
+  /** σ_i, σ_f: pixel standard deviation at the start and after annealing. */
+  sigmaStart: number;
+  sigmaEnd: number;
+  /** Fraction of the run over which σ anneals (a_σ). */
+  sigmaAnneal: number;
+  /** Wall-clock training budget in seconds (evaluation time excluded). */
+  budgetS: number;
+  /** Stop after this many steps (0: no limit); a step-limited run is reproducible. */
+  maxSteps: number;
+  /** Held-out scenes per context count M (so nTest = perM × (maxContext − minContext + 1)). */
+  testPerM: number;
+  /** Seconds of training between held-out evaluations (0: only at the end). */
+  evalEveryS: number;
+}
+
+export function defaultGqnRunConfig(overrides: Partial<GqnRunConfig> = {}): GqnRunConfig {
+  return {
+    seed: 0,
+    model: defaultGqnConfig(),
+    batchSize: 8,
+    minContext: 1,
+    maxContext: 5,
+    lrStart: 2e-3,
+    lrEnd: 2e-4,
+    lrAnneal: 0.8,
+    sigmaStart: 2.0,
+    sigmaEnd: 0.7,
+    sigmaAnneal: 0.1,
+    budgetS: 600,
+    maxSteps: 0,
+    testPerM: 100,
+    evalEveryS: 60,
+    ...overrides,
+  };
+}
+
+export function validateGqnRunConfig(c: GqnRunConfig): void {
+  requireKnownKeys(c, Object.keys(defaultGqnRunConfig()), "GQN run config key");
+  if (!Number.isInteger(c.seed)) throw new RangeError(`seed must be an integer, got ${c.seed}`);
+  validateGqnConfig(c.model);
+  requireInt(c, "batchSize", 1, 4096);
+  requireInt(c, "minContext", 1, 64);
+  requireInt(c, "maxContext", c.minContext, 64);
+  requirePositive(c, "lrStart");
+  requirePositive(c, "lrEnd");
+  requirePositive(c, "sigmaStart");
+  requirePositive(c, "sigmaEnd");
+  for (const k of ["lrAnneal", "sigmaAnneal"] as const) {
+    if (!(c[k] > 0 && c[k] <= 1)) throw new RangeError(`${k} must be in (0, 1], got ${c[k]}`);
+  }
+  requirePositive(c, "budgetS");
+  requireInt(c, "maxSteps", 0);
+  requireInt(c, "testPerM", 1, 100000);
+  requirePositive(c, "evalEveryS", true);
+}
+
+/** Table S1's linear annealing, by run progress p ∈ [0, 1] over the first `span` of the run. */
+export function anneal(start: number, end: number, progress: number, span: number): number {
+  const t = Math.min(1, Math.max(0, progress) / span);
+  return end + (start - end) * (1 - t);
+}
+
+/** Tensors of a batch, built and disposed around `fn`. */
+export function withInputs<T>(model: Gqn, batch: QueryBatch, fn: (inputs: GqnInputs) => T): T {
+  const inputs = model.tensors(batch);
+  try {
+    return fn(inputs);
+  } finally {
+    tf.dispose([inputs.context, inputs.contextV, inputs.query, inputs.queryV]);
+  }
+}
+
+/** Generated query images [B, S, S, 3] (Algorithm S3), in chunks of `chunk` scenes. */
+export function predictQueries(model: Gqn, batch: QueryBatch, rng: Rng, chunk = 100): Float32Array {
+  const px = batch.size * batch.size * 3, out = new Float32Array(batch.b * px);
+  for (let b0 = 0; b0 < batch.b; b0 += chunk) {
+    const part = sliceBatch(batch, b0, Math.min(batch.b, b0 + chunk));
+    const img = withInputs(model, part, (inp) => tf.tidy(() => model.generate(inp, rng)));
+    out.set(img.dataSync(), b0 * px);
+    img.dispose();
+  }
+  return out;
+}
+
+/** Scenes b0..b1−1 of a batch (views share memory with the original). */
+export function sliceBatch(batch: QueryBatch, b0: number, b1: number): QueryBatch {
+  const px = batch.size * batch.size * 3, m = batch.m, V = batch.contextV.length / (batch.b * m);
+  return {
+    b: b1 - b0,
+    m,
+    size: batch.size,
+    context: batch.context.subarray(b0 * m * px, b1 * m * px),
+    contextV: batch.contextV.subarray(b0 * m * V, b1 * m * V),
+    query: batch.query.subarray(b0 * px, b1 * px),
+    queryV: batch.queryV.subarray(b0 * V, b1 * V),
+    scenes: batch.scenes.slice(b0, b1),
+    cameras: batch.cameras.slice(b0, b1),
+  };
+}
+
+/**
+ * Mean per-pixel variance across `samples` generated images of each query (Algorithm S3 run
+ * repeatedly): how uncertain the model is about the unseen view.
+ */
+export function sampleVariance(model: Gqn, batch: QueryBatch, samples: number, rng: Rng): number {
+  if (!(Number.isInteger(samples) && samples >= 2)) {
+    throw new RangeError(`samples must be an integer ≥ 2, got ${samples}`);
+  }
+  const n = batch.query.length, sum = new Float64Array(n), sq = new Float64Array(n);
+  for (let s = 0; s < samples; s++) {
+    const img = predictQueries(model, batch, rng);
+    for (let i = 0; i < n; i++) {
+      sum[i] += img[i];
+      sq[i] += img[i] * img[i];
+    }
+  }
+  let v = 0;
+  for (let i = 0; i < n; i++) v += Math.max(0, sq[i] / samples - (sum[i] / samples) ** 2);
+  return (v / n) * samples / (samples - 1);
+}
+
+/** Held-out figures at one point of training. */
+export interface GqnEval {
+  queryMse: number;
+  /** Query MSE per context count, [[M, mse], …]. */
+  byM: [number, number][];
+  /** Held-out ELBO and KL per scene, at σ = σ_f. */
+  elbo: number;
+  kl: number;
+}
+
+/** Scores the model on a held-out set (one group per M). */
+export function evaluateGqn(model: Gqn, test: QueryBatch[], sigma: number, rng: Rng): GqnEval {
+  let se = 0, n = 0, elbo = 0, kl = 0, scenes = 0;
+  const byM: [number, number][] = [];
+  for (const group of test) {
+    const pred = predictQueries(model, group, rng);
+    const mse = queryMse(group, pred);
+    byM.push([group.m, mse]);
+    se += mse * group.query.length;
+    n += group.query.length;
+    for (let b0 = 0; b0 < group.b; b0 += 100) {
+      const part = sliceBatch(group, b0, Math.min(group.b, b0 + 100));
+      const [e, k] = withInputs(model, part, (inp) =>
+        tf.tidy(() => {
+          const pass = model.elbo(inp, sigma, rng);
+          return [tf.sum(pass.elbo).dataSync()[0], tf.sum(pass.kl).dataSync()[0]];
+        }));
+      elbo += e;
+      kl += k;
+      scenes += part.b;
+    }
+  }
+  return { queryMse: se / n, byM, elbo: elbo / scenes, kl: kl / scenes };
+}
+
+/** The two baselines on a held-out set: nearest context view, and the mean training image. */
+export function baselines(
+  test: QueryBatch[],
+  meanImage: Float32Array,
+): { nearest: number; mean: number; nearestByM: [number, number][] } {
+  let sn = 0, sm = 0, n = 0;
+  const nearestByM: [number, number][] = [];
+  for (const group of test) {
+    const near = queryMse(group, nearestViewPrediction(group));
+    nearestByM.push([group.m, near]);
+    sn += near * group.query.length;
+    sm += queryMse(group, meanImage) * group.query.length;
+    n += group.query.length;
+  }
+  return { nearest: sn / n, mean: sm / n, nearestByM };
+}
+
+/** One step's figures. */
+export interface GqnStepStats {
+  step: number;
+  /** −ELBO per scene, batch mean. */
+  loss: number;
+  kl: number;
+  sigma: number;
+  lr: number;
+}
+
+/** Trains a GQN in place, one batch at a time. */
+export class GqnTrainer {
+  readonly model: Gqn;
+  readonly opt: HostAdam;
+  readonly rng: Rng;
+  step = 0;
+
+  constructor(readonly config: GqnRunConfig) {
+    validateGqnRunConfig(config);
+    this.rng = new Rng(config.seed);
+    this.model = new Gqn(config.model, this.rng.child("init"));
+    this.opt = new HostAdam(this.model.params.list(), config.lrStart);
+  }
+
+  /** σ and μ at run progress p. */
+  schedule(progress: number): { sigma: number; lr: number } {
+    const c = this.config;
+    return {
+      sigma: anneal(c.sigmaStart, c.sigmaEnd, progress, c.sigmaAnneal),
+      lr: anneal(c.lrStart, c.lrEnd, progress, c.lrAnneal),
+    };
+  }
+
+  /** One Adam step on −ELBO (Algorithm S1, lines 18–27). */
+  train(batch: QueryBatch, progress: number, noise: Rng): GqnStepStats {
+    const { sigma, lr } = this.schedule(progress);
+    this.opt.lr = lr;
+    let loss = 0, kl = 0;
+    withInputs(this.model, batch, (inputs) => {
+      const { grads, value } = tf.variableGrads(() => {
+        const pass = this.model.elbo(inputs, sigma, noise);
+        kl = tf.mean(pass.kl).dataSync()[0];
+        return tf.neg(tf.mean(pass.elbo)) as tf.Scalar;
+      }, this.model.params.list());
+      loss = value.dataSync()[0];
+      this.opt.apply(grads);
+      tf.dispose(Object.values(grads));
+      value.dispose();
+    });
+    this.step++;
+    return { step: this.step, loss, kl, sigma, lr };
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}
+
+/** The CLI's JSON result. */
+export interface GqnResult {
+  query_mse: number;
+  baseline_nearest_mse: number;
+  baseline_mean_mse: number;
+  /** query_mse / baseline_nearest_mse. */
+  ratio_to_nearest: number;
+  /** [[M, query MSE, nearest-view MSE], …] */
+  by_m: [number, number, number][];
+  elbo: number;
+  kl: number;
+  steps: number;
+  train_s: number;
+  images_per_s: number;
+  /** [[seconds, query MSE], …] at each evaluation. */
+  curve: [number, number][];
+  /** [[step, −ELBO, KL, σ], …] every 10 steps. */
+  trace: [number, number, number, number][];
+  config: GqnRunConfig;
+}
+
+export interface GqnRunHooks {
+  onLog?: (line: string) => void;
+  onEval?: (point: { seconds: number; step: number } & GqnEval) => void;
+  onStep?: (stats: GqnStepStats) => void;
+}
+
+/** Trains under the config's budget and scores the held-out queries and the baselines. */
+export async function runGqn(
+  config: GqnRunConfig,
+  hooks: GqnRunHooks = {},
+): Promise<{ result: GqnResult; trainer: GqnTrainer; test: QueryBatch[] }> {
+  validateGqnRunConfig(config);
+  const log = hooks.onLog ?? (() => {});
+  const trainer = new GqnTrainer(config);
+  const view = { size: config.model.size, minContext: config.minContext, maxContext: config.maxContext };
+  const test = sampleTestSet(trainer.rng.child("test"), config.testPerM, view);
+  const meanImage = meanTrainingImage(trainer.rng.child("mean"), 2000, { size: config.model.size });
+  const base = baselines(test, meanImage);
+  log(
+    `[gqn] held-out: ${config.testPerM * test.length} queries; nearest-view MSE ${
+      base.nearest.toFixed(4)
+    }, ` +
+      `mean-image MSE ${base.mean.toFixed(4)}`,
+  );
+  const dataRng = trainer.rng.child("data"), noiseRng = trainer.rng.child("noise");
+  const curve: [number, number][] = [], trace: [number, number, number, number][] = [];
+  let last: GqnStepStats | null = null;
+  const evaluate = (seconds: number) => {
+    const ev = evaluateGqn(trainer.model, test, config.sigmaEnd, new Rng(`${config.seed}/eval`));
+    curve.push([+seconds.toFixed(2), ev.queryMse]);
+    hooks.onEval?.({ seconds, step: trainer.step, ...ev });
+    const train = last
+      ? `; train −ELBO ${last.loss.toFixed(1)}, KL ${last.kl.toFixed(1)}, σ ${last.sigma.toFixed(2)}`
+      : "";
+    log(
+      `[gqn] ${seconds.toFixed(0)} s, step ${trainer.step}: query MSE ${ev.queryMse.toFixed(4)} ` +
+        `(${(ev.queryMse / base.nearest).toFixed(2)}× nearest view), held-out ELBO ${
+          ev.elbo.toFixed(1)
+        }${train}`,
+    );
+    return ev;
+  };
+  const trainS = await trainWithinBudget(config, {
+    steps: () => trainer.step,
+    evaluate,
+    step: (progress) => {
+      const batch = sampleQueryBatch(dataRng, { ...view, batch: config.batchSize });
+      const stats = last = trainer.train(batch, progress, noiseRng);
+      if (!Number.isFinite(stats.loss)) {
+        throw new Error(`training diverged at step ${trainer.step} (loss ${stats.loss})`);
+      }
+      if (trainer.step % 10 === 0) trace.push([trainer.step, stats.loss, stats.kl, stats.sigma]);
+      hooks.onStep?.(stats);
+    },
+  });
+  const final = evaluate(trainS);
+  return {
+    result: {
+      query_mse: final.queryMse,
+      baseline_nearest_mse: base.nearest,
+      baseline_mean_mse: base.mean,
+      ratio_to_nearest: final.queryMse / base.nearest,
+      by_m: final.byM.map(([m, mse], i) => [m, mse, base.nearestByM[i][1]]),
+      elbo: final.elbo,
+      kl: final.kl,
+      steps: trainer.step,
+      train_s: +trainS.toFixed(2),
+      images_per_s: +(trainer.step * config.batchSize / Math.max(trainS, 1e-9)).toFixed(1),
+      curve,
+      trace,
+      config,
+    },
+    trainer,
+    test,
+  };
+}

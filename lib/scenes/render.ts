@@ -1,0 +1,472 @@
+/**
+ * The analytic Lambertian renderer of AIR's 3D-primitives task (AIR §3.2), with the
+ * numpy reproduction's exact conventions:
+ *
+ * - unit primitives — sphere of radius 1; cube |x|,|y|,|z| ≤ 1; cylinder with axis y,
+ *   radius 1, |y| ≤ 1 — scaled by `scale` (default 0.4), rotated by ZYX Euler angles
+ *   R = Rz(α)·Ry(β)·Rx(γ), translated to `position`: q = position + scale · R · p;
+ * - an orthographic camera at z = +5 looking down −z; the image plane covers [−1.6, 1.6]²
+ *   with pixel centres at `linspace(−1.6, 1.6, size)`; image rows go down as world y decreases;
+ * - light from (0, 0, 1); intensity 0.15 + 0.85 · max(0, n·l) on a hit, 0 on background;
+ * - the nearest hit wins (z-buffer).
+ *
+ * Beyond the reproduction: a per-pixel instance-id map (−1 for background) and depth
+ * (distance from the image plane along the view ray, +∞ on background); a camera on an
+ * orbit (yaw, pitch, distance — the default pose is the reproduction's camera); batches
+ * rendered straight into one Float32Array.
+ *
+ * Each ray is intersected analytically in the primitive's local frame. Because the camera
+ * is orthographic the local ray direction is the same for every pixel and the local origin
+ * is affine in the pixel's image-plane coordinates, so a primitive costs a few
+ * multiply-adds per pixel of its projected bounding box and nothing elsewhere.
+ *
+ * @example
+ * ```ts
+ * import { renderScene, sampleScene } from "./render.ts";
+ * import { Rng } from "../core/random.ts";
+ * const scene = sampleScene(new Rng(0), { maxPrimitives: 3 });
+ * const { image, ids, depth } = renderScene(scene, { size: 64 });
+ * ```
+ * @module
+ */
+import type { Rng } from "../core/random.ts";
+import { requireKnownKeys } from "../core/validate.ts";
+
+/** The three primitive types, in the reproduction's order (their index is the type label). */
+export const PRIMITIVE_TYPES = ["sphere", "cube", "cylinder"] as const;
+export type PrimitiveType = typeof PRIMITIVE_TYPES[number];
+export type Vec3 = [number, number, number];
+
+/** One primitive of a scene. */
+export interface Primitive {
+  type: PrimitiveType;
+  /** World position of the centre. */
+  position: Vec3;
+  /** ZYX Euler angles [α, β, γ] in radians: R = Rz(α)·Ry(β)·Rx(γ). */
+  rotation: Vec3;
+  /** Uniform scale of the unit primitive; default {@link DEFAULT_SCALE}. */
+  scale?: number;
+}
+export type Scene = Primitive[];
+
+/** A camera on an orbit around the origin, always looking at the origin. */
+export interface Camera {
+  /** Turn about the world y axis, radians; 0 puts the camera on +z. */
+  yaw: number;
+  /** Elevation above the xz-plane, radians, in (−π/2, π/2). */
+  pitch: number;
+  /** Distance from the origin (> 0). */
+  distance: number;
+}
+
+export const DEFAULT_SCALE = 0.4;
+/** The reproduction's camera: at z = +5 looking down −z. */
+export const DEFAULT_CAMERA: Readonly<Camera> = { yaw: 0, pitch: 0, distance: 5 };
+/** Half-width of the square image plane. */
+export const VIEW_HALF_WIDTH = 1.6;
+export const AMBIENT = 0.15;
+export const DIFFUSE = 0.85;
+
+export interface RenderOptions {
+  /** Image side in pixels (integer ≥ 1). */
+  size: number;
+  camera?: Camera;
+  /** Direction towards the light (normalised here); default [0, 0, 1]. "camera" lights along the view. */
+  light?: Vec3 | "camera";
+}
+
+/** One rendered view. `ids` is −1 on background; `depth` is +∞ on background. */
+export interface Rendering {
+  size: number;
+  image: Float32Array;
+  ids: Int16Array;
+  depth: Float32Array;
+}
+
+/** A batch rendered into flat arrays, image k at offset k·size². */
+export interface BatchRendering {
+  n: number;
+  size: number;
+  images: Float32Array;
+  ids?: Int16Array;
+  depth?: Float32Array;
+}
+
+/** The rotation R = Rz(α)·Ry(β)·Rx(γ) as a row-major 3×3 array. */
+export function eulerZYX(alpha: number, beta: number, gamma: number): Float64Array {
+  const ca = Math.cos(alpha), sa = Math.sin(alpha);
+  const cb = Math.cos(beta), sb = Math.sin(beta);
+  const cg = Math.cos(gamma), sg = Math.sin(gamma);
+  return Float64Array.of(
+    ca * cb,
+    ca * sb * sg - sa * cg,
+    ca * sb * cg + sa * sg,
+    sa * cb,
+    sa * sb * sg + ca * cg,
+    sa * sb * cg - ca * sg,
+    -sb,
+    cb * sg,
+    cb * cg,
+  );
+}
+
+/** Pixel-centre coordinates `linspace(−1.6, 1.6, size)` (numpy's convention: `[−1.6]` when size is 1). */
+export function pixelCentres(size: number): Float64Array {
+  const xs = new Float64Array(size);
+  const step = size > 1 ? (2 * VIEW_HALF_WIDTH) / (size - 1) : 0;
+  for (let j = 0; j < size; j++) xs[j] = -VIEW_HALF_WIDTH + j * step;
+  return xs;
+}
+
+// ---------------------------------------------------------------- validation
+
+function finite(x: unknown, field: string): number {
+  if (typeof x !== "number" || !Number.isFinite(x)) {
+    throw new RangeError(`${field} must be a finite number, got ${String(x)}`);
+  }
+  return x;
+}
+
+function vec3(v: unknown, field: string): Vec3 {
+  if (!Array.isArray(v) && !ArrayBuffer.isView(v)) {
+    throw new TypeError(`${field} must be an array of 3 numbers`);
+  }
+  const a = v as ArrayLike<unknown>;
+  if (a.length !== 3) throw new RangeError(`${field} must have 3 entries, got ${a.length}`);
+  return [finite(a[0], `${field}[0]`), finite(a[1], `${field}[1]`), finite(a[2], `${field}[2]`)];
+}
+
+/** Throws an error naming the field when a primitive is malformed. */
+export function validatePrimitive(p: Primitive, field = "primitive"): void {
+  if (p === null || typeof p !== "object") throw new TypeError(`${field} must be an object`);
+  if (!(PRIMITIVE_TYPES as readonly string[]).includes(p.type)) {
+    throw new RangeError(
+      `${field}.type must be one of ${PRIMITIVE_TYPES.join(", ")}, got ${JSON.stringify(p.type)}`,
+    );
+  }
+  vec3(p.position, `${field}.position`);
+  vec3(p.rotation, `${field}.rotation`);
+  if (p.scale !== undefined && !(finite(p.scale, `${field}.scale`) > 0)) {
+    throw new RangeError(`${field}.scale must be > 0, got ${p.scale}`);
+  }
+}
+
+/** Throws an error naming the field when a camera is malformed. */
+export function validateCamera(c: Camera, field = "camera"): void {
+  if (c === null || typeof c !== "object") throw new TypeError(`${field} must be an object`);
+  finite(c.yaw, `${field}.yaw`);
+  if (!(Math.abs(finite(c.pitch, `${field}.pitch`)) < Math.PI / 2)) {
+    throw new RangeError(`${field}.pitch must be in (−π/2, π/2), got ${c.pitch}`);
+  }
+  if (!(finite(c.distance, `${field}.distance`) > 0)) {
+    throw new RangeError(`${field}.distance must be > 0, got ${c.distance}`);
+  }
+}
+
+function validateSize(size: unknown): number {
+  if (typeof size !== "number" || !Number.isInteger(size) || size < 1 || size > 4096) {
+    throw new RangeError(`size must be an integer in 1..4096, got ${String(size)}`);
+  }
+  return size;
+}
+
+// ---------------------------------------------------------------- camera frame
+
+/** Camera centre c and orthonormal right r, up u and forward f vectors for an orbit pose. */
+export function cameraFrame(cam: Camera = DEFAULT_CAMERA): { c: Vec3; r: Vec3; u: Vec3; f: Vec3 } {
+  const cp = Math.cos(cam.pitch), sp = Math.sin(cam.pitch);
+  const cy = Math.cos(cam.yaw), sy = Math.sin(cam.yaw);
+  const c: Vec3 = [cam.distance * cp * sy, cam.distance * sp, cam.distance * cp * cy];
+  const f: Vec3 = [-cp * sy, -sp, -cp * cy];
+  // r = f × (0, 1, 0) normalised; u = r × f. At yaw = pitch = 0: r = +x, u = +y, f = −z.
+  const r: Vec3 = [cy, 0, -sy];
+  const u: Vec3 = [r[1] * f[2] - r[2] * f[1], r[2] * f[0] - r[0] * f[2], r[0] * f[1] - r[1] * f[0]];
+  return { c, r, u, f };
+}
+
+// ---------------------------------------------------------------- rendering
+
+const SPHERE = 0, CUBE = 1, CYLINDER = 2;
+const EPS = 1e-12;
+const NO_HIT = Infinity;
+
+/** Reusable per-size state: pixel coordinates and the z-buffer. */
+class Target {
+  readonly xs: Float64Array;
+  readonly zbuf: Float64Array;
+  constructor(readonly size: number) {
+    this.xs = pixelCentres(size);
+    this.zbuf = new Float64Array(size * size);
+  }
+}
+
+interface Frame {
+  c: Vec3;
+  r: Vec3;
+  u: Vec3;
+  f: Vec3;
+  l: Vec3;
+}
+
+function frameFor(opts: RenderOptions): Frame {
+  const cam = opts.camera ?? DEFAULT_CAMERA;
+  if (opts.camera !== undefined) validateCamera(opts.camera, "options.camera");
+  const { c, r, u, f } = cameraFrame(cam);
+  let l: Vec3;
+  if (opts.light === "camera") l = [-f[0], -f[1], -f[2]];
+  else {
+    l = opts.light === undefined ? [0, 0, 1] : vec3(opts.light, "options.light");
+    const n = Math.hypot(l[0], l[1], l[2]);
+    if (!(n > 0)) throw new RangeError("options.light must be a non-zero vector");
+    l = [l[0] / n, l[1] / n, l[2] / n];
+  }
+  return { c, r, u, f, l };
+}
+
+/**
+ * Draws one scene into `image` (and `ids`, `depth` when given) at `offset`, which must
+ * already hold the background (0, −1, +∞). The z-buffer lives in `target`.
+ */
+function drawScene(
+  scene: Scene,
+  fr: Frame,
+  t: Target,
+  image: Float32Array,
+  ids: Int16Array | undefined,
+  depth: Float32Array | undefined,
+  offset: number,
+): void {
+  const { size, xs, zbuf } = t;
+  zbuf.fill(NO_HIT);
+  const step = size > 1 ? xs[1] - xs[0] : 1;
+  const top = xs[size - 1]; // world y of row 0
+  for (let k = 0; k < scene.length; k++) {
+    const p = scene[k];
+    const kind = p.type === "sphere" ? SPHERE : p.type === "cube" ? CUBE : CYLINDER;
+    const s = p.scale ?? DEFAULT_SCALE;
+    const R = eulerZYX(p.rotation[0], p.rotation[1], p.rotation[2]);
+    // Local frame: p_local = Rᵀ (q − position) / s. For the ray q = c + x r + y u + t f:
+    //   p_local = B + x·A + y·C + τ·D, with τ = t / s and D = Rᵀ f (unit).
+    const rt = (v: Vec3, i: number) => R[i] * v[0] + R[3 + i] * v[1] + R[6 + i] * v[2];
+    const dc: Vec3 = [fr.c[0] - p.position[0], fr.c[1] - p.position[1], fr.c[2] - p.position[2]];
+    const Bx = rt(dc, 0) / s, By = rt(dc, 1) / s, Bz = rt(dc, 2) / s;
+    const Ax = rt(fr.r, 0) / s, Ay = rt(fr.r, 1) / s, Az = rt(fr.r, 2) / s;
+    const Cx = rt(fr.u, 0) / s, Cy = rt(fr.u, 1) / s, Cz = rt(fr.u, 2) / s;
+    const Dx = rt(fr.f, 0), Dy = rt(fr.f, 1), Dz = rt(fr.f, 2);
+    // n_world · l = n_local · (Rᵀ l)
+    const Lx = rt(fr.l, 0), Ly = rt(fr.l, 1), Lz = rt(fr.l, 2);
+
+    // Projected bounding box: the circle of a sphere, else the 8 corners of [−1, 1]³.
+    const px = -dc[0], py = -dc[1], pz = -dc[2]; // position − c
+    const cx = px * fr.r[0] + py * fr.r[1] + pz * fr.r[2];
+    const cy = px * fr.u[0] + py * fr.u[1] + pz * fr.u[2];
+    let hx = s, hy = s;
+    if (kind !== SPHERE) {
+      // Half-extent of the rotated box along r and u: s · Σ_i |(Rᵀ r)_i|.
+      hx = s * (Math.abs(Ax) + Math.abs(Ay) + Math.abs(Az)) * s;
+      hy = s * (Math.abs(Cx) + Math.abs(Cy) + Math.abs(Cz)) * s;
+    }
+    const margin = 1e-9;
+    const j0 = Math.max(0, Math.ceil((cx - hx - margin - xs[0]) / step));
+    const j1 = Math.min(size - 1, Math.floor((cx + hx + margin - xs[0]) / step));
+    const i0 = Math.max(0, Math.ceil((top - (cy + hy + margin)) / step));
+    const i1 = Math.min(size - 1, Math.floor((top - (cy - hy - margin)) / step));
+    if (j0 > j1 || i0 > i1) continue;
+
+    // Constant shades: the cube face entered along each axis, the cylinder's entry cap.
+    const sgn = (d: number) => (d > 0 ? 1 : d < 0 ? -1 : 0);
+    const shadeX = AMBIENT + DIFFUSE * Math.max(0, -sgn(Dx) * Lx);
+    const shadeY = AMBIENT + DIFFUSE * Math.max(0, -sgn(Dy) * Ly);
+    const shadeZ = AMBIENT + DIFFUSE * Math.max(0, -sgn(Dz) * Lz);
+    const aXZ = Dx * Dx + Dz * Dz;
+
+    for (let i = i0; i <= i1; i++) {
+      const y = xs[size - 1 - i];
+      const rowX = Bx + y * Cx, rowY = By + y * Cy, rowZ = Bz + y * Cz;
+      const rowOff = i * size;
+      for (let j = j0; j <= j1; j++) {
+        const x = xs[j];
+        const Px = rowX + x * Ax, Py = rowY + x * Ay, Pz = rowZ + x * Az;
+        let tau = NO_HIT;
+        let shade = 0;
+        if (kind === SPHERE) {
+          // |P + τD|² = 1  →  τ = −b − √(b² − c), b = P·D, c = |P|² − 1
+          const b = Px * Dx + Py * Dy + Pz * Dz;
+          const disc = b * b - (Px * Px + Py * Py + Pz * Pz - 1);
+          if (disc < 0) continue;
+          tau = -b - Math.sqrt(disc);
+          if (!(tau > 0)) continue;
+          const nd = (Px + tau * Dx) * Lx + (Py + tau * Dy) * Ly + (Pz + tau * Dz) * Lz;
+          shade = AMBIENT + DIFFUSE * (nd > 0 ? nd : 0);
+        } else if (kind === CUBE) {
+          // Slabs |P_k + τ D_k| ≤ 1; the entry face is the axis of the largest entry τ.
+          let tn = -Infinity, tf = Infinity;
+          shade = 0;
+          if (Math.abs(Dx) < EPS) {
+            if (Px > 1 || Px < -1) continue;
+          } else {
+            const a = (-1 - Px) / Dx, b = (1 - Px) / Dx;
+            const lo = a < b ? a : b, hi = a < b ? b : a;
+            if (lo > tn) {
+              tn = lo;
+              shade = shadeX;
+            }
+            if (hi < tf) tf = hi;
+          }
+          if (Math.abs(Dy) < EPS) {
+            if (Py > 1 || Py < -1) continue;
+          } else {
+            const a = (-1 - Py) / Dy, b = (1 - Py) / Dy;
+            const lo = a < b ? a : b, hi = a < b ? b : a;
+            if (lo > tn) {
+              tn = lo;
+              shade = shadeY;
+            }
+            if (hi < tf) tf = hi;
+          }
+          if (Math.abs(Dz) < EPS) {
+            if (Pz > 1 || Pz < -1) continue;
+          } else {
+            const a = (-1 - Pz) / Dz, b = (1 - Pz) / Dz;
+            const lo = a < b ? a : b, hi = a < b ? b : a;
+            if (lo > tn) {
+              tn = lo;
+              shade = shadeZ;
+            }
+            if (hi < tf) tf = hi;
+          }
+          if (!(tn <= tf && tn > 0)) continue;
+          tau = tn;
+        } else {
+          // Infinite cylinder x² + z² ≤ 1 intersected with the slab |y| ≤ 1.
+          let tn = -Infinity, tf = Infinity;
+          let side = false;
+          const c = Px * Px + Pz * Pz - 1;
+          if (aXZ < EPS) {
+            if (c > 0) continue;
+          } else {
+            const b = Px * Dx + Pz * Dz;
+            const disc = b * b - aXZ * c;
+            if (disc < 0) continue;
+            const sq = Math.sqrt(disc);
+            tn = (-b - sq) / aXZ;
+            tf = (-b + sq) / aXZ;
+            side = true;
+          }
+          if (Math.abs(Dy) < EPS) {
+            if (Py > 1 || Py < -1) continue;
+          } else {
+            const a = (-1 - Py) / Dy, b = (1 - Py) / Dy;
+            const lo = a < b ? a : b, hi = a < b ? b : a;
+            if (lo > tn) {
+              tn = lo;
+              side = false;
+            }
+            if (hi < tf) tf = hi;
+          }
+          if (!(tn <= tf && tn > 0)) continue;
+          tau = tn;
+          if (side) {
+            const nd = (Px + tau * Dx) * Lx + (Pz + tau * Dz) * Lz;
+            shade = AMBIENT + DIFFUSE * (nd > 0 ? nd : 0);
+          } else shade = shadeY;
+        }
+        const tWorld = tau * s;
+        const pix = rowOff + j;
+        if (tWorld < zbuf[pix]) {
+          zbuf[pix] = tWorld;
+          image[offset + pix] = shade;
+          if (ids) ids[offset + pix] = k;
+          if (depth) depth[offset + pix] = tWorld;
+        }
+      }
+    }
+  }
+}
+
+function validateScene(scene: Scene, field: string): void {
+  if (!Array.isArray(scene)) throw new TypeError(`${field} must be an array of primitives`);
+  if (scene.length > 32767) throw new RangeError(`${field} has ${scene.length} primitives; at most 32767`);
+  for (let k = 0; k < scene.length; k++) validatePrimitive(scene[k], `${field}[${k}]`);
+}
+
+/** Renders one scene: intensity image, instance ids and depth, each size×size, row-major. */
+export function renderScene(scene: Scene, options: RenderOptions): Rendering {
+  const size = validateSize(options?.size);
+  validateScene(scene, "scene");
+  const fr = frameFor(options);
+  const n = size * size;
+  const image = new Float32Array(n);
+  const ids = new Int16Array(n).fill(-1);
+  const depth = new Float32Array(n).fill(Infinity);
+  drawScene(scene, fr, new Target(size), image, ids, depth, 0);
+  return { size, image, ids, depth };
+}
+
+/**
+ * Renders a batch straight into one Float32Array of N·size² (NHWC with C = 1).
+ * `ids` and `depth` are filled only when asked for. Pass `out` to reuse a buffer.
+ */
+export function renderBatch(
+  scenes: readonly Scene[],
+  options: RenderOptions & { ids?: boolean; depth?: boolean; out?: Float32Array },
+): BatchRendering {
+  const size = validateSize(options?.size);
+  if (!Array.isArray(scenes)) throw new TypeError("scenes must be an array of scenes");
+  for (let b = 0; b < scenes.length; b++) validateScene(scenes[b], `scenes[${b}]`);
+  const fr = frameFor(options);
+  const px = size * size, total = scenes.length * px;
+  let images = options.out;
+  if (images === undefined) images = new Float32Array(total);
+  else if (!(images instanceof Float32Array) || images.length !== total) {
+    throw new RangeError(`options.out must be a Float32Array of length ${total} (N·size²)`);
+  } else images.fill(0);
+  const ids = options.ids ? new Int16Array(total).fill(-1) : undefined;
+  const depth = options.depth ? new Float32Array(total).fill(Infinity) : undefined;
+  const target = new Target(size);
+  for (let b = 0; b < scenes.length; b++) drawScene(scenes[b], fr, target, images, ids, depth, b * px);
+  return { n: scenes.length, size, images, ids, depth };
+}
+
+// ---------------------------------------------------------------- scene sampling
+
+export interface SampleOptions {
+  /** Largest number of primitives (≥ 1); default 3. */
+  maxPrimitives?: number;
+  /** Allow scenes with no primitive (n ∈ 0..max instead of 1..max); default false. */
+  allowEmpty?: boolean;
+  /** Scale of every primitive; default 0.4. */
+  scale?: number;
+}
+
+/**
+ * Samples a scene as the reproduction does: n ∈ 1..max uniformly (0..max with
+ * `allowEmpty`), type uniform, x, y ~ U(−0.9, 0.9), z ~ U(−0.3, 0.3), Euler angles
+ * ~ U(0, π); primitives sorted by x (the reproduction's slot order).
+ */
+export function sampleScene(rng: Rng, options: SampleOptions = {}): Scene {
+  requireKnownKeys(options, ["maxPrimitives", "allowEmpty", "scale"], "sample option");
+  const max = options.maxPrimitives ?? 3;
+  if (!Number.isInteger(max) || max < 1 || max > 32767) {
+    throw new RangeError(`maxPrimitives must be an integer in 1..32767, got ${max}`);
+  }
+  const scale = options.scale ?? DEFAULT_SCALE;
+  if (!(finite(scale, "scale") > 0)) throw new RangeError(`scale must be > 0, got ${scale}`);
+  const n = rng.int(options.allowEmpty ? 0 : 1, max);
+  const scene: Scene = [];
+  for (let k = 0; k < n; k++) {
+    const type = PRIMITIVE_TYPES[rng.int(0, 2)];
+    const position: Vec3 = [rng.uniform(-0.9, 0.9), rng.uniform(-0.9, 0.9), rng.uniform(-0.3, 0.3)];
+    const rotation: Vec3 = [rng.uniform(0, Math.PI), rng.uniform(0, Math.PI), rng.uniform(0, Math.PI)];
+    scene.push(scale === DEFAULT_SCALE ? { type, position, rotation } : { type, position, rotation, scale });
+  }
+  return scene.sort((a, b) => a.position[0] - b.position[0]);
+}
+
+/** `count` scenes from {@link sampleScene}. */
+export function samplePrimitiveScenes(rng: Rng, count: number, options: SampleOptions = {}): Scene[] {
+  if (!Number.isInteger(count) || count < 0) {
+    throw new RangeError(`count must be an integer >= 0, got ${count}`);
+  }
+  return Array.from({ length: count }, () => sampleScene(rng, options));
+}

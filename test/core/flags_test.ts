@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import { flagHelp, HelpRequested, parseFlags, scriptDoc } from "../../lib/core/flags.ts";
+import { runScript } from "../fixtures.ts";
+
+Deno.test("flags are typed by their defaults, in both spellings", () => {
+  const d = { seed: 0, imageSize: 64, model: "mlp", streaming: false };
+  assert.deepEqual(parseFlags([], d), d);
+  assert.deepEqual(
+    parseFlags(["--", "--seed", "3", "--image-size=32", "--model", "conv", "--streaming"], d),
+    { seed: 3, imageSize: 32, model: "conv", streaming: true },
+  );
+  assert.equal(parseFlags(["--streaming=false"], d).streaming, false);
+});
+
+Deno.test("bad flags are clear errors naming the flag", () => {
+  const d = { seed: 0, imageSize: 64, streaming: false };
+  assert.throws(
+    () => parseFlags(["--sed", "1"], d),
+    /unknown flag --sed; allowed: --seed, --image-size, --streaming/,
+  );
+  assert.throws(() => parseFlags(["--seed", "abc"], d), /--seed must be a number, got abc/);
+  assert.throws(() => parseFlags(["--seed"], d), /--seed needs a value/);
+  assert.throws(() => parseFlags(["--streaming=yes"], d), /--streaming must be true or false/);
+  assert.throws(() => parseFlags(["seed"], d), /unexpected argument "seed"/);
+});
+
+Deno.test("--help lists every flag with its default, and each CLI prints its doc and exits 0", async () => {
+  const d = { seed: 0, imageSize: 64, model: "mlp", streaming: false, save: "" };
+  for (const arg of ["--help", "-h"]) {
+    assert.throws(() => parseFlags(["--seed", "3", arg], d), HelpRequested);
+  }
+  try {
+    parseFlags(["--help"], d);
+  } catch (e) {
+    assert.ok(e instanceof HelpRequested);
+    assert.equal(e.flags, flagHelp(d));
+  }
+  assert.deepEqual(flagHelp(d).split("\n"), [
+    "  --seed <number>        (default 0)",
+    "  --image-size <number>  (default 64)",
+    "  --model <string>       (default mlp)",
+    "  --streaming            (default false)",
+    '  --save <string>        (default "")',
+  ]);
+  // A flag named help is not taken for a value: `--save --help` still asks for help.
+  assert.throws(() => parseFlags(["--save", "--help"], d), HelpRequested);
+  assert.match(
+    scriptDoc(new URL("../../lib/core/flags.ts", import.meta.url).href),
+    /^A tiny typed flag parser/,
+  );
+  for (const name of ["air_mnist", "air3d", "genesis", "gqn", "../bench/metrics_bench"]) {
+    const run = await runScript(name, ["--seed", "1", "--help"]);
+    assert.equal(run.code, 0, `${name} --help: ${run.stderr}`);
+    assert.match(run.stdout, /progress on stderr/, name);
+    const flags = run.stdout.split("Every flag, with its default:\n")[1] ?? "";
+    assert.ok(flags.split("\n").some((l) => /^ {2}--seed <number> +\(default \d+\)$/.test(l)), name);
+    assert.equal(run.stderr.trim(), "", name);
+  }
+});

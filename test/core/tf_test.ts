@@ -1,0 +1,30 @@
+import assert from "node:assert/strict";
+import { assertNoLeak, initTf, liveTensors, tf, toArray } from "../../lib/core/tf.ts";
+
+Deno.test("initTf selects wasm and computes", async () => {
+  const info = await initTf();
+  assert.equal(info.backend, "wasm");
+  assert.equal(info.notice, null);
+  const { data, shape } = await toArray(tf.matMul(tf.tensor2d([[1, 2]]), tf.tensor2d([[3], [4]])));
+  assert.deepEqual(shape, [1, 1]);
+  assert.equal(data[0], 11);
+});
+
+Deno.test("initTf can select cpu explicitly, with no notice, and switch back", async () => {
+  assert.deepEqual(await initTf("cpu"), { backend: "cpu", notice: null });
+  assert.equal((await initTf()).backend, "wasm");
+});
+
+Deno.test("initTf rejects an unknown backend name", async () => {
+  await assert.rejects(() => initTf("gpu" as "cpu"), /preferred must be "wasm" or "cpu"/);
+});
+
+Deno.test("assertNoLeak catches a leaked tensor and passes a tidy step", async () => {
+  await initTf();
+  await assertNoLeak(() => tf.tidy(() => tf.square(tf.ones([4])).sum()).dispose());
+  const base = liveTensors();
+  let kept: tf.Tensor | undefined;
+  await assert.rejects(() => assertNoLeak(() => (kept = tf.ones([2]))), /tensor leak: 1/);
+  kept?.dispose();
+  assert.equal(liveTensors(), base);
+});

@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import { initTf } from "../../lib/core/tf.ts";
+import { Rng } from "../../lib/core/random.ts";
+import { Gqn } from "../../lib/gqn/model.ts";
+import {
+  cameraRingFigure,
+  gqnCurveFigure,
+  gqnTraceFigure,
+  queryItems,
+  varianceByContext,
+  withContexts,
+} from "../../lib/gqn/report.ts";
+import { nearestViewPrediction, queryMse, sampleQueryBatch, VIEW_DIM } from "../../lib/scenes/views.ts";
+
+import { tinyGqn } from "../fixtures.ts";
+
+await initTf();
+const tiny = tinyGqn;
+
+Deno.test("withContexts keeps the first M views of every scene and the same query", () => {
+  const batch = sampleQueryBatch(new Rng(0), { batch: 3, size: 8, m: 4 });
+  const sub = withContexts(batch, 2), px = 8 * 8 * 3;
+  assert.equal(sub.m, 2);
+  assert.deepEqual(sub.query, batch.query);
+  for (let b = 0; b < 3; b++) {
+    for (let k = 0; k < 2; k++) {
+      assert.deepEqual(
+        sub.context.subarray((b * 2 + k) * px, (b * 2 + k + 1) * px),
+        batch.context.subarray((b * 4 + k) * px, (b * 4 + k + 1) * px),
+      );
+      assert.deepEqual(
+        sub.contextV.subarray((b * 2 + k) * VIEW_DIM, (b * 2 + k + 1) * VIEW_DIM),
+        batch.contextV.subarray((b * 4 + k) * VIEW_DIM, (b * 4 + k + 1) * VIEW_DIM),
+      );
+    }
+    assert.deepEqual(sub.cameras[b], [batch.cameras[b][0], batch.cameras[b][1], batch.cameras[b][4]]);
+  }
+  assert.throws(() => withContexts(batch, 5), /m must be an integer in 1\.\.4/);
+});
+
+Deno.test("varianceByContext: one row per M, nearest-view MSE as the baseline computes it", () => {
+  const model = new Gqn(tiny(), new Rng(0));
+  const batch = sampleQueryBatch(new Rng(1), { batch: 4, size: 16, m: 3 });
+  const rows = varianceByContext(model, batch, [1, 3], 3, new Rng(2));
+  assert.deepEqual(rows.map((r) => r.m), [1, 3]);
+  for (const r of rows) assert.ok(r.sample_variance > 0 && r.query_mse > 0);
+  const sub = withContexts(batch, 1);
+  assert.ok(Math.abs(rows[0].nearest_mse - queryMse(sub, nearestViewPrediction(sub))) < 1e-9);
+  model.dispose();
+});
+
+Deno.test("figure and grid builders", () => {
+  const batch = sampleQueryBatch(new Rng(3), { batch: 2, size: 8, m: 3 });
+  const ring = cameraRingFigure(batch.scenes[0], batch.cameras[0]);
+  assert.equal(ring.data.length, 2 + 4); // floor, objects, 3 contexts + query
+  assert.equal((ring.data[1].x as number[]).length, batch.scenes[0].primitives.length);
+  assert.equal(ring.data.at(-1)!.name, "query camera");
+  const items = queryItems(batch, new Float32Array(2 * 8 * 8 * 3), 2);
+  assert.deepEqual(items.slice(0, 6).map((i) => i.caption), [
+    "context 1",
+    "context 2",
+    "context 3",
+    "true query",
+    "GQN",
+    "nearest view",
+  ]);
+  assert.equal(items.length, 12);
+  assert.equal(gqnTraceFigure([[10, 5, 1, 2], [20, 4, 1, 0.7]]).data.length, 3);
+  const curve = gqnCurveFigure([[0, 0.1], [5, 0.02]], 0.03, 0.02);
+  assert.deepEqual(curve.data[2].y, [0.015, 0.015]);
+});

@@ -1,0 +1,294 @@
+import assert from "node:assert/strict";
+import {
+  AMBIENT,
+  cameraFrame,
+  DIFFUSE,
+  eulerZYX,
+  pixelCentres,
+  type Primitive,
+  renderBatch,
+  renderScene,
+  samplePrimitiveScenes,
+  sampleScene,
+} from "../../lib/scenes/render.ts";
+import { Rng } from "../../lib/core/random.ts";
+
+const SIZE = 257; // odd, so that a pixel centre sits exactly on the axis
+// Silhouette areas use a grid whose pixel centres never fall on the edges at ±0.4.
+const AREA_SIZE = 400;
+const PIX_AREA = (3.2 / (AREA_SIZE - 1)) ** 2;
+const close = (a: number, b: number, tol: number, what = "") =>
+  assert.ok(Math.abs(a - b) <= tol, `${what} ${a} vs ${b} (tol ${tol})`);
+const prim = (
+  type: Primitive["type"],
+  position = [0, 0, 0],
+  rotation = [0, 0, 0],
+  scale?: number,
+): Primitive => ({ type, position, rotation, ...(scale ? { scale } : {}) }) as Primitive;
+const area = (image: Float32Array) => image.reduce((n, v) => n + (v > 0 ? 1 : 0), 0) * PIX_AREA;
+const px = (r: { image: Float32Array; size: number }, x: number, y: number) => {
+  // world (x, y) on the default camera → pixel value
+  const j = Math.round((x + 1.6) / 3.2 * (r.size - 1)), i = Math.round((1.6 - y) / 3.2 * (r.size - 1));
+  return r.image[i * r.size + j];
+};
+
+Deno.test("pixel centres are linspace(-1.6, 1.6, size)", () => {
+  assert.deepEqual([...pixelCentres(5)].map((x) => +x.toFixed(12)), [-1.6, -0.8, 0, 0.8, 1.6]);
+  assert.deepEqual([...pixelCentres(1)], [-1.6]);
+});
+
+Deno.test("ZYX Euler matrix is Rz(a)·Ry(b)·Rx(g) and orthonormal", () => {
+  const [a, b, g] = [0.3, -1.1, 2.0];
+  const mul = (A: number[], B: number[]) =>
+    Array.from(
+      { length: 9 },
+      (_, k) => [0, 1, 2].reduce((s, m) => s + A[3 * (k / 3 | 0) + m] * B[3 * m + k % 3], 0),
+    );
+  const Rz = [Math.cos(a), -Math.sin(a), 0, Math.sin(a), Math.cos(a), 0, 0, 0, 1];
+  const Ry = [Math.cos(b), 0, Math.sin(b), 0, 1, 0, -Math.sin(b), 0, Math.cos(b)];
+  const Rx = [1, 0, 0, 0, Math.cos(g), -Math.sin(g), 0, Math.sin(g), Math.cos(g)];
+  const want = mul(mul(Rz, Ry), Rx), got = [...eulerZYX(a, b, g)];
+  want.forEach((w, k) => close(got[k], w, 1e-12, `R[${k}]`));
+  const RRt = mul(got, [got[0], got[3], got[6], got[1], got[4], got[7], got[2], got[5], got[8]]);
+  RRt.forEach((v, k) => close(v, k % 4 === 0 ? 1 : 0, 1e-12, "R·Rᵀ"));
+});
+
+Deno.test("sphere silhouette area is πr², and it is the same under any rotation", () => {
+  const base = renderScene([prim("sphere")], { size: AREA_SIZE });
+  close(area(base.image), Math.PI * 0.4 ** 2, 0.01 * Math.PI * 0.16, "sphere area");
+  const big = renderScene([prim("sphere", [0, 0, 0], [0, 0, 0], 0.9)], { size: AREA_SIZE });
+  close(area(big.image), Math.PI * 0.81, 0.01 * Math.PI * 0.81, "r = 0.9 area");
+  for (const rot of [[0.4, 1.2, 2.9], [3, 0.1, 1.7]]) {
+    const r = renderScene([prim("sphere", [0, 0, 0], rot)], { size: AREA_SIZE });
+    assert.deepEqual(r.ids, base.ids);
+    for (let p = 0; p < r.image.length; p++) close(r.image[p], base.image[p], 1e-6, "rotated sphere pixel");
+  }
+});
+
+Deno.test("cube silhouettes match the rotated-square areas", () => {
+  // Turning about the view axis (alpha) keeps a 0.8 × 0.8 square: area 0.64.
+  for (const alpha of [0, 0.3, Math.PI / 4, 1.2]) {
+    close(
+      area(renderScene([prim("cube", [0, 0, 0], [alpha, 0, 0])], { size: AREA_SIZE }).image),
+      0.64,
+      0.01,
+      `α=${alpha}`,
+    );
+  }
+  // Turning about y (beta) widens it to 0.8·(|cos β| + |sin β|).
+  for (const beta of [0.3, Math.PI / 4, 1.0]) {
+    const want = 0.64 * (Math.abs(Math.cos(beta)) + Math.abs(Math.sin(beta)));
+    close(
+      area(renderScene([prim("cube", [0, 0, 0], [0, beta, 0])], { size: AREA_SIZE }).image),
+      want,
+      0.012,
+      `β=${beta}`,
+    );
+  }
+});
+
+Deno.test("cylinder: a 0.8 × 0.8 rectangle side-on, a disc of radius 0.4 end-on", () => {
+  close(area(renderScene([prim("cylinder")], { size: AREA_SIZE }).image), 0.64, 0.01, "side-on");
+  const endOn = renderScene([prim("cylinder", [0, 0, 0], [0, 0, Math.PI / 2])], { size: AREA_SIZE });
+  close(area(endOn.image), Math.PI * 0.16, 0.01 * Math.PI * 0.16, "end-on");
+  // The cap faces the light: full intensity across the disc.
+  assert.equal(px(endOn, 0, 0), 1);
+  close(px(endOn, 0.3, 0.1), 1, 1e-6, "cap");
+});
+
+Deno.test("shading: a face turned to the light is 1.0; turned by θ it is 0.15 + 0.85·cos θ", () => {
+  const front = renderScene([prim("cube")], { size: SIZE });
+  assert.equal(px(front, 0, 0), AMBIENT + DIFFUSE);
+  const theta = 0.5;
+  const turned = renderScene([prim("cube", [0, 0, 0], [0, theta, 0])], { size: SIZE });
+  const values = new Set([...turned.image].filter((v) => v > 0).map((v) => v.toFixed(5)));
+  const want = [AMBIENT + DIFFUSE * Math.cos(theta), AMBIENT + DIFFUSE * Math.sin(theta)].map((v) =>
+    v.toFixed(5)
+  );
+  assert.deepEqual([...values].sort(), want.sort());
+  // Sphere: n·l = z/r on the surface, so the pixel at distance ρ from the centre shows 0.15 + 0.85·√(1 − (ρ/r)²).
+  const sph = renderScene([prim("sphere")], { size: SIZE });
+  assert.equal(px(sph, 0, 0), 1);
+  close(px(sph, 0.2, 0), AMBIENT + DIFFUSE * Math.sqrt(1 - 0.25), 1e-6, "sphere rim shade");
+});
+
+Deno.test("image rows go down as world y decreases; columns go right as x increases", () => {
+  const r = renderScene([prim("sphere", [0.8, 0.8, 0], [0, 0, 0], 0.2)], { size: 65 });
+  const hits = [...r.ids.keys()].filter((p) => r.ids[p] === 0);
+  assert.ok(hits.length > 0);
+  for (const p of hits) {
+    assert.ok(Math.floor(p / 65) < 32, "top half");
+    assert.ok(p % 65 > 32, "right half");
+  }
+});
+
+Deno.test("occlusion: the nearer primitive wins whatever the list order; ids and depth agree", () => {
+  const near = prim("sphere", [0.1, 0, 0.3]), far = prim("cube", [-0.1, 0, -0.3]);
+  for (const scene of [[near, far], [far, near]]) {
+    const r = renderScene(scene, { size: SIZE });
+    const centre = ((SIZE - 1) / 2) * SIZE + (SIZE - 1) / 2;
+    assert.equal(r.ids[centre], scene.indexOf(near));
+    close(r.depth[centre], 5 - 0.3 - Math.sqrt(0.16 - 0.01), 1e-5, "depth at centre");
+    // Far left is only covered by the cube; its front face is at z = −0.3 + 0.4.
+    const left = ((SIZE - 1) / 2) * SIZE + Math.round((-0.45 + 1.6) / 3.2 * (SIZE - 1));
+    assert.equal(r.ids[left], scene.indexOf(far));
+    close(r.depth[left], 5 - 0.1, 1e-5, "cube face depth");
+    for (let p = 0; p < r.image.length; p++) {
+      const hit = r.ids[p] >= 0;
+      assert.equal(r.image[p] > 0, hit);
+      assert.equal(Number.isFinite(r.depth[p]), hit);
+      if (!hit) assert.equal(r.image[p], 0);
+    }
+  }
+});
+
+Deno.test("sphere depth follows 5 − (z + √(r² − ρ²)) across the disc", () => {
+  const r = renderScene([prim("sphere", [0, 0, 0.2])], { size: SIZE });
+  const xs = pixelCentres(SIZE);
+  for (let i = 0; i < SIZE; i += 7) {
+    for (let j = 0; j < SIZE; j += 7) {
+      const rho2 = xs[j] ** 2 + xs[SIZE - 1 - i] ** 2;
+      if (rho2 < 0.16) close(r.depth[i * SIZE + j], 5 - 0.2 - Math.sqrt(0.16 - rho2), 1e-5, "depth");
+      else if (rho2 > 0.1601) assert.equal(r.ids[i * SIZE + j], -1);
+    }
+  }
+});
+
+Deno.test("orbit camera: default pose is z = +5; from +x the nearer-in-x primitive wins", () => {
+  const { c, r, u, f } = cameraFrame();
+  assert.deepEqual([c, r, u, f].map((v) => v.map((x) => x + 0)), [[0, 0, 5], [1, 0, 0], [0, 1, 0], [
+    0,
+    0,
+    -1,
+  ]]);
+  const scene = [prim("sphere", [0.5, 0, 0]), prim("cube", [-0.5, 0, 0])];
+  const def = renderScene(scene, { size: 33 });
+  assert.deepEqual(renderScene(scene, { size: 33, camera: { yaw: 0, pitch: 0, distance: 5 } }), def);
+  const side = renderScene(scene, { size: 33, camera: { yaw: Math.PI / 2, pitch: 0, distance: 5 } });
+  assert.equal(side.ids[16 * 33 + 16], 0, "sphere at x = +0.5 hides the cube");
+  close(side.depth[16 * 33 + 16], 5 - 0.9, 1e-5, "depth from +x");
+  // A sphere at the origin looks the same from every pose (with the light following the camera).
+  const ball = [prim("sphere")];
+  const front = renderScene(ball, { size: 33, light: "camera" });
+  const above = renderScene(ball, { size: 33, camera: { yaw: 1, pitch: 0.7, distance: 3 }, light: "camera" });
+  for (let p = 0; p < front.image.length; p++) {
+    close(above.image[p], front.image[p], 1e-6, "sphere from any pose");
+  }
+});
+
+Deno.test("a batch renders the same images as one scene at a time", () => {
+  const scenes = samplePrimitiveScenes(new Rng(5), 6);
+  const batch = renderBatch(scenes, { size: 32, ids: true, depth: true });
+  assert.equal(batch.images.length, 6 * 32 * 32);
+  scenes.forEach((s, b) => {
+    const one = renderScene(s, { size: 32 });
+    assert.deepEqual(batch.images.subarray(b * 1024, (b + 1) * 1024), one.image);
+    assert.deepEqual(batch.ids!.subarray(b * 1024, (b + 1) * 1024), one.ids);
+    assert.deepEqual(batch.depth!.subarray(b * 1024, (b + 1) * 1024), one.depth);
+  });
+  const reuse = renderBatch(scenes, { size: 32, out: new Float32Array(6 * 1024).fill(9) });
+  assert.deepEqual(reuse.images, batch.images);
+  assert.equal(reuse.ids, undefined);
+});
+
+Deno.test("scene sampling follows the reproduction's distribution, sorted by x, same seed → same scenes", () => {
+  const scenes = samplePrimitiveScenes(new Rng(0), 3000);
+  const counts = [0, 0, 0, 0], types = { sphere: 0, cube: 0, cylinder: 0 };
+  for (const s of scenes) {
+    counts[s.length]++;
+    for (let k = 0; k < s.length; k++) {
+      const p = s[k];
+      types[p.type]++;
+      assert.ok(
+        Math.abs(p.position[0]) < 0.9 && Math.abs(p.position[1]) < 0.9 && Math.abs(p.position[2]) < 0.3,
+      );
+      assert.ok(p.rotation.every((a) => a >= 0 && a < Math.PI));
+      if (k > 0) assert.ok(s[k - 1].position[0] <= p.position[0], "sorted by x");
+    }
+  }
+  assert.equal(counts[0], 0);
+  for (const n of [1, 2, 3]) assert.ok(Math.abs(counts[n] / 3000 - 1 / 3) < 0.04, `count ${n}: ${counts[n]}`);
+  const total = types.sphere + types.cube + types.cylinder;
+  for (const t of Object.values(types)) assert.ok(Math.abs(t / total - 1 / 3) < 0.04);
+  assert.deepEqual(samplePrimitiveScenes(new Rng(0), 3000), scenes);
+  const withEmpty = samplePrimitiveScenes(new Rng(1), 400, { allowEmpty: true, maxPrimitives: 1 });
+  assert.ok(withEmpty.some((s) => s.length === 0) && withEmpty.some((s) => s.length === 1));
+});
+
+Deno.test("invalid input names the field", () => {
+  const ok = prim("cube");
+  assert.throws(
+    () => renderScene([{ ...ok, position: [0, NaN, 0] }], { size: 8 }),
+    /scene\[0\]\.position\[1\] must be a finite/,
+  );
+  assert.throws(
+    () => renderScene([{ ...ok, type: "cone" as "cube" }], { size: 8 }),
+    /scene\[0\]\.type must be one of sphere, cube, cylinder/,
+  );
+  assert.throws(() => renderScene([{ ...ok, scale: 0 }], { size: 8 }), /scene\[0\]\.scale must be > 0/);
+  assert.throws(() => renderScene([ok], { size: 0 }), /size must be an integer in 1..4096/);
+  assert.throws(() => renderScene([ok], { size: 2.5 }), /size must be an integer/);
+  assert.throws(
+    () => renderScene([ok], { size: 8, camera: { yaw: 0, pitch: 2, distance: 5 } }),
+    /options\.camera\.pitch/,
+  );
+  assert.throws(
+    () => renderScene([ok], { size: 8, camera: { yaw: 0, pitch: 0, distance: -1 } }),
+    /distance must be > 0/,
+  );
+  assert.throws(() => renderScene([ok], { size: 8, light: [0, 0, 0] }), /options\.light must be a non-zero/);
+  assert.throws(
+    () =>
+      renderBatch([[ok], [{ ...ok, rotation: [0, 0] as unknown as [number, number, number] }]], { size: 8 }),
+    /scenes\[1\]\[0\]\.rotation must have 3 entries/,
+  );
+  assert.throws(
+    () => renderBatch([[ok]], { size: 8, out: new Float32Array(3) }),
+    /options\.out must be a Float32Array of length 64/,
+  );
+  assert.throws(() => sampleScene(new Rng(0), { maxPrimitives: 0 }), /maxPrimitives must be an integer/);
+  assert.throws(() => sampleScene(new Rng(0), { maxPrims: 2 } as never), /unknown sample option "maxPrims"/);
+});
+
+Deno.test("agrees with a brute-force ray-marcher built on point-in-primitive tests", () => {
+  // Independent reference: march each pixel's ray in small steps and stop at the first point
+  // inside a primitive (|p| ≤ 1; max|p_i| ≤ 1; x² + z² ≤ 1 and |y| ≤ 1 in the local frame).
+  const size = 32, step = 0.003;
+  const xs = pixelCentres(size);
+  const scenes = samplePrimitiveScenes(new Rng("march"), 6, { maxPrimitives: 3 });
+  scenes.push([prim("cube", [1.5, -1.45, 0], [0.3, 0.7, 0.2], 0.5)]); // clipped by the image border
+  let hits = 0, mismatches = 0;
+  for (const scene of scenes) {
+    const r = renderScene(scene, { size });
+    const Rs = scene.map((p) => eulerZYX(...p.rotation));
+    for (let i = 0; i < size; i++) {
+      for (let j = 0; j < size; j++) {
+        let id = -1, depth = Infinity;
+        for (let t = 3; t < 7 && id < 0; t += step) {
+          for (let k = 0; k < scene.length; k++) {
+            const p = scene[k], R = Rs[k], s = p.scale ?? 0.4;
+            const d = [xs[j] - p.position[0], xs[size - 1 - i] - p.position[1], 5 - t - p.position[2]];
+            const l = [0, 1, 2].map((c) => (R[c] * d[0] + R[3 + c] * d[1] + R[6 + c] * d[2]) / s);
+            const inside = p.type === "sphere"
+              ? l[0] ** 2 + l[1] ** 2 + l[2] ** 2 <= 1
+              : p.type === "cube"
+              ? Math.max(...l.map(Math.abs)) <= 1
+              : l[0] ** 2 + l[2] ** 2 <= 1 && Math.abs(l[1]) <= 1;
+            if (inside) {
+              id = k;
+              depth = t;
+              break;
+            }
+          }
+        }
+        const p = i * size + j;
+        if (id >= 0) hits++;
+        if (r.ids[p] !== id) mismatches++;
+        else if (id >= 0) close(r.depth[p], depth, step + 1e-6, "marched depth");
+      }
+    }
+  }
+  // Only grazing rays at silhouette edges may disagree.
+  assert.ok(hits > 300, `hits ${hits}`);
+  assert.ok(mismatches <= hits * 0.005, `${mismatches} mismatches of ${hits} hits`);
+});
