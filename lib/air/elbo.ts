@@ -5,7 +5,7 @@
  *               − Σ_t sampled_t · ( log q(z_pres,t) − log p(z_pres,t) )
  *
  * with a Gaussian likelihood of fixed σ (0.3 in the paper), diagonal Gaussian posteriors and
- * priors (closed-form KL), and the **unary-coded count prior** of App. B: n objects are written
+ * priors (closed-form KL; both in `nn/gaussian.ts`), and the **unary-coded count prior** of App. B: n objects are written
  * as z_pres = (1, …, 1, 0, …) and
  *
  *     p(z_pres,t = 1 | z_pres,1..t−1 = 1) = ρ_t = p(n ≥ t) / p(n ≥ t − 1)   (t = 1, 2, …)
@@ -23,51 +23,7 @@
  * @module
  */
 import { tf } from "../core/tf.ts";
-import type { Rng } from "../core/random.ts";
-
-const LOG_2PI = Math.log(2 * Math.PI);
-
-/** Per-example Gaussian log-likelihood Σ_pixels log N(x; mean, σ²) of [B, D] tensors → [B]. */
-export function gaussianLogLik(x: tf.Tensor2D, mean: tf.Tensor2D, sigma: number): tf.Tensor1D {
-  if (!(sigma > 0)) throw new RangeError(`sigma must be > 0, got ${sigma}`);
-  return tf.tidy(() => {
-    const d = x.shape[1];
-    const sq = tf.sum(tf.square(tf.sub(x, mean)), 1);
-    return tf.sub(tf.mul(sq, -0.5 / (sigma * sigma)), d * (Math.log(sigma) + 0.5 * LOG_2PI)) as tf.Tensor1D;
-  });
-}
-
-/**
- * A reparameterised Gaussian draw z = μ + σ·ε, ε ~ N(0, I) from `rng` ([N, D]); the mean μ when
- * rng is null (evaluation). AIR's z_what and z_where and GENESIS's z_k are drawn this way.
- */
-export function reparameterise(mu: tf.Tensor2D, sigma: tf.Tensor2D, rng: Rng | null): tf.Tensor2D {
-  if (!rng) return mu;
-  const [N, D] = mu.shape;
-  return tf.add(mu, tf.mul(sigma, tf.tensor2d(rng.normalArray(N * D), [N, D]))) as tf.Tensor2D;
-}
-
-/**
- * KL( N(μ, σ²) ‖ N(μ₀, σ₀²) ) summed over the last axis, [B, K] → [B]:
- * log(σ₀/σ) + (σ² + (μ − μ₀)²) / (2σ₀²) − ½.
- */
-export function normalKl(
-  mu: tf.Tensor2D,
-  sigma: tf.Tensor2D,
-  priorMu: number[] | number,
-  priorSigma: number[] | number,
-): tf.Tensor1D {
-  return tf.tidy(() => {
-    const k = mu.shape[1];
-    const m0 = tf.tensor1d(Array.isArray(priorMu) ? priorMu : new Array(k).fill(priorMu));
-    const s0 = tf.tensor1d(Array.isArray(priorSigma) ? priorSigma : new Array(k).fill(priorSigma));
-    const term = tf.add(
-      tf.sub(tf.log(s0), tf.log(sigma)),
-      tf.div(tf.add(tf.square(sigma), tf.square(tf.sub(mu, m0))), tf.mul(2, tf.square(s0))),
-    );
-    return tf.sub(tf.sum(term, 1), 0.5 * k) as tf.Tensor1D;
-  });
-}
+import type { AirPass } from "./model.ts";
 
 /** log Bernoulli(z; p) elementwise, with p clamped away from 0 and 1. */
 export function bernoulliLogProb(z: tf.Tensor, p: tf.Tensor): tf.Tensor {
@@ -127,6 +83,23 @@ export function impliedCountDistribution(rates: number[]): number[] {
     const stop = n < rates.length ? 1 - rates[n] : 1;
     out.push(reach * stop);
     if (n < rates.length) reach *= rates[n];
+  }
+  return out;
+}
+
+/** The ELBO per example [B]: log p(x|z) − Σ_t cost_t, cost = the pass's latent and z_pres terms [B, N]. */
+export function elboOf(pass: AirPass, cost: tf.Tensor2D = tf.add(pass.klLatents, pass.klPres)): tf.Tensor1D {
+  return tf.sub(pass.logLik, tf.sum(cost, 1)) as tf.Tensor1D;
+}
+
+/** Number of present steps per example from a pass's host z_pres [B·N] (relaxed: > ½). */
+export function countsOf(zPres: Float32Array, steps: number): Int32Array {
+  const B = zPres.length / steps;
+  const out = new Int32Array(B);
+  for (let b = 0; b < B; b++) {
+    let k = 0;
+    while (k < steps && zPres[b * steps + k] > 0.5) k++;
+    out[b] = k;
   }
   return out;
 }

@@ -32,17 +32,12 @@
  */
 import { tf } from "../core/tf.ts";
 import type { Rng } from "../core/random.ts";
-import { assignValues, type Dense, lstmCell, Params, timesTransposed } from "../nn/train.ts";
+import { assignValues, Params } from "../nn/params.ts";
+import { type Dense, dense, timesTransposed } from "../nn/dense.ts";
+import { lstmCell } from "../nn/lstm.ts";
 import { glimpse, writeWindow } from "../nn/spatial.ts";
-import {
-  bernoulliKl,
-  bernoulliLogProb,
-  countPriorRates,
-  gaussianLogLik,
-  geometricCountPrior,
-  normalKl,
-  reparameterise,
-} from "./elbo.ts";
+import { bernoulliKl, bernoulliLogProb, countPriorRates, geometricCountPrior } from "./elbo.ts";
+import { gaussianKl, gaussianLogLik, reparameterise } from "../nn/gaussian.ts";
 import { logisticNoise, sampleBernoulli } from "./estimators.ts";
 import { requireInt, requirePositive } from "../core/validate.ts";
 
@@ -165,6 +160,38 @@ export interface AirPass {
   written: tf.Tensor2D[];
 }
 
+/** The guide's recurrent state between steps: the core's (h, c) and the previous step's latents. */
+export interface GuideState {
+  h: tf.Tensor2D;
+  cell: tf.Tensor2D;
+  where: tf.Tensor2D;
+  what: tf.Tensor2D;
+  pres: tf.Tensor2D;
+  /** z_pres of the previous step on the host [B] (1 until a step is absent). */
+  presHost: Float32Array;
+}
+
+/** What the guide draws at one step, with the distributions it drew from. */
+export interface GuideDraw {
+  /** z_pres,t [B, 1] (relaxed values for Concrete) and its host copy [B]. */
+  zPres: tf.Tensor2D;
+  presHost: Float32Array;
+  /** q(z_pres,t = 1) on the host [B]. */
+  presProb: Float32Array;
+  /** The z_pres term of the ELBO [B, 1] and log q(z_pres,t) of the drawn value [B, 1] (REINFORCE). */
+  klPres: tf.Tensor2D;
+  logQ: tf.Tensor2D;
+  /** z_where,t = (log s, x, y) [B, 3], its pose (s, x, y), and q(z_where,t) = N(μ, σ²). */
+  zWhere: tf.Tensor2D;
+  pose: tf.Tensor2D;
+  whereMu: tf.Tensor2D;
+  whereSigma: tf.Tensor2D;
+  /** z_what,t [B, K] and q(z_what,t) = N(μ, σ²). */
+  zWhat: tf.Tensor2D;
+  whatMu: tf.Tensor2D;
+  whatSigma: tf.Tensor2D;
+}
+
 interface Lstm {
   /** The image projection, stored transposed: Wₓᵀ [gates, C²] (see `timesTransposed` in train.ts). */
   wxT: tf.Variable;
@@ -173,8 +200,7 @@ interface Lstm {
   b: tf.Variable;
 }
 
-const relu = (x: tf.Tensor, l: Dense) => tf.relu(tf.add(tf.matMul(x as tf.Tensor2D, l.w), l.b));
-const linear = (x: tf.Tensor, l: Dense) => tf.add(tf.matMul(x as tf.Tensor2D, l.w), l.b) as tf.Tensor2D;
+const relu = (x: tf.Tensor, l: Dense) => tf.relu(dense(x, l));
 const softplus = (x: tf.Tensor) => tf.softplus(x);
 
 /** AIR or DAIR with its parameters. */
@@ -261,7 +287,7 @@ export class Air {
   /** Decoder: z_what [B, K] → window [B, g, g] in (0, 1). */
   decode(zWhat: tf.Tensor2D): tf.Tensor3D {
     const g = this.config.window;
-    return tf.sigmoid(linear(relu(zWhat, this.decoder.hidden), this.decoder.out)).reshape([
+    return tf.sigmoid(dense(relu(zWhat, this.decoder.hidden), this.decoder.out)).reshape([
       -1,
       g,
       g,
@@ -274,17 +300,141 @@ export class Air {
     return writeWindow(window, toPose(zWhere), C).reshape([-1, C * C]) as tf.Tensor2D;
   }
 
+  /** The guide's state before step 1: zero LSTM state and previous latents, every step "present". */
+  initialGuideState(B: number): GuideState {
+    const c = this.config;
+    return {
+      h: tf.zeros([B, c.lstm]),
+      cell: tf.zeros([B, c.lstm]),
+      where: tf.zeros([B, 3]),
+      what: tf.zeros([B, c.zWhat]),
+      pres: tf.ones([B, 1]),
+      presHost: new Float32Array(B).fill(1),
+    };
+  }
+
   /**
-   * One pass of the guide and the model over images `x` [B, C²]. Call inside `tf.tidy` or a
-   * gradient closure; host noise comes from the mode's rng.
+   * One step t of the **guide** (Fig. 2): the core reads the image (AIR: its projection `xProj`,
+   * the same every step; DAIR: the error canvas x − canvas) and the previous latents; the
+   * predictor gives q(z_pres,t) and q(z_where,t); a glimpse at z_where,t is encoded into
+   * q(z_what,t). Draws come in the order z_pres, z_where, z_what (same seed → same draws).
+   */
+  guideStep(
+    t: number,
+    x: tf.Tensor2D,
+    xProj: tf.Tensor2D | null,
+    canvas: tf.Tensor2D,
+    state: GuideState,
+    mode: PresMode,
+  ): { step: GuideDraw; state: GuideState } {
+    const c = this.config, B = x.shape[0], C = c.canvas;
+    const zPrev = tf.concat([state.where, state.what, state.pres], 1);
+    let { h, cell } = state;
+    if (c.model === "air") {
+      // gates = Wₓ·x + W_z·z_{t−1} + W_h·h_{t−1} + b;  (h_t, c_t) = LSTM(gates, c_{t−1})
+      const gates = tf.add(
+        tf.add(xProj!, tf.matMul(zPrev, this.core.wz)),
+        tf.add(tf.matMul(h, this.core.wh), this.core.b),
+      );
+      [h, cell] = lstmCell(gates as tf.Tensor2D, cell);
+    } else {
+      // DAIR: h_t = ReLU(Wₓ·(x − canvas_{t−1}) + W_z·z_{t−1} + b), a feed-forward step.
+      const err = tf.sub(x, canvas) as tf.Tensor2D;
+      h = tf.relu(
+        tf.add(
+          tf.add(
+            timesTransposed(this.features(err), this.core.wxT as tf.Tensor2D),
+            tf.matMul(zPrev, this.core.wz),
+          ),
+          this.core.b,
+        ),
+      ) as tf.Tensor2D;
+    }
+    // Predictor: (logit q(z_pres,t), μ_where, σ_where) = MLP(h_t)
+    const out = dense(relu(h, this.predict.hidden), this.predict.out);
+    const [presLogit, whereMu, whereRaw] = tf.split(out, [1, 3, 3], 1) as tf.Tensor2D[];
+    const whereSigma = softplus(whereRaw) as tf.Tensor2D; // σ_where = softplus(·)
+    const presP = tf.sigmoid(presLogit) as tf.Tensor2D; // q(z_pres,t = 1) = σ(logit)
+    const pHost = presP.dataSync() as Float32Array;
+    const rate = this.presPrior[t]; // p(z_pres,t = 1 | z_pres,<t = 1) = ρ_t
+
+    // z_pres,t: exact sample, relaxed sample, or mode; zero once an earlier step was 0.
+    let zPres: tf.Tensor2D, presHost: Float32Array, klPres: tf.Tensor2D, logQ: tf.Tensor2D;
+    if (mode.kind === "relaxed") {
+      // Concrete: z = σ((logit + L) / τ), L ~ Logistic(0, 1)
+      const noise = tf.tensor2d(logisticNoise(mode.rng, B), [B, 1]);
+      const relaxed = tf.sigmoid(tf.div(tf.add(presLogit, noise), mode.temperature)) as tf.Tensor2D;
+      zPres = tf.mul(state.pres, relaxed) as tf.Tensor2D;
+      presHost = zPres.dataSync() as Float32Array;
+      // z_pres,t−1 · KL(Bernoulli(q) ‖ Bernoulli(ρ_t)), weighted by how present the previous steps are.
+      klPres = tf.mul(state.pres, bernoulliKl(presP, rate)) as tf.Tensor2D;
+      logQ = tf.zeros([B, 1]);
+    } else {
+      const draw = mode.kind === "sample"
+        ? sampleBernoulli(mode.rng, pHost)
+        : pHost.map((p) => (p > 0.5 ? 1 : 0));
+      presHost = draw.map((z, b) => z * state.presHost[b]);
+      zPres = tf.tensor2d(presHost, [B, 1]);
+      const ran = tf.tensor2d(state.presHost, [B, 1]); // the step was sampled iff all earlier were 1
+      // sampled_t · (log q(z_pres,t) − log p(z_pres,t))
+      logQ = tf.mul(ran, bernoulliLogProb(zPres, presP)) as tf.Tensor2D;
+      const logP = tf.mul(ran, bernoulliLogProb(zPres, tf.scalar(rate))) as tf.Tensor2D;
+      klPres = tf.sub(logQ, logP) as tf.Tensor2D;
+    }
+
+    // z_where,t = μ_where + σ_where·ε (the mean at evaluation), and the glimpse it selects.
+    const latentRng = mode.kind === "mode" ? null : mode.rng;
+    const zWhere = reparameterise(whereMu, whereSigma, latentRng);
+    const pose = toPose(zWhere);
+    const seen = glimpse(x.reshape([B, C, C]) as tf.Tensor3D, pose, c.window).reshape([B, -1]);
+    // Encoder: (μ_what, σ_what) = MLP(glimpse);  z_what,t = μ_what + σ_what·ε
+    const enc = dense(relu(seen, this.encoder.hidden), this.encoder.out);
+    const [whatMu, whatRaw] = tf.split(enc, 2, 1) as tf.Tensor2D[];
+    const whatSigma = tf.add(softplus(whatRaw), 1e-4) as tf.Tensor2D;
+    const zWhat = reparameterise(whatMu, whatSigma, latentRng);
+    return {
+      step: {
+        zPres,
+        presHost,
+        presProb: pHost,
+        klPres,
+        logQ,
+        zWhere,
+        pose,
+        whereMu,
+        whereSigma,
+        zWhat,
+        whatMu,
+        whatSigma,
+      },
+      state: { h, cell, where: zWhere, what: zWhat, pres: zPres, presHost: Float32Array.from(presHost) },
+    };
+  }
+
+  /**
+   * One step of the **model** (§2): the decoder draws z_what as a g×g window, the spatial
+   * transformer writes it at z_where, and the canvas adds it if present:
+   * canvas_t = canvas_{t−1} + z_pres,t · write(decode(z_what,t), z_where,t).
+   */
+  modelStep(
+    zWhat: tf.Tensor2D,
+    zWhere: tf.Tensor2D,
+    zPres: tf.Tensor2D,
+    canvas: tf.Tensor2D,
+  ): { written: tf.Tensor2D; canvas: tf.Tensor2D } {
+    const written = this.write(this.decode(zWhat), zWhere);
+    return { written, canvas: tf.add(canvas, tf.mul(zPres, written)) as tf.Tensor2D };
+  }
+
+  /**
+   * One pass of the guide and the model over images `x` [B, C²]: at each step the guide proposes
+   * z_t ~ q(z_t | x, z_<t) and the model draws it; the ELBO's terms come back per step. Call
+   * inside `tf.tidy` or a gradient closure; host noise comes from the mode's rng.
    */
   forward(x: tf.Tensor2D, mode: PresMode): AirPass {
-    const c = this.config, B = x.shape[0], N = c.steps, C = c.canvas, H = c.lstm;
+    const c = this.config, B = x.shape[0], N = c.steps, C = c.canvas;
     const prior = this.wherePrior();
-    let h: tf.Tensor2D = tf.zeros([B, H]), cell: tf.Tensor2D = tf.zeros([B, H]);
-    let prevWhere: tf.Tensor2D = tf.zeros([B, 3]), prevWhat: tf.Tensor2D = tf.zeros([B, c.zWhat]);
-    let prevPres: tf.Tensor2D = tf.ones([B, 1]);
-    let prevPresHost = new Float32Array(B).fill(1);
+    let state = this.initialGuideState(B);
     let canvas: tf.Tensor2D = tf.zeros([B, C * C]);
     // AIR reads the same image at every step: project it once.
     const xProj = c.model === "air" ? timesTransposed(this.features(x), this.core.wxT as tf.Tensor2D) : null;
@@ -292,96 +442,34 @@ export class Air {
     const written: tf.Tensor2D[] = [];
     const zPresHost = new Float32Array(B * N), sampledHost = new Float32Array(B * N);
     const whereHost = new Float32Array(B * N * 3), probHost = new Float32Array(B * N);
-    // The continuous latents' noise stream: none at evaluation, where they take their means.
-    const latentRng = mode.kind === "mode" ? null : mode.rng;
 
     for (let t = 0; t < N; t++) {
-      const zPrev = tf.concat([prevWhere, prevWhat, prevPres], 1);
-      if (c.model === "air") {
-        const gates = tf.add(
-          tf.add(xProj!, tf.matMul(zPrev, this.core.wz)),
-          tf.add(tf.matMul(h, this.core.wh), this.core.b),
-        );
-        [h, cell] = lstmCell(gates as tf.Tensor2D, cell);
-      } else {
-        // DAIR: a feed-forward step on the error canvas and the previous latents.
-        const err = tf.sub(x, canvas) as tf.Tensor2D;
-        h = tf.relu(
-          tf.add(
-            tf.add(
-              timesTransposed(this.features(err), this.core.wxT as tf.Tensor2D),
-              tf.matMul(zPrev, this.core.wz),
-            ),
-            this.core.b,
-          ),
-        ) as tf.Tensor2D;
-      }
-      // Predictor: q(z_pres,t) and q(z_where,t).
-      const out = linear(relu(h, this.predict.hidden), this.predict.out);
-      const [presLogit, whereMu, whereRaw] = tf.split(out, [1, 3, 3], 1) as tf.Tensor2D[];
-      const whereSigma = softplus(whereRaw) as tf.Tensor2D;
-      const presP = tf.sigmoid(presLogit) as tf.Tensor2D;
-      const pHost = presP.dataSync() as Float32Array;
-      const rate = this.presPrior[t];
-
-      // z_pres,t: exact sample, relaxed sample, or mode; zero once an earlier step was 0.
-      let zPres: tf.Tensor2D;
-      let stepPres: Float32Array;
-      if (mode.kind === "relaxed") {
-        const noise = tf.tensor2d(logisticNoise(mode.rng, B), [B, 1]);
-        const relaxed = tf.sigmoid(tf.div(tf.add(presLogit, noise), mode.temperature)) as tf.Tensor2D;
-        zPres = tf.mul(prevPres, relaxed) as tf.Tensor2D;
-        stepPres = zPres.dataSync() as Float32Array;
-        // Bernoulli KL, weighted by how present the previous steps are.
-        klPres.push(tf.mul(prevPres, bernoulliKl(presP, rate)) as tf.Tensor2D);
-        logQ.push(tf.zeros([B, 1]));
-      } else {
-        const draw = mode.kind === "sample"
-          ? sampleBernoulli(mode.rng, pHost)
-          : pHost.map((p) => (p > 0.5 ? 1 : 0));
-        stepPres = draw.map((z, b) => z * prevPresHost[b]);
-        zPres = tf.tensor2d(stepPres, [B, 1]);
-        const ran = tf.tensor2d(prevPresHost, [B, 1]); // the step was sampled iff all earlier were 1
-        const lq = tf.mul(ran, bernoulliLogProb(zPres, presP)) as tf.Tensor2D;
-        const lp = tf.mul(ran, bernoulliLogProb(zPres, tf.scalar(rate))) as tf.Tensor2D;
-        klPres.push(tf.sub(lq, lp) as tf.Tensor2D);
-        logQ.push(lq);
-      }
-
-      // z_where,t (reparameterised) and the glimpse it selects.
-      const zWhere = reparameterise(whereMu, whereSigma, latentRng);
-      const pose = toPose(zWhere);
-      const seen = glimpse(x.reshape([B, C, C]) as tf.Tensor3D, pose, c.window).reshape([B, -1]);
-      const enc = linear(relu(seen, this.encoder.hidden), this.encoder.out);
-      const [whatMu, whatRaw] = tf.split(enc, 2, 1) as tf.Tensor2D[];
-      const whatSigma = tf.add(softplus(whatRaw), 1e-4) as tf.Tensor2D;
-      const zWhat = reparameterise(whatMu, whatSigma, latentRng);
-
-      // Model: decode, write, add to the canvas if present.
-      const window = this.decode(zWhat);
-      const w = this.write(window, zWhere);
-      written.push(w);
-      canvas = tf.add(canvas, tf.mul(zPres, w)) as tf.Tensor2D;
+      const ran = state.presHost;
+      const guide = this.guideStep(t, x, xProj, canvas, state, mode);
+      const z = guide.step;
+      state = guide.state;
+      const drawn = this.modelStep(z.zWhat, z.zWhere, z.zPres, canvas);
+      canvas = drawn.canvas;
+      written.push(drawn.written);
+      klPres.push(z.klPres);
+      logQ.push(z.logQ);
+      // z_pres,t · ( KL(q(z_what,t) ‖ N(0, I)) + KL(q(z_where,t) ‖ p(z_where)) )
       const kl = tf.add(
-        normalKl(whatMu, whatSigma, 0, 1),
-        normalKl(whereMu, whereSigma, prior.mu, prior.sigma),
+        tf.sum(gaussianKl(z.whatMu, z.whatSigma, 0, 1), 1),
+        tf.sum(gaussianKl(z.whereMu, z.whereSigma, prior.mu, prior.sigma), 1),
       );
-      klLatents.push(tf.mul(zPres, kl.reshape([B, 1])) as tf.Tensor2D);
+      klLatents.push(tf.mul(z.zPres, kl.reshape([B, 1])) as tf.Tensor2D);
 
-      const poseHost = pose.dataSync();
+      const poseHost = z.pose.dataSync();
       for (let b = 0; b < B; b++) {
-        zPresHost[b * N + t] = stepPres[b];
-        sampledHost[b * N + t] = prevPresHost[b] > 0 ? 1 : 0;
-        probHost[b * N + t] = pHost[b];
+        zPresHost[b * N + t] = z.presHost[b];
+        sampledHost[b * N + t] = ran[b] > 0 ? 1 : 0;
+        probHost[b * N + t] = z.presProb[b];
         for (let k = 0; k < 3; k++) whereHost[(b * N + t) * 3 + k] = poseHost[b * 3 + k];
       }
-      prevPresHost = Float32Array.from(stepPres);
-      prevWhere = zWhere;
-      prevWhat = zWhat;
-      prevPres = zPres;
     }
     return {
-      logLik: gaussianLogLik(x, canvas, c.sigma),
+      logLik: gaussianLogLik(x, canvas, c.sigma), // log N(x; canvas_N, σ²)
       klLatents: tf.concat(klLatents, 1) as tf.Tensor2D,
       klPres: tf.concat(klPres, 1) as tf.Tensor2D,
       logQPres: tf.concat(logQ, 1) as tf.Tensor2D,
@@ -395,19 +483,19 @@ export class Air {
   }
 
   /**
-   * Samples scenes from the generative model: n from the count prior, then z_where and z_what
-   * from their priors; returns images [B, C²] and the counts.
+   * Samples scenes from the generative model: n from the count prior, then at each step z_what ~
+   * N(0, I) and z_where ~ p(z_where), drawn by {@link modelStep}; returns images [B, C²] and the counts.
    */
   generate(rng: Rng, n: number): { images: Float32Array; counts: number[] } {
     const c = this.config, prior = this.wherePrior();
     const counts: number[] = [];
     for (let b = 0; b < n; b++) {
       let k = 0;
-      while (k < c.steps && rng.uniform() < this.presPrior[k]) k++;
+      while (k < c.steps && rng.uniform() < this.presPrior[k]) k++; // unary code: z_pres,t ~ Bernoulli(ρ_t)
       counts.push(k);
     }
     const images = tf.tidy(() => {
-      let canvas = tf.zeros([n, c.canvas * c.canvas]);
+      let canvas: tf.Tensor2D = tf.zeros([n, c.canvas * c.canvas]);
       for (let t = 0; t < c.steps; t++) {
         const zWhat = tf.tensor2d(rng.normalArray(n * c.zWhat), [n, c.zWhat]);
         const where = new Float32Array(n * 3);
@@ -415,7 +503,7 @@ export class Air {
           for (let k = 0; k < 3; k++) where[b * 3 + k] = rng.normal(prior.mu[k], prior.sigma[k]);
         }
         const pres = tf.tensor2d(counts.map((k) => (t < k ? 1 : 0)), [n, 1]);
-        canvas = tf.add(canvas, tf.mul(pres, this.write(this.decode(zWhat), tf.tensor2d(where, [n, 3]))));
+        canvas = this.modelStep(zWhat, tf.tensor2d(where, [n, 3]), pres, canvas).canvas;
       }
       return tf.clipByValue(canvas, 0, 1);
     });
@@ -433,21 +521,4 @@ export class Air {
 export function toPose(zWhere: tf.Tensor2D): tf.Tensor2D {
   const [ls, xy] = tf.split(zWhere, [1, 2], 1);
   return tf.concat([tf.exp(ls), xy], 1) as tf.Tensor2D;
-}
-
-/** The ELBO per example [B]: log p(x|z) − Σ_t cost_t, cost = the pass's latent and z_pres terms [B, N]. */
-export function elboOf(pass: AirPass, cost: tf.Tensor2D = tf.add(pass.klLatents, pass.klPres)): tf.Tensor1D {
-  return tf.sub(pass.logLik, tf.sum(cost, 1)) as tf.Tensor1D;
-}
-
-/** Number of present steps per example from a pass's host z_pres [B·N] (relaxed: > ½). */
-export function countsOf(zPres: Float32Array, steps: number): Int32Array {
-  const B = zPres.length / steps;
-  const out = new Int32Array(B);
-  for (let b = 0; b < B; b++) {
-    let k = 0;
-    while (k < steps && zPres[b * steps + k] > 0.5) k++;
-    out[b] = k;
-  }
-  return out;
 }

@@ -16,7 +16,8 @@
  * @module
  */
 import { tf } from "../core/tf.ts";
-import { type Air, type AirPass, countsOf } from "./model.ts";
+import type { Air, AirPass } from "./model.ts";
+import { countsOf } from "./elbo.ts";
 import type { AirEval, AirResult, AirRunHooks } from "./train.ts";
 import {
   confusionHeatmap,

@@ -19,16 +19,14 @@
  * @module
  */
 import { tf } from "../core/tf.ts";
+import { cosineDecay } from "../nn/schedule.ts";
 import { Rng } from "../core/random.ts";
-import { Air, type AirConfig, countsOf, defaultAirConfig, elboOf, validateAirConfig } from "./model.ts";
-import {
-  assignValues,
-  type Dense,
-  HostAdam,
-  Params,
-  timesTransposed,
-  trainWithinBudget,
-} from "../nn/train.ts";
+import { Air, type AirConfig, defaultAirConfig, validateAirConfig } from "./model.ts";
+import { countsOf, elboOf } from "./elbo.ts";
+import { assignValues, Params } from "../nn/params.ts";
+import { type Dense, timesTransposed } from "../nn/dense.ts";
+import { HostAdam } from "../nn/adam.ts";
+import { trainWithinBudget } from "../nn/loop.ts";
 import { concreteTemperature, SignalNormalizer } from "./estimators.ts";
 import { DataParallelAir } from "./parallel.ts";
 import { flatViews } from "../nn/allreduce.ts";
@@ -48,9 +46,7 @@ import {
  * throughout when `lrEnd` is 0.
  */
 export function annealedLr(c: Pick<AirRunConfig, "lr" | "lrEnd">, progress: number): number {
-  if (c.lrEnd === 0) return c.lr;
-  const p = Math.min(1, Math.max(0, progress));
-  return c.lrEnd + (c.lr - c.lrEnd) * 0.5 * (1 + Math.cos(Math.PI * p));
+  return c.lrEnd === 0 ? c.lr : cosineDecay(progress, c.lr, c.lrEnd / c.lr);
 }
 
 /** A training run: architecture, data, estimator, optimiser, budget. */

@@ -26,8 +26,9 @@
  * @module
  */
 import { tf } from "../core/tf.ts";
+import { type Dense, dense } from "../nn/dense.ts";
 import type { Rng } from "../core/random.ts";
-import { type Dense, Params } from "../nn/train.ts";
+import { Params } from "../nn/params.ts";
 import type { SlotDataset } from "../scenes/scenes3d.ts";
 import {
   assign,
@@ -75,10 +76,6 @@ export interface SlotModel {
 }
 
 const N_TYPES = PRIMITIVE_TYPES.length;
-
-function denseApply(x: tf.Tensor2D, d: Dense): tf.Tensor2D {
-  return tf.add(tf.matMul(x, d.w as tf.Tensor2D), d.b) as tf.Tensor2D;
-}
 
 /** Model outputs per slot, as tensors ([n, K] presence logits, [n, K, 3] types, [n, K, 3] positions, [n, K, r] rotations). */
 interface SlotOutputs {
@@ -165,9 +162,9 @@ export function mlpModel(rng: Rng, shape: ModelShape): SlotModel {
   // The input is mean-pooled on the host (one pass over the pixels; cheaper than a wasm AvgPool).
   function forward(images: Float32Array, n: number) {
     const x = tf.tensor2d(meanPool(images, n, size, inputPool), [n, inDim]);
-    const h1 = tf.relu(denseApply(x, l1));
-    const h2 = tf.relu(denseApply(h1, l2));
-    const raw = denseApply(h2, out).reshape([n * K, per]);
+    const h1 = tf.relu(dense(x, l1));
+    const h2 = tf.relu(dense(h1, l2));
+    const raw = dense(h2, out).reshape([n * K, per]);
     const [pres, type, pos, rot] = tf.split(raw.reshape([n, K, per]), [1, N_TYPES, 3, 3], 2);
     return {
       raw,
@@ -374,7 +371,7 @@ function glimpseReader(params: Params, size: number, ctxDim: number, hidden: num
     }
     const gl = glimpseHost(images, size, source, poses, GLIMPSE.size);
     const gf = cnn(tf.tensor4d(gl, [m, GLIMPSE.size, GLIMPSE.size, 1])).coarse.reshape([m, gFlat]);
-    const out = denseApply(tf.relu(denseApply(tf.concat([gf, ctx], 1) as tf.Tensor2D, fc)), head);
+    const out = dense(tf.relu(dense(tf.concat([gf, ctx], 1) as tf.Tensor2D, fc)), head);
     const [type, rot6, dxy] = tf.split(out, [N_TYPES, 6, 2], 1);
     return {
       type: type as tf.Tensor2D,
@@ -496,7 +493,7 @@ export function convModel(rng: Rng, shape: ModelShape): SlotModel {
   /** The core: one step per object, each emitting z_where = (presence logit, x, y, z). */
   function where(images: Float32Array, b: number) {
     const half = size / 2;
-    const feat = tf.relu(denseApply(
+    const feat = tf.relu(dense(
       enc(tf.tensor4d(meanPool(images, b, size, 2), [b, half, half, 1])).coarse.reshape([b, flat]),
       fc,
     ));
@@ -507,11 +504,11 @@ export function convModel(rng: Rng, shape: ModelShape): SlotModel {
       // GRU: z = σ(W_z[x,h]), r = σ(W_r[x,h]), n = tanh(W_n[x, r⊙h]), h' = (1 − z)⊙n + z⊙h
       const xin = tf.concat([feat, prev], 1) as tf.Tensor2D;
       const xh = tf.concat([xin, h], 1) as tf.Tensor2D;
-      const z = tf.sigmoid(denseApply(xh, gz));
-      const r = tf.sigmoid(denseApply(xh, gr));
-      const n = tf.tanh(denseApply(tf.concat([xin, tf.mul(r, h)], 1) as tf.Tensor2D, gn));
+      const z = tf.sigmoid(dense(xh, gz));
+      const r = tf.sigmoid(dense(xh, gr));
+      const n = tf.tanh(dense(tf.concat([xin, tf.mul(r, h)], 1) as tf.Tensor2D, gn));
       h = tf.add(tf.mul(tf.sub(1, z), n), tf.mul(z, h)) as tf.Tensor2D;
-      const w = denseApply(h, whereHead);
+      const w = dense(h, whereHead);
       hs.push(h);
       wheres.push(w);
       prev = tf.concat([tf.sigmoid(w.slice([0, 0], [b, 1])), w.slice([0, 1], [b, 3])], 1) as tf.Tensor2D;
@@ -712,7 +709,7 @@ export function gridModel(rng: Rng, shape: ModelShape): SlotModel {
     const half = size / 2;
     const { fine, coarse } = enc(tf.tensor4d(meanPool(images, b, size, 2), [b, half, half, 1]));
     const feat = pixelwise(tf.concat([fine, reluConv(coarse, c4)], 3) as tf.Tensor4D, fuse);
-    const out = denseApply(feat.reshape([b * g * g, C]), head) // depth-to-space by `sub`
+    const out = dense(feat.reshape([b * g * g, C]), head) // depth-to-space by `sub`
       .reshape([b, g, g, sub, sub, 6]).transpose([0, 1, 3, 2, 4, 5]).reshape([b, cells, 6]) as tf.Tensor3D;
     return { feat: feat.reshape([b, g * g, C]) as tf.Tensor3D, out };
   }

@@ -19,7 +19,9 @@ import { Rng } from "../core/random.ts";
 import { buildModel, MODEL_KINDS, type ModelKind, type SlotModel } from "./models.ts";
 import { sampleSlotDataset, slotBatches, type SlotDataset } from "../scenes/scenes3d.ts";
 import { type Matching, type SceneMetrics, scoreScenes, type SlotPrediction } from "../metrics/metrics.ts";
-import { AdamW, BestCheckpoint, cosineLr } from "../nn/train.ts";
+import { AdamW } from "../nn/adam.ts";
+import { BestCheckpoint } from "../nn/best_checkpoint.ts";
+import { cosineLr } from "../nn/schedule.ts";
 import { applyCounts, calibrateLambda, chooseCounts, countCosts, MIN_PRESENCE } from "./refine.ts";
 
 /** Every knob of a run. The mlp defaults are the reproduction's canonical flags (see batchSize, lr). */

@@ -40,10 +40,12 @@
  * @module
  */
 import { tf } from "../core/tf.ts";
+import { type Dense, dense } from "../nn/dense.ts";
+import { gaussianKl, reparameterise } from "../nn/gaussian.ts";
 import type { Rng } from "../core/random.ts";
-import { assignValues, type Dense, lstmCell, Params } from "../nn/train.ts";
+import { assignValues, Params } from "../nn/params.ts";
+import { lstmCell } from "../nn/lstm.ts";
 import { gmmLogLik, stickBreaking } from "./pieces.ts";
-import { reparameterise } from "../air/elbo.ts";
 import { requireInt, requirePositive } from "../core/validate.ts";
 
 /** How the masks are inferred (see the module doc). */
@@ -143,8 +145,6 @@ interface Lstm {
   b: tf.Variable;
 }
 
-const dense = (x: tf.Tensor, l: Dense) => tf.add(tf.matMul(x as tf.Tensor2D, l.w), l.b) as tf.Tensor2D;
-
 /** A diagonal Gaussian. */
 interface Gaussian {
   mu: tf.Tensor2D;
@@ -155,20 +155,6 @@ interface Gaussian {
 function gaussian(out: tf.Tensor2D): Gaussian {
   const [mu, raw] = tf.split(out, 2, 1) as tf.Tensor2D[];
   return { mu, sigma: tf.add(tf.softplus(raw), 1e-4) as tf.Tensor2D };
-}
-
-/** KL(N(μ_q, σ_q²) ‖ N(μ_p, σ_p²)) = log σ_p/σ_q + (σ_q² + (μ_q − μ_p)²) / 2σ_p² − ½, summed over dims → [N]. */
-function gaussianKl(q: Gaussian, p: Gaussian): tf.Tensor1D {
-  return tf.sum(
-    tf.sub(
-      tf.add(
-        tf.log(tf.div(p.sigma, q.sigma)),
-        tf.div(tf.add(tf.square(q.sigma), tf.square(tf.sub(q.mu, p.mu))), tf.mul(2, tf.square(p.sigma))),
-      ),
-      0.5,
-    ),
-    1,
-  ) as tf.Tensor1D;
 }
 
 /** Gumbel(0, 1) noise: −log(−log u), u ~ U(0, 1). */
@@ -276,7 +262,8 @@ export class Genesis {
     let kl = tf.zeros([B]) as tf.Tensor1D;
     for (let k = 0; k < z.length; k++) {
       [h, c] = lstmCell(tf.add(tf.add(tf.matMul(zPrev, core.wx), tf.matMul(h, core.wh)), core.b), c);
-      kl = tf.add(kl, gaussianKl(q[k], gaussian(dense(h, this.prior.out)))) as tf.Tensor1D;
+      const p = gaussian(dense(h, this.prior.out));
+      kl = tf.add(kl, tf.sum(gaussianKl(q[k].mu, q[k].sigma, p.mu, p.sigma), 1)) as tf.Tensor1D; // KL(q(z_k) ‖ p(z_k | z_<k))
       zPrev = z[k];
     }
     return kl;

@@ -19,7 +19,8 @@
  */
 import { tf } from "../core/tf.ts";
 import { Rng } from "../core/random.ts";
-import { HostAdam, trainWithinBudget } from "../nn/train.ts";
+import { HostAdam } from "../nn/adam.ts";
+import { trainWithinBudget } from "../nn/loop.ts";
 import { Geco } from "./pieces.ts";
 import { defaultGenesisConfig, Genesis, type GenesisConfig, validateGenesisConfig } from "./model.ts";
 import { sampleSprites, type SegmentationSet } from "../scenes/sprites.ts";

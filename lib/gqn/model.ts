@@ -44,8 +44,11 @@
  * @module
  */
 import { tf } from "../core/tf.ts";
+import { gaussianKl } from "../nn/gaussian.ts";
 import type { Rng } from "../core/random.ts";
-import { type Dense, lstmCell, Params } from "../nn/train.ts";
+import type { Dense } from "../nn/dense.ts";
+import { lstmCell } from "../nn/lstm.ts";
+import { Params } from "../nn/params.ts";
 import { requireInt, requireKnownKeys } from "../core/validate.ts";
 import { type QueryBatch, VIEW_DIM } from "../scenes/views.ts";
 
@@ -147,18 +150,6 @@ const conv = (x: tf.Tensor4D, l: Dense, stride = 1, pad: "same" | "valid" = "sam
 /** Broadcasts [N, D] to [N, G, G, D]. */
 const broadcastMap = (v: tf.Tensor2D, g: number) =>
   tf.tile(tf.reshape(v, [v.shape[0], 1, 1, v.shape[1]]), [1, g, g, 1]) as tf.Tensor4D;
-
-/** KL(N(μq, σq²) ‖ N(μp, σp²)) summed over all but the batch axis, from means and log-stds. */
-function gaussKl(mq: tf.Tensor4D, lq: tf.Tensor4D, mp: tf.Tensor4D, lp: tf.Tensor4D): tf.Tensor1D {
-  const term = tf.sub(
-    tf.add(
-      tf.sub(lp, lq),
-      tf.div(tf.add(tf.exp(tf.mul(lq, 2)), tf.square(tf.sub(mq, mp))), tf.mul(2, tf.exp(tf.mul(lp, 2)))),
-    ),
-    0.5,
-  );
-  return tf.sum(term, [1, 2, 3]) as tf.Tensor1D;
-}
 
 /** The GQN with its parameters. */
 export class Gqn {
@@ -305,7 +296,7 @@ export class Gqn {
       const z = tf.add(mq, tf.mul(tf.exp(lq), this.noise(rng, b))) as tf.Tensor4D;
       [hg, cg] = this.step(this.gen, fixedG, z, hg, cg);
       u = tf.add(u, this.write(hg)) as tf.Tensor4D;
-      kls.push(gaussKl(mq, lq, mp, lp));
+      kls.push(tf.sum(gaussianKl(mq, tf.exp(lq), mp, tf.exp(lp)), [1, 2, 3]) as tf.Tensor1D); // KL(q ‖ π) per image
     }
     const mean = this.render(u);
     const d = S * S * 3;

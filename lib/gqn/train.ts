@@ -24,7 +24,8 @@
  */
 import { tf } from "../core/tf.ts";
 import { Rng } from "../core/random.ts";
-import { HostAdam, trainWithinBudget } from "../nn/train.ts";
+import { HostAdam } from "../nn/adam.ts";
+import { trainWithinBudget } from "../nn/loop.ts";
 import { defaultGqnConfig, Gqn, type GqnConfig, type GqnInputs, validateGqnConfig } from "./model.ts";
 import {
   meanTrainingImage,

@@ -17,7 +17,7 @@
  * @module
  */
 import { tf } from "../core/tf.ts";
-import { assignValues } from "./train.ts";
+import { assignValues } from "./params.ts";
 import { writeAtomic } from "../core/files.ts";
 
 const MAGIC = "OCGSVAR1";

@@ -4,12 +4,10 @@ import {
   bernoulliKl,
   bernoulliLogProb,
   countPriorRates,
-  gaussianLogLik,
   geometricCountPrior,
   impliedCountDistribution,
-  normalKl,
-  reparameterise,
 } from "../../lib/air/elbo.ts";
+import { gaussianKl, gaussianLogLik, reparameterise } from "../../lib/nn/gaussian.ts";
 import {
   concreteTemperature,
   logisticNoise,
@@ -58,10 +56,18 @@ Deno.test("Gaussian log-likelihood and KL terms match their closed forms", () =>
     close(ll, direct, 1e-4);
     // KL(N(1, 0.5²) ‖ N(0, 1)) = −log 0.5 + (0.25 + 1)/2 − ½.
     close(
-      normalKl(tf.tensor2d([[1]]), tf.tensor2d([[0.5]]), 0, 1).dataSync()[0],
+      gaussianKl(tf.tensor2d([[1]]), tf.tensor2d([[0.5]]), 0, 1).dataSync()[0],
       -Math.log(0.5) + 0.625 - 0.5,
     );
-    close(normalKl(tf.tensor2d([[0.2, 3]]), tf.tensor2d([[0.4, 2]]), [0.2, 3], [0.4, 2]).dataSync()[0], 0);
+    close(
+      gaussianKl(tf.tensor2d([[0.2, 3]]), tf.tensor2d([[0.4, 2]]), [0.2, 3], [0.4, 2]).sum().dataSync()[0],
+      0,
+    );
+    // Prior as tensors (GENESIS's autoregressive prior, GQN's per-pixel prior): KL(N(0, 1) ‖ N(1, 2²)).
+    close(
+      gaussianKl(tf.zeros([1, 1]), tf.ones([1, 1]), tf.ones([1, 1]), tf.fill([1, 1], 2)).dataSync()[0],
+      Math.log(2) + (1 + 1) / 8 - 0.5,
+    );
     close(bernoulliLogProb(tf.tensor1d([1, 0]), tf.tensor1d([0.8, 0.8])).dataSync()[1], Math.log(0.2));
     const kl = bernoulliKl(tf.tensor1d([0.8]), 0.3).dataSync()[0];
     close(kl, 0.8 * Math.log(0.8 / 0.3) + 0.2 * Math.log(0.2 / 0.7));

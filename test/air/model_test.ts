@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { initTf, liveTensors, tf } from "../../lib/core/tf.ts";
-import { Air, countsOf, defaultAirConfig, validateAirConfig } from "../../lib/air/model.ts";
+import { Air, defaultAirConfig, validateAirConfig } from "../../lib/air/model.ts";
+import { countsOf } from "../../lib/air/elbo.ts";
 import {
   AirTrainer,
   annealedLr,

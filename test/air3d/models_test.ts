@@ -13,7 +13,7 @@ import {
 import { type Air3dConfig, defaultConfig, runAir3d, validateConfig } from "../../lib/air3d/train.ts";
 import { sampleSlotDataset } from "../../lib/scenes/scenes3d.ts";
 import { LAMBDAS } from "../../lib/air3d/refine.ts";
-import { AdamW } from "../../lib/nn/train.ts";
+import { AdamW } from "../../lib/nn/adam.ts";
 import { Rng } from "../../lib/core/random.ts";
 import { runScript } from "../fixtures.ts";
 

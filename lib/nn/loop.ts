@@ -1,0 +1,52 @@
+/**
+ * The experiment runs' training loop: steps within a wall-clock budget or a step limit, with
+ * evaluations at fixed intervals of training time.
+ *
+ * @example
+ * ```ts
+ * import { trainWithinBudget } from "./loop.ts";
+ * let steps = 0;
+ * const trainS = await trainWithinBudget({ budgetS: 1, maxSteps: 3, evalEveryS: 0 }, {
+ *   steps: () => steps,
+ *   step: () => steps++,
+ *   evaluate: () => {},
+ * });
+ * ```
+ * @module
+ */
+
+/** The limits of a budgeted run. */
+export interface BudgetLimits {
+  /** Wall-clock training budget in seconds (evaluation time excluded). */
+  budgetS: number;
+  /** Stop after this many steps (0: no limit). */
+  maxSteps: number;
+  /** Seconds of training between evaluations (0: none during training). */
+  evalEveryS: number;
+}
+
+/**
+ * The experiment runs' training loop: calls `step` until the budget or the step limit is reached,
+ * timing only the steps, and `evaluate` at time 0 and then every `evalEveryS` seconds of training
+ * (yielding to the event loop after each, so a notebook's outputs go out). `step` gets the run's
+ * progress in [0, 1]: by steps when the run is step-limited (so a seed repeats), else by time.
+ * Returns the seconds spent training; the final evaluation is the caller's.
+ */
+export async function trainWithinBudget(
+  limits: BudgetLimits,
+  hooks: { steps: () => number; step: (progress: number) => void; evaluate: (trainS: number) => void },
+): Promise<number> {
+  const { budgetS, maxSteps, evalEveryS } = limits;
+  let trainMs = 0, nextEval = evalEveryS > 0 ? 0 : Infinity;
+  while (trainMs < budgetS * 1000 && (maxSteps === 0 || hooks.steps() < maxSteps)) {
+    if (trainMs >= nextEval) {
+      hooks.evaluate(trainMs / 1000);
+      nextEval += evalEveryS * 1000;
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    const t0 = performance.now();
+    hooks.step(maxSteps > 0 ? hooks.steps() / maxSteps : trainMs / (budgetS * 1000));
+    trainMs += performance.now() - t0;
+  }
+  return trainMs / 1000;
+}
