@@ -10,7 +10,8 @@
 import { environment, initTf, tf } from "../lib/core/tf.ts";
 import { cliFlags } from "../lib/core/flags.ts";
 import { loadMnist } from "../lib/scenes/mnist.ts";
-import { AirTrainer, defaultAirRunConfig, sceneSpec } from "../lib/air/train.ts";
+import { AirTrainer } from "../lib/air/trainer.ts";
+import { defaultAirRunConfig, sceneSpec } from "../lib/air/config.ts";
 import { DataParallelAir } from "../lib/air/parallel.ts";
 import { sampleMultiMnist } from "../lib/scenes/multi_mnist.ts";
 import { Rng } from "../lib/core/random.ts";

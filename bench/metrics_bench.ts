@@ -5,7 +5,7 @@
  *
  *   deno task bench:metrics [-- --size 64 --k 5 --seconds 3]
  */
-import { maskScores } from "../lib/metrics/metrics.ts";
+import { maskScores } from "../lib/metrics/segmentation.ts";
 import { Rng } from "../lib/core/random.ts";
 import { cliFlags } from "../lib/core/flags.ts";
 

@@ -5,7 +5,7 @@
  *
  *   deno task bench:render [-- --size 64 --seconds 3]
  */
-import { samplePrimitiveScenes } from "../lib/scenes/render.ts";
+import { samplePrimitiveScenes } from "../lib/scenes/primitives.ts";
 import { Rng } from "../lib/core/random.ts";
 import { renderThroughput } from "../lib/scenes/scenes3d.ts";
 import { cliFlags } from "../lib/core/flags.ts";

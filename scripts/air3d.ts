@@ -14,7 +14,7 @@
 import { initTf } from "../lib/core/tf.ts";
 import { cliFlags, parseFlags } from "../lib/core/flags.ts";
 import { type Air3dConfig, defaultConfig, runAir3d } from "../lib/air3d/train.ts";
-import type { ModelKind } from "../lib/air3d/models.ts";
+import type { ModelKind } from "../lib/air3d/model.ts";
 
 try {
   const model = parseFlags(Deno.args.filter((_, i, a) => a[i] === "--model" || a[i - 1] === "--model"), {

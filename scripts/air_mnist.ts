@@ -23,8 +23,9 @@ import { dirname } from "node:path";
 import { environment, initTf } from "../lib/core/tf.ts";
 import { cliFlags } from "../lib/core/flags.ts";
 import { loadMnist, type MnistSource } from "../lib/scenes/mnist.ts";
-import { canvasAirConfig } from "../lib/air/model.ts";
-import { defaultAirRunConfig, runAirMnist, saveAirTrainer } from "../lib/air/train.ts";
+import { canvasAirConfig, defaultAirRunConfig } from "../lib/air/config.ts";
+import { runAirMnist } from "../lib/air/train.ts";
+import { saveAirTrainer } from "../lib/air/checkpoint.ts";
 
 const counts = (flag: string, s: string) => {
   const v = s.split(",").map((x) => Number(x.trim()));

@@ -2,8 +2,7 @@
  * Shared test fixtures: a small fake MNIST and a small AIR run config (no files, no network).
  * @module
  */
-import { defaultAirConfig } from "../lib/air/model.ts";
-import { defaultAirRunConfig } from "../lib/air/train.ts";
+import { defaultAirConfig, defaultAirRunConfig } from "../lib/air/config.ts";
 import { defaultGqnConfig, type GqnConfig } from "../lib/gqn/model.ts";
 import { encodeIdx, type Mnist, parseSplit } from "../lib/scenes/mnist.ts";
 

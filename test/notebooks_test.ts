@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { basename } from "node:path";
 import { executeNotebook, hasNbconvert, listNotebooks } from "../scripts/jupyter.ts";
-import { SEQ_KEY } from "../lib/display/display.ts";
+import { SEQ_KEY } from "../lib/display/mime.ts";
 
 interface Output {
   output_type: string;

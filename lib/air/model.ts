@@ -23,7 +23,8 @@
  *
  * @example
  * ```ts
- * import { Air, defaultAirConfig } from "./model.ts";
+ * import { Air } from "./model.ts";
+ * import { type AirConfig, defaultAirConfig, validateAirConfig } from "./config.ts";
  * import { Rng } from "../core/random.ts";
  * const air = new Air(defaultAirConfig(), new Rng(0));
  * // const out = air.forward(images, { rng, mode: "sample" });   // inside a tf.tidy / grad
@@ -39,99 +40,7 @@ import { glimpse, writeWindow } from "../nn/spatial.ts";
 import { bernoulliKl, bernoulliLogProb, countPriorRates, geometricCountPrior } from "./elbo.ts";
 import { gaussianKl, gaussianLogLik, reparameterise } from "../nn/gaussian.ts";
 import { logisticNoise, sampleBernoulli } from "./estimators.ts";
-import { requireInt, requirePositive } from "../core/validate.ts";
-
-/** Architecture and prior of one AIR model. */
-export interface AirConfig {
-  /** Canvas side (50 in the paper, 32 in the reproduction). */
-  canvas: number;
-  /** Attention window side g (the decoded and the encoded glimpse). */
-  window: number;
-  /** Inference steps N (the most objects). */
-  steps: number;
-  /** LSTM units (DAIR: hidden units of its feed-forward core). */
-  lstm: number;
-  zWhat: number;
-  /** Hidden units of the encoder, decoder and predictor MLPs. */
-  hidden: number;
-  model: "air" | "dair";
-  /** Likelihood standard deviation σ. */
-  sigma: number;
-  /** Geometric count prior p(n) ∝ ρⁿ, n = 0..steps. */
-  countPrior: number;
-  /** Prior mean of the window half-width s (normalised units; z_where holds log s). */
-  scalePrior: number;
-  /** Prior std of log s. */
-  scalePriorStd: number;
-  /** Prior std of the window centre (x, y). */
-  positionPriorStd: number;
-  /** Initial logit of q(z_pres = 1) (the predictor's bias): > 0 starts with every step present. */
-  presInit: number;
-  /**
-   * Channels of a convolutional image embedding in the guide (two 5×5 stride-2 ReLU convolutions
-   * before the LSTM's image projection); 0 = the paper's raw pixels.
-   */
-  embed: number;
-}
-
-/** The paper's architecture (App. C) on its 50×50 canvas. */
-export function defaultAirConfig(overrides: Partial<AirConfig> = {}): AirConfig {
-  return {
-    canvas: 50,
-    window: 28,
-    steps: 3,
-    lstm: 256,
-    zWhat: 50,
-    hidden: 200,
-    model: "air",
-    sigma: 0.3,
-    countPrior: 0.5,
-    scalePrior: 0.45,
-    scalePriorStd: 0.3,
-    positionPriorStd: 1,
-    presInit: 0,
-    embed: 0,
-    ...overrides,
-  };
-}
-
-/**
- * The architecture for a canvas: 50 (the paper's, window 28) or 32 (the reproduction's 12–18 px
- * digits: window 16, prior window half-width 0.48), with `overrides` on top.
- */
-export function canvasAirConfig(canvas: 50 | 32, overrides: Partial<AirConfig> = {}): AirConfig {
-  if (canvas !== 50 && canvas !== 32) {
-    throw new RangeError(`canvas must be 50 (paper) or 32 (reproduction), got ${canvas}`);
-  }
-  return defaultAirConfig({
-    ...(canvas === 32 ? { canvas: 32, window: 16, scalePrior: 0.48 } : {}),
-    ...overrides,
-  });
-}
-
-/** Checks an architecture, naming the bad field. */
-export function validateAirConfig(c: AirConfig): void {
-  requireInt(c, "canvas", 8, 256);
-  requireInt(c, "window", 4, 64);
-  requireInt(c, "steps", 1, 8);
-  requireInt(c, "lstm", 1);
-  requireInt(c, "zWhat", 1);
-  requireInt(c, "hidden", 1);
-  if (c.model !== "air" && c.model !== "dair") {
-    throw new RangeError(`model must be "air" or "dair", got ${c.model}`);
-  }
-  requirePositive(c, "sigma");
-  requirePositive(c, "scalePrior");
-  requirePositive(c, "scalePriorStd");
-  requirePositive(c, "positionPriorStd");
-  requireInt(c, "embed", 0, 256);
-  if (!Number.isFinite(c.presInit)) {
-    throw new RangeError(`presInit must be a finite logit, got ${c.presInit}`);
-  }
-  if (!(c.countPrior > 0 && c.countPrior < 1)) {
-    throw new RangeError(`countPrior must be in (0, 1), got ${c.countPrior}`);
-  }
-}
+import { type AirConfig, validateAirConfig } from "./config.ts";
 
 /** How z_pres is drawn in a forward pass. */
 export type PresMode =

@@ -15,7 +15,8 @@
  *
  * @example
  * ```ts
- * import { AirTrainer, defaultAirRunConfig } from "./train.ts";
+ * import { AirTrainer } from "./trainer.ts";
+ * import { defaultAirRunConfig } from "./config.ts";
  * import { DataParallelAir } from "./parallel.ts";
  * const trainer = new AirTrainer(defaultAirRunConfig({ threads: 2 }));
  * const parallel = await DataParallelAir.start(trainer);
@@ -26,7 +27,7 @@
  */
 import { peekData, tf } from "../core/tf.ts";
 import type { Rng } from "../core/random.ts";
-import type { AirTrainer, StepStats } from "./train.ts";
+import type { AirTrainer, StepStats } from "./trainer.ts";
 import { ReplicaGroup, type ReplicaLayout, shardRows, writeGradients } from "../nn/allreduce.ts";
 
 /** What a worker is sent to build its replica. */

@@ -9,7 +9,7 @@
  * @example
  * ```ts
  * import { explain, explanationItems } from "./report.ts";
- * import { imageGrid } from "../display/display.ts";
+ * import { imageGrid } from "../display/images.ts";
  * // const ex = explain(trainer.air, test.images, 8);           // a mode pass on 8 scenes
  * // await nb.show(imageGrid(explanationItems(ex, test, [0, 1, 2]), { columns: 5 }));
  * ```
@@ -18,15 +18,11 @@
 import { tf } from "../core/tf.ts";
 import type { Air, AirPass } from "./model.ts";
 import { countsOf } from "./elbo.ts";
-import type { AirEval, AirResult, AirRunHooks } from "./train.ts";
-import {
-  confusionHeatmap,
-  type FigureSpec,
-  type GridItem,
-  type LiveOutput,
-  type Notebook,
-  plot,
-} from "../display/display.ts";
+import type { AirEval } from "./eval.ts";
+import type { AirResult, AirRunHooks } from "./train.ts";
+import { confusionHeatmap, type FigureSpec, plot } from "../display/plot.ts";
+import type { GridItem } from "../display/images.ts";
+import type { LiveOutput, Notebook } from "../display/notebook.ts";
 import { INK, type Scenes, whereToBox } from "../scenes/multi_mnist.ts";
 
 /** Box colours of steps 1, 2, 3, … (red, green, blue first, as in the paper's Fig. 3). */

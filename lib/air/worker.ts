@@ -5,7 +5,7 @@
  */
 /// <reference lib="deno.worker" />
 import { initTf, tf } from "../core/tf.ts";
-import { AirTrainer } from "./train.ts";
+import { AirTrainer } from "./trainer.ts";
 import { ReplicaGroup, shardRows } from "../nn/allreduce.ts";
 import { type ReplicaInit, replicaStep } from "./parallel.ts";
 

@@ -20,8 +20,9 @@
  * ```
  * @module
  */
-import { PRIMITIVE_TYPES, renderBatch, type Scene } from "../scenes/render.ts";
-import { permutations, type SlotPrediction } from "../metrics/metrics.ts";
+import { PRIMITIVE_TYPES, type Scene } from "../scenes/primitives.ts";
+import { renderBatch } from "../scenes/render.ts";
+import { permutations, type SlotPrediction } from "../metrics/slots.ts";
 
 /** Candidate λ values of {@link calibrateLambda} (squared error, in pixel-intensity² units). */
 export const LAMBDAS = [0, 1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128];

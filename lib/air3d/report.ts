@@ -6,25 +6,20 @@
  *
  * @example
  * ```ts
- * import { Notebook } from "../display/display.ts";
+ * import { Notebook } from "../display/notebook.ts";
  * import { liveCurves } from "./report.ts";
  * const nb = new Notebook();
  * const curves = await liveCurves(nb, "mlp");   // pass curves.onEpoch to runAir3d
  * ```
  * @module
  */
-import {
-  confusionHeatmap,
-  type FigureSpec,
-  type GridItem,
-  histogram,
-  type LiveOutput,
-  type Notebook,
-  plot,
-} from "../display/display.ts";
+import { confusionHeatmap, type FigureSpec, histogram, plot } from "../display/plot.ts";
+import type { GridItem } from "../display/images.ts";
+import type { LiveOutput, Notebook } from "../display/notebook.ts";
 import type { Air3dConfig, Air3dResult, Air3dRun, EpochRecord } from "./train.ts";
-import type { SceneMetrics, SlotPrediction } from "../metrics/metrics.ts";
-import { PRIMITIVE_TYPES, renderBatch, type Scene } from "../scenes/render.ts";
+import type { SceneMetrics, SlotPrediction } from "../metrics/slots.ts";
+import { PRIMITIVE_TYPES, type Scene } from "../scenes/primitives.ts";
+import { renderBatch } from "../scenes/render.ts";
 
 /** The numpy reproduction's published figures (canonical run and its one-primitive sanity run). */
 export const REPRODUCTION_RESULTS = {

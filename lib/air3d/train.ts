@@ -16,9 +16,9 @@
 import { environment, tf } from "../core/tf.ts";
 import { requireInt, requireKnownKeys, requirePositive } from "../core/validate.ts";
 import { Rng } from "../core/random.ts";
-import { buildModel, MODEL_KINDS, type ModelKind, type SlotModel } from "./models.ts";
+import { buildModel, MODEL_KINDS, type ModelKind, type SlotModel } from "./model.ts";
 import { sampleSlotDataset, slotBatches, type SlotDataset } from "../scenes/scenes3d.ts";
-import { type Matching, type SceneMetrics, scoreScenes, type SlotPrediction } from "../metrics/metrics.ts";
+import { type Matching, type SceneMetrics, scoreScenes, type SlotPrediction } from "../metrics/slots.ts";
 import { AdamW } from "../nn/adam.ts";
 import { BestCheckpoint } from "../nn/best_checkpoint.ts";
 import { cosineLr } from "../nn/schedule.ts";

@@ -25,7 +25,7 @@ import { Geco } from "./pieces.ts";
 import { defaultGenesisConfig, Genesis, type GenesisConfig, validateGenesisConfig } from "./model.ts";
 import { sampleSprites, type SegmentationSet } from "../scenes/sprites.ts";
 import { sampleColouredPrimitives } from "../scenes/scenes3d.ts";
-import { batchMaskScores, type SegmentationScores } from "../metrics/metrics.ts";
+import { batchMaskScores, type SegmentationScores } from "../metrics/segmentation.ts";
 import { requireInt, requirePositive } from "../core/validate.ts";
 
 export type GenesisDataset = "sprites" | "prims";

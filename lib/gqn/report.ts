@@ -13,11 +13,12 @@
  * ```
  * @module
  */
-import type { FigureSpec, GridItem } from "../display/display.ts";
+import type { FigureSpec } from "../display/plot.ts";
+import type { GridItem } from "../display/images.ts";
 import type { Gqn } from "./model.ts";
 import { predictQueries, sampleVariance } from "./train.ts";
 import type { Rng } from "../core/random.ts";
-import type { Camera } from "../scenes/render.ts";
+import type { Camera } from "../scenes/primitives.ts";
 import {
   FLOOR_RADIUS,
   FLOOR_Y,

@@ -22,153 +22,32 @@
  *
  * @example
  * ```ts
- * import { renderScene, sampleScene } from "./render.ts";
+ * import { renderScene } from "./render.ts";
+ * import { sampleScene } from "./primitives.ts";
  * import { Rng } from "../core/random.ts";
  * const scene = sampleScene(new Rng(0), { maxPrimitives: 3 });
  * const { image, ids, depth } = renderScene(scene, { size: 64 });
  * ```
  * @module
  */
-import type { Rng } from "../core/random.ts";
-import { requireKnownKeys } from "../core/validate.ts";
-
-/** The three primitive types, in the reproduction's order (their index is the type label). */
-export const PRIMITIVE_TYPES = ["sphere", "cube", "cylinder"] as const;
-export type PrimitiveType = typeof PRIMITIVE_TYPES[number];
-export type Vec3 = [number, number, number];
-
-/** One primitive of a scene. */
-export interface Primitive {
-  type: PrimitiveType;
-  /** World position of the centre. */
-  position: Vec3;
-  /** ZYX Euler angles [α, β, γ] in radians: R = Rz(α)·Ry(β)·Rx(γ). */
-  rotation: Vec3;
-  /** Uniform scale of the unit primitive; default {@link DEFAULT_SCALE}. */
-  scale?: number;
-}
-export type Scene = Primitive[];
-
-/** A camera on an orbit around the origin, always looking at the origin. */
-export interface Camera {
-  /** Turn about the world y axis, radians; 0 puts the camera on +z. */
-  yaw: number;
-  /** Elevation above the xz-plane, radians, in (−π/2, π/2). */
-  pitch: number;
-  /** Distance from the origin (> 0). */
-  distance: number;
-}
-
-export const DEFAULT_SCALE = 0.4;
-/** The reproduction's camera: at z = +5 looking down −z. */
-export const DEFAULT_CAMERA: Readonly<Camera> = { yaw: 0, pitch: 0, distance: 5 };
-/** Half-width of the square image plane. */
-export const VIEW_HALF_WIDTH = 1.6;
-export const AMBIENT = 0.15;
-export const DIFFUSE = 0.85;
-
-export interface RenderOptions {
-  /** Image side in pixels (integer ≥ 1). */
-  size: number;
-  camera?: Camera;
-  /** Direction towards the light (normalised here); default [0, 0, 1]. "camera" lights along the view. */
-  light?: Vec3 | "camera";
-}
-
-/** One rendered view. `ids` is −1 on background; `depth` is +∞ on background. */
-export interface Rendering {
-  size: number;
-  image: Float32Array;
-  ids: Int16Array;
-  depth: Float32Array;
-}
-
-/** A batch rendered into flat arrays, image k at offset k·size². */
-export interface BatchRendering {
-  n: number;
-  size: number;
-  images: Float32Array;
-  ids?: Int16Array;
-  depth?: Float32Array;
-}
-
-/** The rotation R = Rz(α)·Ry(β)·Rx(γ) as a row-major 3×3 array. */
-export function eulerZYX(alpha: number, beta: number, gamma: number): Float64Array {
-  const ca = Math.cos(alpha), sa = Math.sin(alpha);
-  const cb = Math.cos(beta), sb = Math.sin(beta);
-  const cg = Math.cos(gamma), sg = Math.sin(gamma);
-  return Float64Array.of(
-    ca * cb,
-    ca * sb * sg - sa * cg,
-    ca * sb * cg + sa * sg,
-    sa * cb,
-    sa * sb * sg + ca * cg,
-    sa * sb * cg - ca * sg,
-    -sb,
-    cb * sg,
-    cb * cg,
-  );
-}
-
-/** Pixel-centre coordinates `linspace(−1.6, 1.6, size)` (numpy's convention: `[−1.6]` when size is 1). */
-export function pixelCentres(size: number): Float64Array {
-  const xs = new Float64Array(size);
-  const step = size > 1 ? (2 * VIEW_HALF_WIDTH) / (size - 1) : 0;
-  for (let j = 0; j < size; j++) xs[j] = -VIEW_HALF_WIDTH + j * step;
-  return xs;
-}
-
-// ---------------------------------------------------------------- validation
-
-function finite(x: unknown, field: string): number {
-  if (typeof x !== "number" || !Number.isFinite(x)) {
-    throw new RangeError(`${field} must be a finite number, got ${String(x)}`);
-  }
-  return x;
-}
-
-function vec3(v: unknown, field: string): Vec3 {
-  if (!Array.isArray(v) && !ArrayBuffer.isView(v)) {
-    throw new TypeError(`${field} must be an array of 3 numbers`);
-  }
-  const a = v as ArrayLike<unknown>;
-  if (a.length !== 3) throw new RangeError(`${field} must have 3 entries, got ${a.length}`);
-  return [finite(a[0], `${field}[0]`), finite(a[1], `${field}[1]`), finite(a[2], `${field}[2]`)];
-}
-
-/** Throws an error naming the field when a primitive is malformed. */
-export function validatePrimitive(p: Primitive, field = "primitive"): void {
-  if (p === null || typeof p !== "object") throw new TypeError(`${field} must be an object`);
-  if (!(PRIMITIVE_TYPES as readonly string[]).includes(p.type)) {
-    throw new RangeError(
-      `${field}.type must be one of ${PRIMITIVE_TYPES.join(", ")}, got ${JSON.stringify(p.type)}`,
-    );
-  }
-  vec3(p.position, `${field}.position`);
-  vec3(p.rotation, `${field}.rotation`);
-  if (p.scale !== undefined && !(finite(p.scale, `${field}.scale`) > 0)) {
-    throw new RangeError(`${field}.scale must be > 0, got ${p.scale}`);
-  }
-}
-
-/** Throws an error naming the field when a camera is malformed. */
-export function validateCamera(c: Camera, field = "camera"): void {
-  if (c === null || typeof c !== "object") throw new TypeError(`${field} must be an object`);
-  finite(c.yaw, `${field}.yaw`);
-  if (!(Math.abs(finite(c.pitch, `${field}.pitch`)) < Math.PI / 2)) {
-    throw new RangeError(`${field}.pitch must be in (−π/2, π/2), got ${c.pitch}`);
-  }
-  if (!(finite(c.distance, `${field}.distance`) > 0)) {
-    throw new RangeError(`${field}.distance must be > 0, got ${c.distance}`);
-  }
-}
-
-function validateSize(size: unknown): number {
-  if (typeof size !== "number" || !Number.isInteger(size) || size < 1 || size > 4096) {
-    throw new RangeError(`size must be an integer in 1..4096, got ${String(size)}`);
-  }
-  return size;
-}
+import {
+  AMBIENT,
+  BatchRendering,
+  Camera,
+  DEFAULT_CAMERA,
+  DEFAULT_SCALE,
+  DIFFUSE,
+  eulerZYX,
+  pixelCentres,
+  Rendering,
+  RenderOptions,
+  Scene,
+  validateCamera,
+  validatePrimitive,
+  validateSize,
+  Vec3,
+  vec3,
+} from "./primitives.ts";
 
 // ---------------------------------------------------------------- camera frame
 
@@ -426,47 +305,4 @@ export function renderBatch(
   const target = new Target(size);
   for (let b = 0; b < scenes.length; b++) drawScene(scenes[b], fr, target, images, ids, depth, b * px);
   return { n: scenes.length, size, images, ids, depth };
-}
-
-// ---------------------------------------------------------------- scene sampling
-
-export interface SampleOptions {
-  /** Largest number of primitives (≥ 1); default 3. */
-  maxPrimitives?: number;
-  /** Allow scenes with no primitive (n ∈ 0..max instead of 1..max); default false. */
-  allowEmpty?: boolean;
-  /** Scale of every primitive; default 0.4. */
-  scale?: number;
-}
-
-/**
- * Samples a scene as the reproduction does: n ∈ 1..max uniformly (0..max with
- * `allowEmpty`), type uniform, x, y ~ U(−0.9, 0.9), z ~ U(−0.3, 0.3), Euler angles
- * ~ U(0, π); primitives sorted by x (the reproduction's slot order).
- */
-export function sampleScene(rng: Rng, options: SampleOptions = {}): Scene {
-  requireKnownKeys(options, ["maxPrimitives", "allowEmpty", "scale"], "sample option");
-  const max = options.maxPrimitives ?? 3;
-  if (!Number.isInteger(max) || max < 1 || max > 32767) {
-    throw new RangeError(`maxPrimitives must be an integer in 1..32767, got ${max}`);
-  }
-  const scale = options.scale ?? DEFAULT_SCALE;
-  if (!(finite(scale, "scale") > 0)) throw new RangeError(`scale must be > 0, got ${scale}`);
-  const n = rng.int(options.allowEmpty ? 0 : 1, max);
-  const scene: Scene = [];
-  for (let k = 0; k < n; k++) {
-    const type = PRIMITIVE_TYPES[rng.int(0, 2)];
-    const position: Vec3 = [rng.uniform(-0.9, 0.9), rng.uniform(-0.9, 0.9), rng.uniform(-0.3, 0.3)];
-    const rotation: Vec3 = [rng.uniform(0, Math.PI), rng.uniform(0, Math.PI), rng.uniform(0, Math.PI)];
-    scene.push(scale === DEFAULT_SCALE ? { type, position, rotation } : { type, position, rotation, scale });
-  }
-  return scene.sort((a, b) => a.position[0] - b.position[0]);
-}
-
-/** `count` scenes from {@link sampleScene}. */
-export function samplePrimitiveScenes(rng: Rng, count: number, options: SampleOptions = {}): Scene[] {
-  if (!Number.isInteger(count) || count < 0) {
-    throw new RangeError(`count must be an integer >= 0, got ${count}`);
-  }
-  return Array.from({ length: count }, () => sampleScene(rng, options));
 }

@@ -6,7 +6,7 @@
  * @example
  * ```ts
  * import { sceneStatistics } from "./scenes3d.ts";
- * import { samplePrimitiveScenes } from "./render.ts";
+ * import { samplePrimitiveScenes } from "./primitives.ts";
  * import { Rng } from "../core/random.ts";
  * const stats = sceneStatistics(samplePrimitiveScenes(new Rng(0), 1000), { size: 64 });
  * stats.countHistogram; // [0, ~333, ~333, ~333]
@@ -17,11 +17,11 @@ import {
   eulerZYX,
   PRIMITIVE_TYPES,
   type PrimitiveType,
-  renderBatch,
   samplePrimitiveScenes,
   type Scene,
   type Vec3,
-} from "./render.ts";
+} from "./primitives.ts";
+import { renderBatch } from "./render.ts";
 import { Rng } from "../core/random.ts";
 import { PALETTE_LEVELS, type SegmentationSet } from "./sprites.ts";
 

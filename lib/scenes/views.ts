@@ -44,14 +44,13 @@ import { requireKnownKeys } from "../core/validate.ts";
 import {
   AMBIENT,
   type Camera,
-  cameraFrame,
   DIFFUSE,
   pixelCentres,
   PRIMITIVE_TYPES,
-  renderScene,
   type Scene,
   type Vec3,
-} from "./render.ts";
+} from "./primitives.ts";
+import { cameraFrame, renderScene } from "./render.ts";
 
 export type Rgb = [number, number, number];
 

@@ -1,18 +1,19 @@
 import assert from "node:assert/strict";
 import { initTf, liveTensors, tf } from "../../lib/core/tf.ts";
-import { Air, defaultAirConfig, validateAirConfig } from "../../lib/air/model.ts";
-import { countsOf } from "../../lib/air/elbo.ts";
+import { Air } from "../../lib/air/model.ts";
 import {
-  AirTrainer,
   annealedLr,
-  compareEstimators,
+  defaultAirConfig,
   defaultAirRunConfig,
-  evaluateAir,
-  loadAirTrainer,
-  runAirMnist,
-  saveAirTrainer,
+  validateAirConfig,
   validateAirRunConfig,
-} from "../../lib/air/train.ts";
+} from "../../lib/air/config.ts";
+import { countsOf } from "../../lib/air/elbo.ts";
+import { AirTrainer } from "../../lib/air/trainer.ts";
+import { compareEstimators } from "../../lib/air/compare.ts";
+import { evaluateAir } from "../../lib/air/eval.ts";
+import { loadAirTrainer, saveAirTrainer } from "../../lib/air/checkpoint.ts";
+import { runAirMnist } from "../../lib/air/train.ts";
 import { saveCheckpoint } from "../../lib/nn/checkpoint.ts";
 import { REPRODUCTION_SCENES, sampleMultiMnist } from "../../lib/scenes/multi_mnist.ts";
 import { Rng } from "../../lib/core/random.ts";

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { initTf, liveTensors, tf } from "../../lib/core/tf.ts";
-import { AirTrainer, runAirMnist, validateAirRunConfig } from "../../lib/air/train.ts";
+import { AirTrainer } from "../../lib/air/trainer.ts";
+import { runAirMnist } from "../../lib/air/train.ts";
+import { validateAirRunConfig } from "../../lib/air/config.ts";
 import { DataParallelAir } from "../../lib/air/parallel.ts";
 import { flatViews, shardRows, writeGradients } from "../../lib/nn/allreduce.ts";
 import { REPRODUCTION_SCENES, sampleMultiMnist } from "../../lib/scenes/multi_mnist.ts";

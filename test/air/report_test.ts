@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { initTf, liveTensors } from "../../lib/core/tf.ts";
-import { Air, defaultAirConfig } from "../../lib/air/model.ts";
-import { evaluateAir, runAirMnist } from "../../lib/air/train.ts";
+import { Air } from "../../lib/air/model.ts";
+import { defaultAirConfig } from "../../lib/air/config.ts";
+import { evaluateAir } from "../../lib/air/eval.ts";
+import { runAirMnist } from "../../lib/air/train.ts";
 import {
   airMasks,
   airResultRow,
@@ -16,10 +18,10 @@ import {
   STEP_COLOURS,
   trainingCurvesFigure,
 } from "../../lib/air/report.ts";
-import { Notebook } from "../../lib/display/display.ts";
+import { Notebook } from "../../lib/display/notebook.ts";
 import { REPRODUCTION_SCENES, sampleMultiMnist } from "../../lib/scenes/multi_mnist.ts";
 import { Rng } from "../../lib/core/random.ts";
-import { batchMaskScores } from "../../lib/metrics/metrics.ts";
+import { batchMaskScores } from "../../lib/metrics/segmentation.ts";
 import { fakeMnist, small } from "../fixtures.ts";
 
 await initTf();

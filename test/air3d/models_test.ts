@@ -1,15 +1,9 @@
 import assert from "node:assert/strict";
 import { initTf, tf } from "../../lib/core/tf.ts";
-import {
-  buildModel,
-  cellOf,
-  GRID,
-  gridObjects,
-  gridPeaks,
-  meanPool,
-  rotationFrom6d,
-  spaceToDepth2,
-} from "../../lib/air3d/models.ts";
+import { buildModel } from "../../lib/air3d/model.ts";
+import { cellOf, GRID, gridObjects, gridPeaks } from "../../lib/air3d/grid.ts";
+import { meanPool } from "../../lib/air3d/mlp.ts";
+import { rotationFrom6d, spaceToDepth2 } from "../../lib/air3d/blocks.ts";
 import { type Air3dConfig, defaultConfig, runAir3d, validateConfig } from "../../lib/air3d/train.ts";
 import { sampleSlotDataset } from "../../lib/scenes/scenes3d.ts";
 import { LAMBDAS } from "../../lib/air3d/refine.ts";

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { applyCounts, calibrateLambda, chooseCounts, countCosts, LAMBDAS } from "../../lib/air3d/refine.ts";
-import { eulerZYX, PRIMITIVE_TYPES, renderScene, type Scene } from "../../lib/scenes/render.ts";
-import type { SlotPrediction } from "../../lib/metrics/metrics.ts";
+import { eulerZYX, PRIMITIVE_TYPES, type Scene } from "../../lib/scenes/primitives.ts";
+import { renderScene } from "../../lib/scenes/render.ts";
+import type { SlotPrediction } from "../../lib/metrics/slots.ts";
 
 const slot = (p: Scene[number] | null, presence: number): SlotPrediction => ({
   presence,

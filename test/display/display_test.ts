@@ -1,22 +1,17 @@
 import assert from "node:assert/strict";
 import { decode } from "fast-png";
+import { colorizeIds, imageGrid, normalizeDepth, toPng } from "../../lib/display/images.ts";
 import {
-  colorizeIds,
   DISPLAY,
   DRAIN_MS_PER_MB,
-  histogram,
   html,
-  imageGrid,
   type KernelChannel,
   MAX_CHUNK_CHARS,
-  normalizeDepth,
-  Notebook,
-  plot,
-  plotlyJs,
   SEQ_KEY,
-  table,
-  toPng,
-} from "../../lib/display/display.ts";
+} from "../../lib/display/mime.ts";
+import { histogram, plot, plotlyJs } from "../../lib/display/plot.ts";
+import { Notebook } from "../../lib/display/notebook.ts";
+import { table } from "../../lib/display/table.ts";
 
 /** A stand-in for Deno.jupyter that records what would go on the IOPub channel. */
 class FakeKernel implements KernelChannel {

@@ -6,7 +6,7 @@ import {
   contingency,
   maskScores,
   segmentationScores,
-} from "../../lib/metrics/metrics.ts";
+} from "../../lib/metrics/segmentation.ts";
 import { Rng } from "../../lib/core/random.ts";
 
 const close = (a: number, b: number, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);

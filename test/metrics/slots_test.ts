@@ -11,8 +11,8 @@ import {
   rotationError,
   scoreScenes,
   type SlotPrediction,
-} from "../../lib/metrics/metrics.ts";
-import { eulerZYX, type Scene } from "../../lib/scenes/render.ts";
+} from "../../lib/metrics/slots.ts";
+import { eulerZYX, type Scene } from "../../lib/scenes/primitives.ts";
 import { Rng } from "../../lib/core/random.ts";
 
 const deg = (r: number) => r * 180 / Math.PI;

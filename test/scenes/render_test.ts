@@ -1,16 +1,14 @@
 import assert from "node:assert/strict";
 import {
   AMBIENT,
-  cameraFrame,
   DIFFUSE,
   eulerZYX,
   pixelCentres,
   type Primitive,
-  renderBatch,
-  renderScene,
   samplePrimitiveScenes,
   sampleScene,
-} from "../../lib/scenes/render.ts";
+} from "../../lib/scenes/primitives.ts";
+import { cameraFrame, renderBatch, renderScene } from "../../lib/scenes/render.ts";
 import { Rng } from "../../lib/core/random.ts";
 
 const SIZE = 257; // odd, so that a pixel centre sits exactly on the axis

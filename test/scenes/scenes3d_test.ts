@@ -5,7 +5,8 @@ import {
   renderThroughput,
   sceneStatistics,
 } from "../../lib/scenes/scenes3d.ts";
-import { renderScene, samplePrimitiveScenes, type Scene } from "../../lib/scenes/render.ts";
+import { renderScene } from "../../lib/scenes/render.ts";
+import { samplePrimitiveScenes, type Scene } from "../../lib/scenes/primitives.ts";
 import { Rng } from "../../lib/core/random.ts";
 
 Deno.test("gallery: one scene per type and rotation, type-major", () => {
@@ -57,7 +58,7 @@ Deno.test("throughput is measured and positive", () => {
 
 Deno.test("slot datasets: targets follow the scenes, x-ordered; streams are fresh and seeded", async () => {
   const { sampleSlotDataset, slotBatches, slotDataset } = await import("../../lib/scenes/scenes3d.ts");
-  const { eulerZYX } = await import("../../lib/scenes/render.ts");
+  const { eulerZYX } = await import("../../lib/scenes/primitives.ts");
   const d = sampleSlotDataset(new Rng(5), 40, { size: 16, maxPrimitives: 3 });
   assert.equal(d.images.length, 40 * 256);
   d.scenes.forEach((s, b) => {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Rng } from "../../lib/core/random.ts";
-import { AMBIENT, cameraFrame, DIFFUSE } from "../../lib/scenes/render.ts";
+import { AMBIENT, DIFFUSE } from "../../lib/scenes/primitives.ts";
+import { cameraFrame } from "../../lib/scenes/render.ts";
 import {
   FLOOR_Y,
   LIGHT,
