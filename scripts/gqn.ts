@@ -8,57 +8,17 @@
  *     deno task gqn -- --seed 0 --budget-s 600
  *     deno task gqn -- --max-steps 200              # reproducible (step-limited)
  *
- * Flags: --seed --budget-s --max-steps --batch-size --min-context --max-context --lr-start --lr-end
- * --lr-anneal --sigma-start --sigma-end --sigma-anneal --test-per-m --eval-every-s, and the model's
- * --size --representation tower|pool --r-channels --hidden --z-channels --layers --canvas-channels
- * --read-channels.
+ * Every field of the run config (`lib/gqn/train.ts`), the model's included, is a flag: --seed,
+ * --budget-s, --max-steps, --batch-size, --min-context, --max-context, --lr-start, --lr-end,
+ * --sigma-start, --sigma-end, --test-per-m, …, --size, --representation tower|pool,
+ * --tower-channels 32,64, --r-channels, --hidden, --z-channels, --layers, …; `--help` lists them all.
  */
 import { environment, initTf } from "../lib/core/tf.ts";
-import { cliFlags } from "../lib/core/flags.ts";
-import { defaultGqnConfig, type GqnConfig } from "../lib/gqn/model.ts";
+import { cliConfig } from "../lib/core/flags.ts";
 import { defaultGqnRunConfig, runGqn, validateGqnRunConfig } from "../lib/gqn/train.ts";
 
 try {
-  const d = defaultGqnRunConfig(), m = d.model;
-  const f = cliFlags(import.meta.url, {
-    seed: d.seed,
-    budgetS: d.budgetS,
-    maxSteps: d.maxSteps,
-    batchSize: d.batchSize,
-    minContext: d.minContext,
-    maxContext: d.maxContext,
-    lrStart: d.lrStart,
-    lrEnd: d.lrEnd,
-    lrAnneal: d.lrAnneal,
-    sigmaStart: d.sigmaStart,
-    sigmaEnd: d.sigmaEnd,
-    sigmaAnneal: d.sigmaAnneal,
-    testPerM: d.testPerM,
-    evalEveryS: d.evalEveryS,
-    size: m.size,
-    representation: m.representation as string,
-    rChannels: m.rChannels,
-    hidden: m.hidden,
-    zChannels: m.zChannels,
-    layers: m.layers,
-    canvasChannels: m.canvasChannels,
-    readChannels: m.readChannels,
-  });
-  const { size, representation, rChannels, hidden, zChannels, layers, canvasChannels, readChannels, ...run } =
-    f;
-  const config = defaultGqnRunConfig({
-    ...run,
-    model: defaultGqnConfig({
-      size,
-      representation: representation as GqnConfig["representation"],
-      rChannels,
-      hidden,
-      zChannels,
-      layers,
-      canvasChannels,
-      readChannels,
-    }),
-  });
+  const { config } = cliConfig(import.meta.url, defaultGqnRunConfig());
   validateGqnRunConfig(config);
   const backend = await initTf();
   if (backend.notice) console.error(`[gqn] ${backend.notice}`);

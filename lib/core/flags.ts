@@ -94,3 +94,103 @@ export function parseFlags<T extends Record<string, FlagValue>>(args: readonly s
   }
   return out as T;
 }
+
+/** A config field as a flag: where it lives in the config and how its value is written. */
+interface FieldFlag {
+  path: string[];
+  list: boolean;
+}
+
+/**
+ * The flags of a config object: every scalar field, with nested objects flattened (`air.lstm` is
+ * `--lstm`) and number arrays written as comma lists (`trainCounts: [0, 1, 2]` is
+ * `--train-counts 0,1,2`). `omit` leaves fields out by dotted path. Two fields with one name are
+ * an error (the flag would be ambiguous).
+ */
+export function configFlags(
+  defaults: object,
+  omit: readonly string[] = [],
+): { flags: Record<string, FlagValue>; fields: Map<string, FieldFlag> } {
+  const flags: Record<string, FlagValue> = {}, fields = new Map<string, FieldFlag>();
+  const walk = (obj: Record<string, unknown>, path: string[]) => {
+    for (const [k, v] of Object.entries(obj)) {
+      const at = [...path, k];
+      if (omit.includes(at.join("."))) continue;
+      if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+        walk(v as Record<string, unknown>, at);
+        continue;
+      }
+      if (fields.has(k)) {
+        throw new Error(`config fields ${fields.get(k)!.path.join(".")} and ${at.join(".")} share a flag`);
+      }
+      if (Array.isArray(v)) {
+        flags[k] = v.join(",");
+        fields.set(k, { path: at, list: true });
+      } else if (typeof v === "number" || typeof v === "string" || typeof v === "boolean") {
+        flags[k] = v;
+        fields.set(k, { path: at, list: false });
+      } else throw new Error(`config field ${at.join(".")} has no flag form (${typeof v})`);
+    }
+  };
+  walk(defaults as Record<string, unknown>, []);
+  return { flags, fields };
+}
+
+/** The keys of the flags given in `args` (`--lr-end 0.1` and `--lr-end=0.1` give "lrEnd"). */
+export function givenFlags(args: readonly string[]): Set<string> {
+  const camel = (s: string) => s.replace(/-([a-z0-9])/g, (_, c) => c.toUpperCase());
+  return new Set(args.flatMap((a) => {
+    const m = /^--([a-z0-9-]+)(?:=.*)?$/.exec(a);
+    return m ? [camel(m[1])] : [];
+  }));
+}
+
+/**
+ * A CLI's config from its flags, derived from the config's defaults by {@link configFlags} (a new
+ * config field is a new flag, with no hand copy): the flags given in `args` are written over
+ * `base(extra)` — the defaults unless a CLI-only flag in `extra` changes them (AIR's `--canvas`,
+ * GENESIS's `--dataset`). Returns the config and the values of the `extra` flags. `--help` prints
+ * every flag with its default (see {@link cliFlags}).
+ *
+ * @example
+ * ```ts
+ * const { config } = cliConfig(import.meta.url, { seed: 0, model: { hidden: 64, layers: [32, 32] } }, {}, [
+ *   "--hidden", "128", "--layers", "16,16,16",
+ * ]);
+ * config.model.layers; // [16, 16, 16]
+ * ```
+ */
+export function cliConfig<C extends object, E extends Record<string, FlagValue> = Record<string, never>>(
+  moduleUrl: string,
+  defaults: C,
+  options: { extra?: E; omit?: readonly string[]; base?: (extra: E) => C } = {},
+  args: readonly string[] = Deno.args,
+): { config: C; extra: E } {
+  const { flags, fields } = configFlags(defaults, options.omit);
+  const extraDefaults = options.extra ?? ({} as E);
+  for (const k of Object.keys(extraDefaults)) {
+    if (k in flags) throw new Error(`the CLI flag --${kebab(k)} is also a config field`);
+  }
+  const values = cliFlags(moduleUrl, { ...flags, ...extraDefaults }, args);
+  const extra = Object.fromEntries(Object.keys(extraDefaults).map((k) => [k, values[k]])) as E;
+  const config = structuredClone(options.base ? options.base(extra) : defaults);
+  for (const key of givenFlags(args)) {
+    const field = fields.get(key);
+    if (!field) continue;
+    let value: unknown = values[key];
+    if (field.list) {
+      const items = String(value).split(",").map((s) => s.trim());
+      const nums = items.map(Number);
+      if (items.some((s) => s === "") || nums.some((n) => !Number.isFinite(n))) {
+        throw new Error(
+          `--${kebab(key)} must be a comma-separated list of numbers, got ${JSON.stringify(value)}`,
+        );
+      }
+      value = nums;
+    }
+    let target = config as Record<string, unknown>;
+    for (const p of field.path.slice(0, -1)) target = target[p] as Record<string, unknown>;
+    target[field.path[field.path.length - 1]] = value;
+  }
+  return { config, extra };
+}
