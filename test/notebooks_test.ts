@@ -81,6 +81,25 @@ Deno.test("checkExecuted catches a raised cell, a silent cell and a lost output"
   assert.throws(() => checkExecuted(raised, "raised"), /raised: RangeError: boom/);
 });
 
+Deno.test("committed notebooks carry no outputs, and every cell has a unique id (no nbformat warning)", async () => {
+  for (const notebook of listNotebooks()) {
+    const nb = JSON.parse(await Deno.readTextFile(notebook));
+    const ids = (nb.cells as { id?: string; outputs?: unknown[] }[]).map((c, i) => {
+      assert.ok(
+        typeof c.id === "string" && /^[a-zA-Z0-9-_]{1,64}$/.test(c.id),
+        `${basename(notebook)} cell ${i} has no id`,
+      );
+      assert.equal(c.outputs?.length ?? 0, 0, `${basename(notebook)} cell ${i} carries outputs`);
+      return c.id;
+    });
+    assert.equal(new Set(ids).size, ids.length, `${basename(notebook)}: duplicate cell ids`);
+    assert.ok(
+      nb.nbformat === 4 && nb.nbformat_minor >= 5,
+      `${basename(notebook)}: cell ids need nbformat 4.5`,
+    );
+  }
+});
+
 for (const notebook of listNotebooks()) {
   const name = basename(notebook);
   Deno.test({

@@ -18,6 +18,7 @@ import type { GridItem } from "../display/images.ts";
 import type { LiveOutput, Notebook } from "../display/notebook.ts";
 import type { Air3dConfig, Air3dResult, Air3dRun, EpochRecord } from "./train.ts";
 import type { SceneMetrics, SlotPrediction } from "../metrics/slots.ts";
+import type { SceneStatistics } from "../scenes/scenes3d.ts";
 import { PRIMITIVE_TYPES, type Scene } from "../scenes/primitives.ts";
 import { renderBatch } from "../scenes/render.ts";
 
@@ -209,5 +210,95 @@ export function reproductionRow(): Record<string, unknown> {
     best_epoch: `${r.best_epoch} / 80`,
     "synth + train (s)": `${r.synth_s} + ${r.train_s} (this machine)`,
     "infer ms/image": "—",
+  };
+}
+
+/** Histogram bars of `values` in `bins` bins over [min, max] (the report carries counts, not values). */
+function binned(values: number[], bins: number, min: number, max: number) {
+  const h = histogram(values, { bins, min, max });
+  return { x: h.centers, y: h.counts, width: h.width };
+}
+
+/**
+ * The scene set at a glance: primitives per scene, types, and how visible each primitive is
+ * (visible / unoccluded pixels) in one row; then the positions per axis.
+ */
+export function sceneStatisticsFigures(stats: SceneStatistics): [FigureSpec, FigureSpec] {
+  const counts = stats.countHistogram.map((c, n) => ({ n, c })).filter((d) => d.n > 0);
+  return [{
+    data: [
+      {
+        type: "bar",
+        x: counts.map((d) => `${d.n}`),
+        y: counts.map((d) => d.c),
+        name: "count",
+        xaxis: "x",
+        yaxis: "y",
+      },
+      {
+        type: "bar",
+        x: [...PRIMITIVE_TYPES],
+        y: PRIMITIVE_TYPES.map((t) => stats.typeCounts[t]),
+        name: "type",
+        xaxis: "x2",
+        yaxis: "y2",
+      },
+      {
+        type: "bar",
+        ...binned(stats.visibleFraction, 20, 0, 1),
+        name: "visible fraction",
+        xaxis: "x3",
+        yaxis: "y3",
+      },
+    ],
+    layout: {
+      title: { text: `${stats.scenes} scenes, ${stats.primitives} primitives` },
+      grid: { rows: 1, columns: 3, pattern: "independent" },
+      xaxis: { title: { text: "primitives per scene" } },
+      xaxis2: { title: { text: "type" } },
+      xaxis3: { title: { text: "visible / unoccluded pixels" }, range: [0, 1.02] },
+      yaxis: { title: { text: "scenes" } },
+      showlegend: false,
+      height: 340,
+    },
+  }, {
+    data: (["x", "y", "z"] as const).map((axis) => ({
+      type: "bar",
+      ...binned(stats.positions[axis], 40, -1, 1),
+      name: axis,
+      opacity: 0.6,
+    })),
+    layout: {
+      title: { text: "Primitive positions per axis" },
+      barmode: "overlay",
+      xaxis: { title: { text: "world coordinate" } },
+      height: 320,
+    },
+  }];
+}
+
+/** Renderer throughput (scenes/s, log scale) per image size, with and without the id and depth maps, beside the reproduction's. */
+export function renderThroughputFigure(
+  speed: { size: number; image: number; withMaps: number }[],
+  reproduction: { imageSize: number; renderScenesPerS: number },
+): FigureSpec {
+  const sizes = speed.map((s) => `${s.size}×${s.size}`);
+  return {
+    data: [
+      { type: "bar", name: "image", x: sizes, y: speed.map((s) => s.image) },
+      { type: "bar", name: "image + ids + depth", x: sizes, y: speed.map((s) => s.withMaps) },
+      {
+        type: "bar",
+        name: "numpy reproduction",
+        x: [`${reproduction.imageSize}×${reproduction.imageSize}`],
+        y: [reproduction.renderScenesPerS],
+      },
+    ],
+    layout: {
+      title: { text: "Renderer throughput, one thread (log scale)" },
+      yaxis: { type: "log", title: { text: "scenes / s" } },
+      barmode: "group",
+      height: 360,
+    },
   };
 }

@@ -20,6 +20,20 @@ import { installFastGrads } from "./wasm_grads.ts";
 
 export { tf };
 
+// tfjs's cpu backend greets Node.js users on first use ("Hi, looks like you are running TensorFlow.js
+// in Node.js …"), and Deno counts as Node.js: it would land in CLI, test and notebook output. The
+// banner is printed when the backend's `firstUse` flag is set, so the factory hands out backends
+// with it cleared.
+const cpuFactory = tf.findBackendFactory("cpu");
+if (cpuFactory) {
+  tf.removeBackend("cpu");
+  tf.registerBackend("cpu", () => {
+    const backend = cpuFactory() as tf.KernelBackend & { firstUse?: boolean };
+    backend.firstUse = false;
+    return backend;
+  }, 1);
+}
+
 /** Which backend is active, and a notice for the reader when it is not the requested one. */
 export interface BackendInfo {
   backend: string;

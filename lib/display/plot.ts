@@ -78,7 +78,42 @@ export function plotlyLoader(maxChars = MAX_CHUNK_CHARS): Displayable[] {
   return pieces;
 }
 
-/** A plotly figure; draws live in Jupyter and in exported HTML with no network. */
+/**
+ * The paths of the titles in a layout given as plain strings (`layout.title`, `xaxis.title`,
+ * `scene.yaxis.title`, …). plotly.js 4 draws only titles given as `{ text }`, so these show nothing.
+ */
+export function stringTitles(layout: Record<string, unknown> = {}, path = "layout"): string[] {
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(layout)) {
+    if (k === "title" && typeof v === "string") out.push(`${path}.title`);
+    else if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+      out.push(...stringTitles(v as Record<string, unknown>, `${path}.${k}`));
+    }
+  }
+  return out;
+}
+
+/** A copy of `layout` with every plain-string title written as `{ text }` (see {@link stringTitles}). */
+export function textTitles(layout: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(layout).map(([k, v]) => {
+      if (k === "title" && typeof v === "string") return [k, { text: v }];
+      if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+        return [k, textTitles(v as Record<string, unknown>)];
+      }
+      return [k, v];
+    }),
+  );
+}
+
+/** What a figure shows until its script runs (an untrusted notebook runs none). */
+export const UNDRAWN_NOTE =
+  "This plot is drawn by a script: trust the notebook (or re-run the cell) to draw it.";
+
+/**
+ * A plotly figure; draws live in Jupyter and in exported HTML with no network. Plain-string
+ * titles are written as `{ text }` (plotly.js 4 ignores the former).
+ */
 export class Figure implements Displayable {
   readonly id = freshId("fig");
   constructor(readonly spec: FigureSpec) {
@@ -87,13 +122,17 @@ export class Figure implements Displayable {
 
   /** The bundle; `embedPlotly` inlines plotly.js before the figure's script (one big message). */
   bundle(embedPlotly: boolean): MimeBundle {
-    const layout = { margin: { t: 40, l: 50, r: 20, b: 40 }, ...this.spec.layout };
+    const layout = textTitles({ margin: { t: 40, l: 50, r: 20, b: 40 }, ...this.spec.layout });
     const config = { responsive: true, displaylogo: false, ...this.spec.config };
     const title = (layout as { title?: { text?: string } }).title?.text ?? "";
     const loader = embedPlotly ? `<script type="text/javascript">${plotlyJs()}</script>\n` : "";
     const script = `(function () {
   var spec = ${scriptJson({ data: this.spec.data, layout, config })};
-  function draw() { window.Plotly.newPlot(${JSON.stringify(this.id)}, spec.data, spec.layout, spec.config); }
+  function draw() {
+    var el = document.getElementById(${JSON.stringify(this.id)});
+    el.textContent = "";
+    window.Plotly.newPlot(el, spec.data, spec.layout, spec.config);
+  }
   if (window.Plotly) { draw(); } else {
     var tries = 0, timer = setInterval(function () {
       if (window.Plotly) { clearInterval(timer); draw(); }
@@ -108,7 +147,8 @@ export class Figure implements Displayable {
     return {
       "application/vnd.plotly.v1+json": { data: this.spec.data, layout, config },
       "text/html":
-        `${loader}<div id="${this.id}" class="plotly-figure" style="width:100%;height:${height}px"></div>\n` +
+        `${loader}<div id="${this.id}" class="plotly-figure" style="width:100%;height:${height}px">` +
+        `<p class="plotly-undrawn" style="color:#777;font:13px sans-serif;margin:1em">${UNDRAWN_NOTE}</p></div>\n` +
         `<script type="text/javascript">${script}</script>`,
       "text/plain": `Figure${title ? `: ${title}` : ""} (${this.spec.data.length} trace(s))`,
     };

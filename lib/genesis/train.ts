@@ -20,7 +20,7 @@
 import { tf } from "../core/tf.ts";
 import { Rng } from "../core/random.ts";
 import { HostAdam } from "../nn/adam.ts";
-import { trainWithinBudget } from "../nn/loop.ts";
+import { StepTrace, trainWithinBudget } from "../nn/loop.ts";
 import { Geco } from "./pieces.ts";
 import { defaultGenesisConfig, Genesis, type GenesisConfig, validateGenesisConfig } from "./model.ts";
 import { sampleSprites, type SegmentationSet } from "../scenes/sprites.ts";
@@ -191,7 +191,7 @@ export interface GenesisResult {
   images_per_s: number;
   /** [[seconds, fg-ARI, mSC], …] at each evaluation. */
   curve: [number, number, number][];
-  /** [[step, err per channel, KL, β], …] every 10 steps. */
+  /** [[step, err per channel, KL, β], …] at step 1, every 10 steps and the last. */
   geco_trace: [number, number, number, number][];
   config: GenesisRunConfig;
 }
@@ -212,7 +212,8 @@ export async function runGenesis(
   const test = sampleSegmentationSet(config, trainer.rng.child("test"), config.nTest);
   const dataRng = trainer.rng.child("data"), noiseRng = trainer.rng.child("noise");
   const S = config.model.size, B = config.batchSize, channels = S * S * 3;
-  const curve: [number, number, number][] = [], trace: [number, number, number, number][] = [];
+  const curve: [number, number, number][] = [];
+  const trace = new StepTrace<[number, number, number, number]>(10); // step 1, every 10th, the last
   let last: GenesisStepStats | null = null;
   const evaluate = (seconds: number) => {
     const ev = evaluateGenesis(trainer.model, test);
@@ -240,7 +241,7 @@ export async function runGenesis(
       if (!Number.isFinite(stats.err) || !Number.isFinite(stats.kl)) {
         throw new Error(`training diverged at step ${trainer.step} (err ${stats.err}, KL ${stats.kl})`);
       }
-      if (trainer.step % 10 === 0) trace.push([trainer.step, stats.err / channels, stats.kl, stats.beta]);
+      trace.offer([trainer.step, stats.err / channels, stats.kl, stats.beta]);
     },
   });
   const final = evaluate(trainS);
@@ -255,7 +256,7 @@ export async function runGenesis(
       train_s: +trainS.toFixed(2),
       images_per_s: +(trainer.step * B / Math.max(trainS, 1e-9)).toFixed(1),
       curve,
-      geco_trace: trace,
+      geco_trace: trace.rows,
       config,
     },
     trainer,

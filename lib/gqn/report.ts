@@ -144,12 +144,12 @@ export function cameraRingFigure(
   return {
     data,
     layout: {
-      title,
+      title: { text: title },
       height: 440,
       scene: {
-        xaxis: { title: "x" },
-        yaxis: { title: "z" },
-        zaxis: { title: "y (up)" },
+        xaxis: { title: { text: "x" } },
+        yaxis: { title: { text: "z" } },
+        zaxis: { title: { text: "y (up)" } },
         aspectmode: "data",
       },
       margin: { l: 0, r: 0, t: 40, b: 0 },
@@ -194,11 +194,11 @@ export function gqnTraceFigure(trace: [number, number, number, number][]): Figur
       { x: step, y: trace.map((t) => t[3]), name: "σ", type: "scatter", mode: "lines", yaxis: "y3" },
     ],
     layout: {
-      title: "Training: −ELBO, KL and the pixel σ schedule",
-      xaxis: { title: "step", domain: [0, 0.85] },
-      yaxis: { title: "−ELBO" },
-      yaxis2: { title: "KL", overlaying: "y", side: "right" },
-      yaxis3: { title: "σ", overlaying: "y", side: "right", position: 0.95, anchor: "free" },
+      title: { text: "Training: −ELBO, KL and the pixel σ schedule" },
+      xaxis: { title: { text: "step" }, domain: [0, 0.85] },
+      yaxis: { title: { text: "−ELBO" } },
+      yaxis2: { title: { text: "KL" }, overlaying: "y", side: "right" },
+      yaxis3: { title: { text: "σ" }, overlaying: "y", side: "right", position: 0.95, anchor: "free" },
       height: 360,
     },
   };
@@ -243,10 +243,29 @@ export function gqnCurveFigure(curve: [number, number][], nearest: number, mean:
       },
     ],
     layout: {
-      title: "Held-out query MSE during training",
-      xaxis: { title: "training seconds" },
-      yaxis: { title: "MSE per pixel channel", type: "log" },
+      title: { text: "Held-out query MSE during training" },
+      xaxis: { title: { text: "training seconds" } },
+      yaxis: { title: { text: "MSE per pixel channel" }, type: "log" },
       height: 340,
+    },
+  };
+}
+
+/** The spread of the query samples (per-pixel variance across samples) against the number of context views. */
+export function varianceFigure(rows: { m: number; sample_variance: number }[]): FigureSpec {
+  return {
+    data: [{
+      x: rows.map((r) => r.m),
+      y: rows.map((r) => r.sample_variance),
+      type: "scatter",
+      mode: "lines+markers",
+      name: "sample variance",
+    }],
+    layout: {
+      title: { text: "Per-pixel variance across samples vs context views" },
+      xaxis: { title: { text: "context views M" } },
+      yaxis: { title: { text: "variance" } },
+      height: 320,
     },
   };
 }

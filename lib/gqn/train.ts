@@ -25,7 +25,7 @@
 import { tf } from "../core/tf.ts";
 import { Rng } from "../core/random.ts";
 import { HostAdam } from "../nn/adam.ts";
-import { trainWithinBudget } from "../nn/loop.ts";
+import { StepTrace, trainWithinBudget } from "../nn/loop.ts";
 import { defaultGqnConfig, Gqn, type GqnConfig, type GqnInputs, validateGqnConfig } from "./model.ts";
 import {
   meanTrainingImage,
@@ -298,7 +298,7 @@ export interface GqnResult {
   images_per_s: number;
   /** [[seconds, query MSE], …] at each evaluation. */
   curve: [number, number][];
-  /** [[step, −ELBO, KL, σ], …] every 10 steps. */
+  /** [[step, −ELBO, KL, σ], …] at step 1, every 10 steps and the last. */
   trace: [number, number, number, number][];
   config: GqnRunConfig;
 }
@@ -328,7 +328,8 @@ export async function runGqn(
       `mean-image MSE ${base.mean.toFixed(4)}`,
   );
   const dataRng = trainer.rng.child("data"), noiseRng = trainer.rng.child("noise");
-  const curve: [number, number][] = [], trace: [number, number, number, number][] = [];
+  const curve: [number, number][] = [];
+  const trace = new StepTrace<[number, number, number, number]>(10); // step 1, every 10th, the last
   let last: GqnStepStats | null = null;
   const evaluate = (seconds: number) => {
     const ev = evaluateGqn(trainer.model, test, config.sigmaEnd, new Rng(`${config.seed}/eval`));
@@ -354,7 +355,7 @@ export async function runGqn(
       if (!Number.isFinite(stats.loss)) {
         throw new Error(`training diverged at step ${trainer.step} (loss ${stats.loss})`);
       }
-      if (trainer.step % 10 === 0) trace.push([trainer.step, stats.loss, stats.kl, stats.sigma]);
+      trace.offer([trainer.step, stats.loss, stats.kl, stats.sigma]);
       hooks.onStep?.(stats);
     },
   });
@@ -372,7 +373,7 @@ export async function runGqn(
       train_s: +trainS.toFixed(2),
       images_per_s: +(trainer.step * config.batchSize / Math.max(trainS, 1e-9)).toFixed(1),
       curve,
-      trace,
+      trace: trace.rows,
       config,
     },
     trainer,

@@ -50,3 +50,32 @@ export async function trainWithinBudget(
   }
   return trainMs / 1000;
 }
+
+/**
+ * A training trace kept every `every` steps that always holds the first and the last step, so a
+ * short run (a notebook's quick mode) still draws a curve.
+ *
+ * @example
+ * ```ts
+ * import { StepTrace } from "./loop.ts";
+ * const trace = new StepTrace<[number, number]>(10);
+ * for (let step = 1; step <= 25; step++) trace.offer([step, 1 / step]);
+ * trace.rows.map(([s]) => s); // [1, 10, 20, 25]
+ * ```
+ */
+export class StepTrace<Row extends number[]> {
+  readonly rows: Row[] = [];
+  #provisional = false;
+  constructor(readonly every = 10) {}
+
+  /**
+   * Offers a row whose first entry is its step: kept at step 1 and at multiples of `every`; the
+   * latest row is always last (replaced by the next offer when it is not a kept step).
+   */
+  offer(row: Row): void {
+    if (this.#provisional) this.rows.pop();
+    this.rows.push(row);
+    const step = row[0];
+    this.#provisional = !(step === 1 || step % this.every === 0);
+  }
+}

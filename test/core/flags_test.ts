@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { flagHelp, HelpRequested, parseFlags, scriptDoc } from "../../lib/core/flags.ts";
+import {
+  cliConfig,
+  configFlags,
+  flagHelp,
+  HelpRequested,
+  parseFlags,
+  scriptDoc,
+} from "../../lib/core/flags.ts";
 import { runScript } from "../fixtures.ts";
 
 Deno.test("flags are typed by their defaults, in both spellings", () => {
@@ -56,4 +63,32 @@ Deno.test("--help lists every flag with its default, and each CLI prints its doc
     assert.ok(flags.split("\n").some((l) => /^ {2}--seed <number> +\(default \d+\)$/.test(l)), name);
     assert.equal(run.stderr.trim(), "", name);
   }
+});
+
+Deno.test("cliConfig: every config field is a flag; only given flags are written over the base", () => {
+  const defaults = { seed: 0, counts: [0, 1, 2], model: { hidden: 64, kind: "a" }, fast: false };
+  const read = (args: string[], base?: (e: { size: number }) => typeof defaults) =>
+    cliConfig("file:///x.ts", defaults, { extra: { size: 50 }, base }, args);
+  assert.deepEqual(configFlags(defaults).flags, {
+    seed: 0,
+    counts: "0,1,2",
+    hidden: 64,
+    kind: "a",
+    fast: false,
+  });
+  const { config, extra } = read(["--hidden=128", "--counts", "3, 4", "--fast", "--size", "32"]);
+  assert.deepEqual(config, { seed: 0, counts: [3, 4], model: { hidden: 128, kind: "a" }, fast: true });
+  assert.deepEqual(extra, { size: 32 });
+  assert.deepEqual(defaults.model.hidden, 64, "the defaults are not written to");
+  // A CLI-only flag picks the base; unspoken fields keep the base's values.
+  const based = read(
+    ["--size", "32", "--seed", "3"],
+    ({ size }) => ({ ...defaults, model: { hidden: size, kind: "b" } }),
+  );
+  assert.deepEqual(based.config.model, { hidden: 32, kind: "b" });
+  assert.equal(based.config.seed, 3);
+  assert.throws(() => read(["--counts", ""]), /--counts must be a comma-separated list of numbers, got ""/);
+  assert.throws(() => read(["--counts", "1,,2"]), /--counts must be a comma-separated list of numbers/);
+  assert.throws(() => configFlags({ a: { x: 1 }, b: { x: 2 } }), /config fields a.x and b.x share a flag/);
+  assert.throws(() => read(["--hiden", "1"]), /unknown flag --hiden/);
 });

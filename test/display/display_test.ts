@@ -9,7 +9,7 @@ import {
   MAX_CHUNK_CHARS,
   SEQ_KEY,
 } from "../../lib/display/mime.ts";
-import { histogram, plot, plotlyJs } from "../../lib/display/plot.ts";
+import { histogram, plot, plotlyJs, stringTitles, textTitles, UNDRAWN_NOTE } from "../../lib/display/plot.ts";
 import { Notebook } from "../../lib/display/notebook.ts";
 import { table } from "../../lib/display/table.ts";
 
@@ -49,7 +49,14 @@ Deno.test("a figure carries plotly JSON and offline HTML; plotly.js goes first, 
   for (const h of [first["text/html"], second["text/html"]]) {
     assert.ok(!/plotly\.js v\d/.test(h));
     assert.match(h, /<div id="fig-[^"]+" class="plotly-figure"/);
-    assert.match(h, /Plotly\.newPlot\("fig-/);
+    assert.match(h, /Plotly\.newPlot\(el,/);
+    // Until its script runs (an untrusted notebook runs none) the figure says why it is blank.
+    assert.ok(
+      h.includes(
+        `<p class="plotly-undrawn" style="color:#777;font:13px sans-serif;margin:1em">${UNDRAWN_NOTE}</p>`,
+      ),
+    );
+    assert.match(h, /el\.textContent = "";/);
     // No stray closing tag from data: one per <script>.
     assert.equal(h.match(/<\/script>/g)!.length, h.match(/<script/g)!.length);
     assert.match(h, /"y":\[3,null\]/); // NaN is not valid JSON
@@ -211,4 +218,24 @@ Deno.test("histogram bins values over [min, max], the top edge in the last bin",
   assert.equal(h.width, 0.5);
   assert.throws(() => histogram([1], { bins: 0, min: 0, max: 1 }), /bins must be an integer >= 1/);
   assert.throws(() => histogram([1], { bins: 2, min: 1, max: 1 }), /need min < max/);
+});
+
+Deno.test("plain-string titles are found and written as { text } (plotly.js 4 draws only those)", () => {
+  const layout = {
+    title: "t",
+    xaxis: { title: "x" },
+    scene: { zaxis: { title: "z" } },
+    yaxis: { title: { text: "y" } },
+  };
+  assert.deepEqual(stringTitles(layout), ["layout.title", "layout.xaxis.title", "layout.scene.zaxis.title"]);
+  const fixed = textTitles(layout);
+  assert.deepEqual(stringTitles(fixed), []);
+  assert.deepEqual(fixed, {
+    title: { text: "t" },
+    xaxis: { title: { text: "x" } },
+    scene: { zaxis: { title: { text: "z" } } },
+    yaxis: { title: { text: "y" } },
+  });
+  const sent = plot({ data: [], layout })[DISPLAY]()["application/vnd.plotly.v1+json"] as { layout: object };
+  assert.deepEqual(stringTitles(sent.layout as Record<string, unknown>), []);
 });

@@ -1,3 +1,4 @@
+import { StepTrace } from "../../lib/nn/loop.ts";
 import assert from "node:assert/strict";
 import { initTf, liveTensors, tf } from "../../lib/core/tf.ts";
 import { AdamW, HostAdam } from "../../lib/nn/adam.ts";
@@ -127,4 +128,16 @@ Deno.test("params: creating, setting and disposing variables leaves no live tens
   tf.dispose([w, wT, transposed]);
   p.dispose();
   assert.equal(liveTensors(), before);
+});
+
+Deno.test("StepTrace keeps step 1, every k-th step and always the last", () => {
+  const trace = new StepTrace<[number, number]>(10);
+  for (let s = 1; s <= 25; s++) trace.offer([s, s * 2]);
+  assert.deepEqual(trace.rows, [[1, 2], [10, 20], [20, 40], [25, 50]]);
+  const short = new StepTrace<[number]>(10);
+  for (let s = 1; s <= 3; s++) short.offer([s]);
+  assert.deepEqual(short.rows, [[1], [3]]); // a quick run still draws a line
+  const exact = new StepTrace<[number]>(10);
+  for (let s = 1; s <= 20; s++) exact.offer([s]);
+  assert.deepEqual(exact.rows, [[1], [10], [20]]);
 });
