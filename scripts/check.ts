@@ -1,7 +1,8 @@
 /**
- * Type-checks everything: lib, tests, benchmarks, scripts, and the notebooks (each converted
- * to a .ts script by `jupyter nbconvert --to script`, written under `.check/` at the same depth
- * as `notebooks/` so that their `../lib/` imports resolve).
+ * Type-checks everything: lib, tests, benchmarks, scripts, the code examples in their JSDoc
+ * (`deno check --doc`: every `@example` must compile against the module it documents), and the
+ * notebooks (each converted to a .ts script by `jupyter nbconvert --to script`, written under
+ * `.check/` at the same depth as `notebooks/` so that their `../lib/` imports resolve).
  *
  *   deno task check
  */
@@ -40,12 +41,12 @@ for (const nb of listNotebooks()) {
   files.push(ts);
 }
 const st = await new Deno.Command(Deno.execPath(), {
-  args: ["check", "lib/", "test/", "bench/", "scripts/", ...files],
+  args: ["check", "--doc", "lib/", "test/", "bench/", "scripts/", ...files],
   cwd: ROOT,
   stdout: "inherit",
   stderr: "inherit",
 }).output();
 if (st.code === 0) {
-  console.error(`[check] type-checked lib, test, bench, scripts and ${files.length} notebook(s)`);
+  console.error(`[check] type-checked lib, test, bench, scripts, their doc examples and ${files.length} notebook(s)`);
 }
 Deno.exit(st.code);

@@ -39,7 +39,8 @@
  * await initTf();
  * const model = new Gqn(defaultGqnConfig(), new Rng(0));
  * const batch = sampleQueryBatch(new Rng(1), { batch: 4, size: 32 });
- * const { elbo, kl } = tf.tidy(() => model.elbo(model.tensors(batch), 2.0, new Rng(2)));
+ * const inputs = model.tensors(batch);
+ * const meanElbo = tf.tidy(() => model.elbo(inputs, 2.0, new Rng(2)).elbo.mean().dataSync()[0]); // nats per scene
  * ```
  * @module
  */

@@ -274,7 +274,10 @@ export function maskScores(
  *
  * @example
  * ```ts
- * const mean = batchMaskScores(truth, masks, { n: 32, k: 5 }); // { ari, fgAri, sc, msc }
+ * // two 2-pixel images; truth: background then object 1; K = 2 soft masks per image
+ * const truth = [0, 1, 0, 1];
+ * const masks = [0.9, 0.2, 0.1, 0.8, 0.7, 0.4, 0.3, 0.6]; // [n = 2, K = 2, P = 2]
+ * const mean = batchMaskScores(truth, masks, { n: 2, k: 2 }); // { ari, fgAri, sc, msc }: 1 each
  * ```
  */
 export function batchMaskScores(
