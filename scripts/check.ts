@@ -47,6 +47,8 @@ const st = await new Deno.Command(Deno.execPath(), {
   stderr: "inherit",
 }).output();
 if (st.code === 0) {
-  console.error(`[check] type-checked lib, test, bench, scripts, their doc examples and ${files.length} notebook(s)`);
+  console.error(
+    `[check] type-checked lib, test, bench, scripts, their doc examples and ${files.length} notebook(s)`,
+  );
 }
 Deno.exit(st.code);

@@ -146,7 +146,11 @@ Deno.test("runs: same seed → same result on both datasets; the curve and the G
     assert.deepEqual(strip(a.result), strip(b.result));
     assert.equal(a.result.steps, 10);
     assert.equal(a.result.curve.length, 2, "evaluated at the start and the end");
-    assert.deepEqual(a.result.geco_trace.map((t) => t[0]), [1, 10], "GECO traced at the first and the last step");
+    assert.deepEqual(
+      a.result.geco_trace.map((t) => t[0]),
+      [1, 10],
+      "GECO traced at the first and the last step",
+    );
     assert.equal(a.test.n, 6);
     a.trainer.dispose();
     b.trainer.dispose();
