@@ -1,5 +1,5 @@
 /**
- * Convolution and matMul gradients on tfjs's wasm backend, before and after `lib/wasm_grads.ts`.
+ * Convolution and matMul gradients on tfjs's wasm backend, before and after `lib/core/wasm_grads.ts`.
  *
  * "Before" is what stock tfjs offers: wasm has no Conv2DBackpropFilter kernel at all, so a conv
  * net's weight gradients must fall back to the cpu backend's kernels; its Conv2DBackpropInput is a
@@ -36,7 +36,7 @@ async function onBackend<T>(name: string, fn: () => T): Promise<T> {
   }
 }
 
-// [batch, size, cin, cout, kernel]: stride 1, "same", as in lib/air3d.ts (both CNNs, 3 glimpses batched).
+// [batch, size, cin, cout, kernel]: stride 1, "same", as in lib/air3d/ (conv.ts, glimpse_reader.ts) (both CNNs, 3 glimpses batched).
 const LAYERS: [number, number, number, number, number][] = [
   [64, 16, 4, 32, 3],
   [64, 8, 64, 32, 3],

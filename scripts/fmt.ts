@@ -7,6 +7,9 @@
  * here: each is formatted as a temporary copy with the project's config, and the copy is compared
  * with the original (check) or written back (format).
  *
+ * Markdown is left as written (deno.json excludes every .md file): deno fmt pads every table cell to
+ * its column's widest, which made the research tables mostly spaces.
+ *
  *   deno task fmt          # format
  *   deno task fmt:check    # check only; exit 1 listing what is not formatted
  */

@@ -7,7 +7,7 @@ import { AirRunConfig, defaultAirConfig, defaultAirRunConfig } from "./config.ts
 import { loadCheckpoint, restoreVariables, saveCheckpoint } from "../nn/checkpoint.ts";
 import { AirTrainer } from "./trainer.ts";
 
-/** Saves a trainer's model (AIR and its NVIL baseline) and run config to `path` (see `checkpoint.ts`). */
+/** Saves a trainer's model (AIR and its NVIL baseline) and run config to `path` (see `nn/checkpoint.ts`). */
 export async function saveAirTrainer(path: string, trainer: AirTrainer): Promise<void> {
   await saveCheckpoint(path, { kind: "air", config: trainer.config }, trainer.namedVariables());
 }

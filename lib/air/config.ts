@@ -125,7 +125,7 @@ export interface AirRunConfig {
   batchSize: number;
   /**
    * Threads the batch is split over (data-parallel; the main thread and threads − 1 workers, see
-   * `air_parallel.ts`); 1 = train on the main thread only.
+   * `parallel.ts`); 1 = train on the main thread only.
    */
   threads: number;
   lr: number;

@@ -2,7 +2,7 @@
  * AIR trained data-parallel over threads (`threads` in the run config): the main thread and
  * `threads − 1` Web Workers each hold a replica of the model (same seed, so the same initial
  * weights), each step takes its shard of the batch, and the shards' gradients are summed through
- * shared memory (`allreduce.ts`):
+ * shared memory (`nn/allreduce.ts`):
  *
  *     ∇ = Σ_r (n_r / n) ∇_r,      ∇_r = ∇ of the mean loss over shard r's n_r images,
  *

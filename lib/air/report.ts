@@ -3,8 +3,8 @@
  * runs: what each step of the guide explains (attention boxes coloured by step, as in the
  * paper's Fig. 3, and the window each step wrote), the scanning policy as heatmaps of where each
  * step attends, live training curves, the count confusion matrix, and result rows beside the
- * published figures. It joins the science (`air.ts`, `air_train.ts`) and the display
- * (`display.ts`) so that neither imports the other.
+ * published figures. It joins the science (`model.ts`, `train.ts`) and the display
+ * (`display/`) so that neither imports the other.
  *
  * @example
  * ```ts
@@ -107,7 +107,7 @@ export function explain(air: Air, images: Float32Array, n: number, batchSize = 2
 }
 
 /**
- * AIR's decomposition as K = N + 1 soft masks [n, N + 1, C²], for scoring with `metrics.ts`:
+ * AIR's decomposition as K = N + 1 soft masks [n, N + 1, C²], for scoring with `metrics/segmentation.ts`:
  * mask 0 is the background, mask t the window step t wrote (times z_pres,t). A pixel's masks
  * are proportional to (τ, w_1, …, w_N) with τ = `inkThreshold`, so the argmax puts it in the
  * step that wrote the most ink there, or in the background where no step wrote more than τ —

@@ -1,5 +1,5 @@
 /**
- * Worker entry of a data-parallel AIR run (`air_parallel.ts`): builds a replica of the trainer
+ * Worker entry of a data-parallel AIR run (`parallel.ts`): builds a replica of the trainer
  * from the run config, then trains its shard of every batch until told to stop. Never imported.
  * @module
  */

@@ -2,7 +2,7 @@
  * Figures and tables of notebook 01, part 2, built from AIR-3D runs: training curves that
  * redraw live, predictions re-rendered beside the inputs, error histograms, the type confusion
  * matrix, and the results table beside the reproduction's figures. It joins the science
- * (`air3d_train.ts`) and the display (`display.ts`) so that neither imports the other.
+ * (`train.ts`) and the display (`display/`) so that neither imports the other.
  *
  * @example
  * ```ts
@@ -31,7 +31,7 @@ export const REPRODUCTION_RESULTS = {
     pos_mae: [0.179, 0.246, 0.188],
     rot_mae_euler: [0.78, 0.80, 0.80],
     best_epoch: 8,
-    /** Its script on this project's 2-core machine (issue 3), seconds. */
+    /** Its script on this project's 2-core machine (measured), seconds. */
     synth_s: 7.5,
     train_s: 16.7,
   },

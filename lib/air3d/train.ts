@@ -149,7 +149,7 @@ export interface EpochRecord {
   liveTensors: number;
 }
 
-/** The CLI's JSON (issue fields): the metrics of {@link scoreScenes} without the per-object lists. */
+/** The CLI's JSON: the metrics of {@link scoreScenes} without the per-object lists. */
 export interface Air3dResult extends Omit<SceneMetrics, "confusion" | "errors"> {
   matching: Matching;
   /** λ of the re-rendering count (chosen on the validation scenes); null when not used. */

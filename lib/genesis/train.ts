@@ -1,6 +1,6 @@
 /**
- * Training GENESIS (`genesis_model.ts`) with GECO on freshly drawn scenes, and scoring its masks on
- * held-out scenes with fg-ARI, SC and mSC (`metrics.ts`). The CLI (`scripts/genesis.ts`) and
+ * Training GENESIS (`model.ts`) with GECO on freshly drawn scenes, and scoring its masks on
+ * held-out scenes with fg-ARI, SC and mSC (`metrics/segmentation.ts`). The CLI (`scripts/genesis.ts`) and
  * notebook 04 drive it.
  *
  * Each step draws a new batch (sprites or coloured 3D primitives), computes

@@ -134,7 +134,7 @@ export function assign(cost: number[][]): number[] {
 /** How predicted slots are paired with true primitives for the per-object scores. */
 export type Matching = "slot" | "hungarian";
 
-/** The result fields for a set of scenes. */
+/** The result fields for a set of scenes (the CLI's JSON and the notebook's tables). */
 export interface SceneMetrics {
   count_acc: number;
   presence_acc: number;

@@ -26,9 +26,9 @@ import { Rng } from "../core/random.ts";
 import { PALETTE_LEVELS, type SegmentationSet } from "./sprites.ts";
 
 /**
- * Figures of the numpy reproduction (`shared/papers/air_3d_primitives_numpy_reproduction.txt`)
+ * Figures of the numpy reproduction (see `docs/references.md`)
  * that this project compares against; `renderScenesPerS` is its renderer measured on this
- * project's 2-core machine (as stated in the foundation issue), not on the reproduction's laptop.
+ * project's 2-core machine, not on the reproduction's laptop.
  */
 export const REPRODUCTION = {
   renderScenesPerS: 505,
