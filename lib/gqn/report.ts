@@ -16,8 +16,8 @@
 import type { FigureSpec } from "../display/plot.ts";
 import type { GridItem } from "../display/images.ts";
 import type { Gqn } from "./model.ts";
-import { predictQueries, sampleVariance } from "./train.ts";
-import type { Rng } from "../core/random.ts";
+import { predictQueries, sampleVariance, sliceBatch } from "./train.ts";
+import { Rng } from "../core/random.ts";
 import type { Camera } from "../scenes/primitives.ts";
 import {
   FLOOR_RADIUS,
@@ -268,4 +268,41 @@ export function varianceFigure(rows: { m: number; sample_variance: number }[]): 
       height: 320,
     },
   };
+}
+
+/** The first scene of `batch`: its M context views and the true query, as one row of grid items. */
+export function contextItems(batch: QueryBatch): GridItem[] {
+  const S = batch.size, px = S * S * 3;
+  const view = (data: Float32Array, caption: string): GridItem => ({
+    data,
+    width: S,
+    height: S,
+    channels: 3,
+    caption,
+  });
+  return [
+    ...Array.from(
+      { length: batch.m },
+      (_, k) => view(batch.context.subarray(k * px, (k + 1) * px), `context ${k + 1}`),
+    ),
+    view(batch.query.subarray(0, px), "true query"),
+  ];
+}
+
+/**
+ * `samples` sampled renderings of the first scene's query for each number of context views in `ms`
+ * (a row per M; sample s of M = k draws from `Rng("sample{k}/{s}")`, so a grid repeats).
+ */
+export function contextSampleItems(model: Gqn, batch: QueryBatch, ms: number[], samples: number): GridItem[] {
+  const S = batch.size, scene = sliceBatch(batch, 0, 1);
+  return ms.flatMap((k) => {
+    const sub = withContexts(scene, k);
+    return Array.from({ length: samples }, (_, s) => ({
+      data: predictQueries(model, sub, new Rng(`sample${k}/${s}`)),
+      width: S,
+      height: S,
+      channels: 3 as const,
+      caption: `M=${k}, sample ${s + 1}`,
+    }));
+  });
 }

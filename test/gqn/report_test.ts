@@ -4,6 +4,8 @@ import { Rng } from "../../lib/core/random.ts";
 import { Gqn } from "../../lib/gqn/model.ts";
 import {
   cameraRingFigure,
+  contextItems,
+  contextSampleItems,
   gqnCurveFigure,
   gqnTraceFigure,
   queryItems,
@@ -68,4 +70,25 @@ Deno.test("figure and grid builders", () => {
   assert.equal(gqnTraceFigure([[10, 5, 1, 2], [20, 4, 1, 0.7]]).data.length, 3);
   const curve = gqnCurveFigure([[0, 0.1], [5, 0.02]], 0.03, 0.02);
   assert.deepEqual(curve.data[2].y, [0.015, 0.015]);
+});
+
+Deno.test("contextItems and contextSampleItems: the first scene's views, then samples per M that repeat", () => {
+  const batch = sampleQueryBatch(new Rng(2), { batch: 2, size: 16, m: 3 });
+  const px = 16 * 16 * 3;
+  const views = contextItems(batch);
+  assert.deepEqual(views.map((v) => v.caption), ["context 1", "context 2", "context 3", "true query"]);
+  assert.deepEqual(views[1].data, batch.context.subarray(px, 2 * px));
+  assert.deepEqual(views[3].data, batch.query.subarray(0, px));
+  const model = new Gqn(tiny(), new Rng(0));
+  const items = contextSampleItems(model, batch, [1, 3], 2);
+  assert.deepEqual(items.map((i) => i.caption), [
+    "M=1, sample 1",
+    "M=1, sample 2",
+    "M=3, sample 1",
+    "M=3, sample 2",
+  ]);
+  assert.equal(items[0].data.length, px);
+  assert.deepEqual(contextSampleItems(model, batch, [1, 3], 2).map((i) => i.data), items.map((i) => i.data));
+  assert.notDeepEqual(items[0].data, items[1].data, "two samples differ");
+  model.dispose();
 });

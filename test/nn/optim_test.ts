@@ -1,13 +1,12 @@
-import { StepTrace } from "../../lib/nn/loop.ts";
-import assert from "node:assert/strict";
+import { StepTrace, trainWithinBudget } from "../../lib/nn/loop.ts";
 import { initTf, liveTensors, tf } from "../../lib/core/tf.ts";
 import { AdamW, HostAdam } from "../../lib/nn/adam.ts";
 import { assignValues, Params } from "../../lib/nn/params.ts";
 import { BestCheckpoint } from "../../lib/nn/best_checkpoint.ts";
 import { cosineLr } from "../../lib/nn/schedule.ts";
 import { lstmCell } from "../../lib/nn/lstm.ts";
-import { trainWithinBudget } from "../../lib/nn/loop.ts";
 import { Rng } from "../../lib/core/random.ts";
+import assert from "node:assert/strict";
 
 await initTf();
 
