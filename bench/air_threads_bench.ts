@@ -8,7 +8,7 @@
  *   deno task bench:air-threads [-- --threads 2 --rounds 6 --steps 5]
  */
 import { environment, initTf, tf } from "../lib/core/tf.ts";
-import { cliFlags } from "../lib/core/flags.ts";
+import { cliFlags, runCli } from "../lib/core/flags.ts";
 import { loadMnist } from "../lib/scenes/mnist.ts";
 import { AirTrainer } from "../lib/air/trainer.ts";
 import { defaultAirRunConfig, sceneSpec } from "../lib/air/config.ts";
@@ -16,7 +16,16 @@ import { DataParallelAir } from "../lib/air/parallel.ts";
 import { sampleMultiMnist } from "../lib/scenes/multi_mnist.ts";
 import { Rng } from "../lib/core/random.ts";
 
-const f = cliFlags(import.meta.url, { threads: 2, rounds: 6, steps: 5, batchSize: 64 });
+const f = await runCli(
+  "bench:air-threads",
+  () =>
+    cliFlags(import.meta.url, { threads: 2, rounds: 6, steps: 5, batchSize: 64 }, Deno.args, {
+      threads: { int: true, min: 2, max: 16 },
+      rounds: { int: true, min: 1, max: 1000 },
+      steps: { int: true, min: 1, max: 1000 },
+      batchSize: { int: true, min: 2, max: 4096 },
+    }),
+);
 await initTf();
 const mnist = await loadMnist();
 const single = new AirTrainer(defaultAirRunConfig({ batchSize: f.batchSize }));

@@ -11,9 +11,12 @@
  */
 import { initTf, tf } from "../lib/core/tf.ts";
 import { conv2dFilterGrad, conv2dInputGrad, matMulGrad } from "../lib/core/wasm_grads.ts";
-import { cliFlags } from "../lib/core/flags.ts";
+import { cliFlags, runCli } from "../lib/core/flags.ts";
 
-const { repeats } = cliFlags(import.meta.url, { repeats: 5 });
+const { repeats } = await runCli(
+  "bench:conv",
+  () => cliFlags(import.meta.url, { repeats: 5 }, Deno.args, { repeats: { int: true, min: 1, max: 1000 } }),
+);
 await initTf();
 
 function best(fn: () => tf.Tensor, times = repeats): number {

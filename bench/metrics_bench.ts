@@ -7,9 +7,18 @@
  */
 import { maskScores } from "../lib/metrics/segmentation.ts";
 import { Rng } from "../lib/core/random.ts";
-import { cliFlags } from "../lib/core/flags.ts";
+import { cliFlags, runCli } from "../lib/core/flags.ts";
 
-const { size, k, seconds, seed } = cliFlags(import.meta.url, { size: 64, k: 5, seconds: 3, seed: 0 });
+const { size, k, seconds, seed } = await runCli(
+  "bench:metrics",
+  () =>
+    cliFlags(import.meta.url, { size: 64, k: 5, seconds: 3, seed: 0 }, Deno.args, {
+      size: { int: true, min: 2, max: 1024 },
+      k: { int: true, min: 2, max: 64 },
+      seconds: { min: 0.01, max: 3600 },
+      seed: { int: true },
+    }),
+);
 const P = size * size, pool = 64, rng = new Rng(seed);
 // A pool of images: 1–4 rectangular objects over a background, and K soft masks shaped like a mask
 // decoder's output: softmax over k of smooth logits (a few random low-frequency waves per mask) plus

@@ -8,14 +8,25 @@
 import { samplePrimitiveScenes } from "../lib/scenes/primitives.ts";
 import { Rng } from "../lib/core/random.ts";
 import { renderThroughput } from "../lib/scenes/scenes3d.ts";
-import { cliFlags } from "../lib/core/flags.ts";
+import { cliFlags, runCli } from "../lib/core/flags.ts";
 
-const { size, seconds, batch, seed } = cliFlags(import.meta.url, {
-  size: 64,
-  seconds: 3,
-  batch: 1000,
-  seed: 0,
-});
+const { size, seconds, batch, seed } = await runCli("bench:render", () =>
+  cliFlags(
+    import.meta.url,
+    {
+      size: 64,
+      seconds: 3,
+      batch: 1000,
+      seed: 0,
+    },
+    Deno.args,
+    {
+      size: { int: true, min: 1, max: 1024 },
+      seconds: { min: 0.01, max: 3600 },
+      batch: { int: true, min: 1, max: 100000 },
+      seed: { int: true },
+    },
+  ));
 const measure = (label: string, withMaps: boolean) => {
   const rate = renderThroughput({ size, seconds, batch, withMaps, seed });
   console.error(`[bench:render] ${label}: ${Math.round(rate)} scenes/s`);

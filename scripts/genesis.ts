@@ -13,7 +13,7 @@
  * lists them all. Besides: --dataset sprites|prims (its default number of slots: 5 or 4).
  */
 import { environment, initTf } from "../lib/core/tf.ts";
-import { cliConfig } from "../lib/core/flags.ts";
+import { cliConfig, runCli } from "../lib/core/flags.ts";
 import {
   defaultGenesisRunConfig,
   type GenesisDataset,
@@ -21,7 +21,7 @@ import {
   validateGenesisRunConfig,
 } from "../lib/genesis/train.ts";
 
-try {
+await runCli("genesis", async () => {
   const { config } = cliConfig(import.meta.url, defaultGenesisRunConfig(), {
     omit: ["dataset"], // --dataset picks the model's defaults (the number of slots)
     extra: { dataset: "sprites" },
@@ -34,8 +34,4 @@ try {
   const { result, trainer } = await runGenesis(config, { onLog: console.error });
   trainer.dispose();
   console.log(JSON.stringify({ ...result, env: environment() }));
-} catch (e) {
-  console.error(`genesis: ${(e as Error).message}`);
-  if (Deno.env.get("GENESIS_DEBUG")) console.error((e as Error).stack);
-  Deno.exit(2);
-}
+});

@@ -14,10 +14,10 @@
  * --tower-channels 32,64, --r-channels, --hidden, --z-channels, --layers, …; `--help` lists them all.
  */
 import { environment, initTf } from "../lib/core/tf.ts";
-import { cliConfig } from "../lib/core/flags.ts";
+import { cliConfig, runCli } from "../lib/core/flags.ts";
 import { defaultGqnRunConfig, runGqn, validateGqnRunConfig } from "../lib/gqn/train.ts";
 
-try {
+await runCli("gqn", async () => {
   const { config } = cliConfig(import.meta.url, defaultGqnRunConfig());
   validateGqnRunConfig(config);
   const backend = await initTf();
@@ -26,8 +26,4 @@ try {
   const { result, trainer } = await runGqn(config, { onLog: console.error });
   trainer.dispose();
   console.log(JSON.stringify({ ...result, env: environment() }));
-} catch (e) {
-  console.error(`gqn: ${(e as Error).message}`);
-  if (Deno.env.get("GQN_DEBUG")) console.error((e as Error).stack);
-  Deno.exit(2);
-}
+});

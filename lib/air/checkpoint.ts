@@ -6,6 +6,7 @@
 import { AirRunConfig, defaultAirConfig, defaultAirRunConfig } from "./config.ts";
 import { loadCheckpoint, restoreVariables, saveCheckpoint } from "../nn/checkpoint.ts";
 import { AirTrainer } from "./trainer.ts";
+import { requireKnownKeys } from "../core/validate.ts";
 
 /** Saves a trainer's model (AIR and its NVIL baseline) and run config to `path` (see `nn/checkpoint.ts`). */
 export async function saveAirTrainer(path: string, trainer: AirTrainer): Promise<void> {
@@ -26,6 +27,9 @@ export async function loadAirTrainer(path: string): Promise<AirTrainer> {
   }
   let trainer: AirTrainer | undefined;
   try {
+    // A key no config has (a misspelling, a file from a fork) is an error, not silently dropped.
+    requireKnownKeys(saved, Object.keys(defaultAirRunConfig()), "run config key");
+    requireKnownKeys(saved.air, Object.keys(defaultAirConfig()), "architecture key (air.…)");
     // A field added since the file was written (e.g. `embed`) takes its default; then validated.
     trainer = new AirTrainer({ ...defaultAirRunConfig(), ...saved, air: defaultAirConfig(saved.air) });
     restoreVariables(trainer.namedVariables(), ckpt);

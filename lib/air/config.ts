@@ -11,7 +11,7 @@
  * @module
  */
 import { cosineDecay } from "../nn/schedule.ts";
-import { requireInt, requirePositive } from "../core/validate.ts";
+import { requireBytes, requireInt, requirePositive } from "../core/validate.ts";
 import { PAPER_SCENES, REPRODUCTION_SCENES, type SceneSpec } from "../scenes/multi_mnist.ts";
 
 /** Architecture and prior of one AIR model. */
@@ -104,6 +104,13 @@ export function validateAirConfig(c: AirConfig): void {
   if (!(c.countPrior > 0 && c.countPrior < 1)) {
     throw new RangeError(`countPrior must be in (0, 1), got ${c.countPrior}`);
   }
+  // Weights with their gradients and Adam's two moments: 4 float32 copies, 16 bytes a weight.
+  const inputs = c.embed > 0 ? Math.ceil(c.canvas / 4) ** 2 * c.embed : c.canvas ** 2;
+  const gates = c.model === "air" ? 4 * c.lstm : c.lstm, g2 = c.window ** 2;
+  const weights = "weights (with their gradients and Adam's moments)";
+  requireBytes(c, "lstm", 16 * gates * (inputs + 4 + c.zWhat + c.lstm), `the guide's core ${weights}`);
+  requireBytes(c, "hidden", 16 * c.hidden * (c.lstm + 7 + 2 * g2 + 3 * c.zWhat), `the MLPs' ${weights}`);
+  requireBytes(c, "zWhat", 16 * c.zWhat * (3 * c.hidden + gates), `the ${weights} z_what touches`);
 }
 
 /**
@@ -196,6 +203,14 @@ export function validateAirRunConfig(c: AirRunConfig): void {
   }
   requireInt(c, "nTest", 1);
   requireInt(c, "maxSteps", 0);
+  const C2 = c.air.canvas ** 2, perStep = 8 * C2 + 4 * c.air.window ** 2 + 12 * c.air.lstm + 4 * c.air.hidden;
+  requireBytes(
+    c,
+    "batchSize",
+    c.batchSize * c.air.steps * perStep * 4 * 3,
+    "one batch's activations and gradients",
+  );
+  requireBytes(c, "nTest", c.nTest * C2 * 8, "the held-out scenes (images and instance maps)");
   if (!(c.nvilAlpha >= 0 && c.nvilAlpha < 1)) {
     throw new RangeError(`nvilAlpha must be in [0, 1), got ${c.nvilAlpha}`);
   }

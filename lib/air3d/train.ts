@@ -14,7 +14,7 @@
  * @module
  */
 import { environment, tf } from "../core/tf.ts";
-import { requireInt, requireKnownKeys, requirePositive } from "../core/validate.ts";
+import { requireBytes, requireInt, requireKnownKeys, requirePositive } from "../core/validate.ts";
 import { Rng } from "../core/random.ts";
 import { buildModel, MODEL_KINDS, type ModelKind, type SlotModel } from "./model.ts";
 import { sampleSlotDataset, slotBatches, type SlotDataset } from "../scenes/scenes3d.ts";
@@ -125,6 +125,24 @@ export function validateConfig(config: Air3dConfig): Air3dConfig {
   for (const k of ["streaming", "cosine", "rerender"] as const) {
     if (typeof config[k] !== "boolean") throw new RangeError(`${k} must be true or false, got ${config[k]}`);
   }
+  const px = config.imageSize ** 2, slots = config.maxPrimitives * 16; // an image and its slot targets, float32
+  for (const k of ["nTrain", "nVal", "nTest"] as const) {
+    if (k !== "nTrain" || !config.streaming) {
+      requireBytes(
+        config,
+        k,
+        config[k] * (px + slots) * 4,
+        `the ${({ nTrain: "training", nVal: "validation", nTest: "test" })[k]} scenes`,
+      );
+    }
+  }
+  requireBytes(config, "batchSize", config.batchSize * px * 4 * 48, "one batch's activations and gradients");
+  requireBytes(
+    config,
+    "hidden",
+    config.hidden * (px / config.inputPool ** 2 + config.hidden) * 16,
+    "the weights",
+  );
   if (config.imageSize % config.inputPool) {
     throw new RangeError(
       `imageSize (${config.imageSize}) must be divisible by inputPool (${config.inputPool})`,
@@ -276,6 +294,13 @@ export async function runAir3d(config: Air3dConfig, onEpoch?: OnEpoch): Promise<
         parts = namedParts(model, out.total, out.parts);
         return out.total;
       });
+      if (!Number.isFinite(parts.total)) {
+        throw new Error(
+          `training diverged at epoch ${epoch}, step ${
+            step + 1
+          } (loss ${parts.total}); try a smaller learning rate`,
+        );
+      }
       for (const [k, v] of Object.entries(parts)) sums[k] = (sums[k] ?? 0) + v * batch.n;
       seen += batch.n;
       if (c.budgetS > 0 && (performance.now() - t1) / 1000 > c.budgetS) {

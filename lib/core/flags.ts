@@ -33,21 +33,76 @@ export function flagHelp(defaults: Record<string, FlagValue>): string {
   return rows.map(([f, d]) => `  ${f.padEnd(width)}  ${d}`).join("\n");
 }
 
+/** The values a numeric flag may take: an integer or any finite number, in min..max. */
+export interface FlagBound {
+  min?: number;
+  max?: number;
+  int?: boolean;
+}
+
+/** Throws, naming the flag as typed, unless each bounded flag's value is within its bound. */
+export function checkFlagBounds(values: Record<string, FlagValue>, bounds: Record<string, FlagBound>): void {
+  for (const [key, b] of Object.entries(bounds)) {
+    const v = values[key];
+    const { min = -Infinity, max = Infinity, int = false } = b;
+    if (typeof v !== "number" || !Number.isFinite(v) || (int && !Number.isInteger(v)) || v < min || v > max) {
+      const range = `${min === -Infinity ? "−∞" : min}..${max === Infinity ? "∞" : max}`;
+      throw new RangeError(
+        `--${kebab(key)} must be ${int ? "an integer" : "a number"} in ${range}, got ${v}`,
+      );
+    }
+  }
+}
+
 /**
- * A CLI's flags: {@link parseFlags} on `args`, except that `--help` prints the leading doc
- * comment of the script at `moduleUrl` and every flag with its default to stdout, and exits 0.
+ * A CLI's flags: {@link parseFlags} on `args`, then each flag in `bounds` checked
+ * ({@link checkFlagBounds}); `--help` prints the leading doc comment of the script at `moduleUrl`
+ * and every flag with its default to stdout, and exits 0.
  */
 export function cliFlags<T extends Record<string, FlagValue>>(
   moduleUrl: string,
   defaults: T,
   args: readonly string[] = Deno.args,
+  bounds: { [K in keyof T]?: FlagBound } = {},
 ): T {
+  let values: T;
   try {
-    return parseFlags(args, defaults);
+    values = parseFlags(args, defaults);
   } catch (e) {
     if (!(e instanceof HelpRequested)) throw e;
     console.log(`${scriptDoc(moduleUrl)}\n\nEvery flag, with its default:\n${e.flags}`);
     Deno.exit(0);
+  }
+  checkFlagBounds(values, bounds as Record<string, FlagBound>);
+  return values;
+}
+
+/** The config fields the last {@link cliConfig} made flags of (for {@link asFlagMessage}). */
+let configFields = new Set<string>();
+
+/**
+ * A config check's message as the CLI's user reads it: a message that starts with a config field
+ * the CLI made a flag of (`budgetS must be > 0`) names the flag instead (`--budget-s must be > 0`).
+ */
+export function asFlagMessage(message: string, fields: ReadonlySet<string> = configFields): string {
+  const m = /^([a-z][a-zA-Z0-9]*)\b/.exec(message);
+  return m && fields.has(m[1]) ? `--${kebab(m[1])}${message.slice(m[1].length)}` : message;
+}
+
+/**
+ * Runs a CLI's `main` (or a benchmark's flag parsing) and returns what it returns; any error ends
+ * the run with `<name>: <message>` on stderr (a config field named as its flag, see
+ * {@link asFlagMessage}) and exit code 2, and nothing on stdout (its stack too
+ * when `DEBUG` is set). Every CLI and benchmark goes through it, so a bad flag never ends in an
+ * uncaught stack trace.
+ */
+export async function runCli<T>(name: string, main: () => Promise<T> | T): Promise<T> {
+  try {
+    return await main();
+  } catch (e) {
+    console.error(`${name}: ${asFlagMessage((e as Error).message)}`);
+    if (Deno.env.get("DEBUG")) console.error((e as Error).stack);
+    Deno.exit(2);
   }
 }
 
@@ -67,7 +122,15 @@ export function parseFlags<T extends Record<string, FlagValue>>(args: readonly s
     const arg = args[i];
     if (arg === "--") continue;
     const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(arg);
-    if (!m) throw new Error(`unexpected argument ${JSON.stringify(arg)}; flags look like --name value`);
+    if (!m) {
+      const prev = /^--([a-z0-9-]+)$/.exec(args[i - 1] ?? "")?.[1];
+      if (
+        prev && typeof defaults[byFlag.get(prev) ?? ""] === "boolean" && (arg === "true" || arg === "false")
+      ) {
+        throw new Error(`--${prev} takes no separate value: write --${prev}=${arg}`);
+      }
+      throw new Error(`unexpected argument ${JSON.stringify(arg)}; flags look like --name value`);
+    }
     const key = byFlag.get(m[1]);
     if (key === undefined) {
       throw new Error(
@@ -167,6 +230,7 @@ export function cliConfig<C extends object, E extends Record<string, FlagValue> 
   args: readonly string[] = Deno.args,
 ): { config: C; extra: E } {
   const { flags, fields } = configFlags(defaults, options.omit);
+  configFields = new Set(fields.keys());
   const extraDefaults = options.extra ?? ({} as E);
   for (const k of Object.keys(extraDefaults)) {
     if (k in flags) throw new Error(`the CLI flag --${kebab(k)} is also a config field`);

@@ -26,7 +26,7 @@ import { defaultGenesisConfig, Genesis, type GenesisConfig, validateGenesisConfi
 import { sampleSprites, type SegmentationSet } from "../scenes/sprites.ts";
 import { sampleColouredPrimitives } from "../scenes/scenes3d.ts";
 import { batchMaskScores, type SegmentationScores } from "../metrics/segmentation.ts";
-import { requireInt, requirePositive } from "../core/validate.ts";
+import { requireBytes, requireInt, requirePositive } from "../core/validate.ts";
 
 export type GenesisDataset = "sprites" | "prims";
 
@@ -81,6 +81,16 @@ export function validateGenesisRunConfig(c: GenesisRunConfig): void {
   requirePositive(c, "budgetS");
   requireInt(c, "maxSteps", 0);
   requireInt(c, "nTest", 1, 100000);
+  const m = c.model, P = m.size ** 2;
+  const perImage = P * 4 * (3 + m.slots * (3 + 2 + m.pixelChannels / 4) + 2 * m.pixelChannels + m.embedDim) *
+    3;
+  requireBytes(c, "batchSize", c.batchSize * perImage, "one batch's activations and gradients");
+  requireBytes(
+    c,
+    "nTest",
+    c.nTest * P * 4 * (3 + 1 + 2 * m.slots + 3 * m.slots),
+    "the held-out scenes and their decompositions",
+  );
   requirePositive(c, "evalEveryS", true);
 }
 

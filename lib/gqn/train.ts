@@ -35,7 +35,7 @@ import {
   sampleQueryBatch,
   sampleTestSet,
 } from "../scenes/views.ts";
-import { requireInt, requireKnownKeys, requirePositive } from "../core/validate.ts";
+import { requireBytes, requireInt, requireKnownKeys, requirePositive } from "../core/validate.ts";
 
 /** One run: data, model, optimiser schedule, σ schedule and budget. */
 export interface GqnRunConfig {
@@ -104,6 +104,15 @@ export function validateGqnRunConfig(c: GqnRunConfig): void {
   requirePositive(c, "budgetS");
   requireInt(c, "maxSteps", 0);
   requireInt(c, "testPerM", 1, 100000);
+  const m = c.model, S2 = m.size ** 2, G2 = (m.size / 4) ** 2;
+  const perScene = c.maxContext * S2 * 3 * 4 * 4 + m.layers * G2 * (8 * m.hidden + 4 * m.zChannels) * 4 * 3;
+  requireBytes(c, "batchSize", c.batchSize * perScene, "one batch's views, activations and gradients");
+  requireBytes(
+    c,
+    "testPerM",
+    c.testPerM * c.maxContext * (c.maxContext + 1) * S2 * 3 * 4,
+    "the held-out views",
+  );
   requirePositive(c, "evalEveryS", true);
 }
 
@@ -116,10 +125,18 @@ export function anneal(start: number, end: number, progress: number, span: numbe
 /** Tensors of a batch, built and disposed around `fn`. */
 export function withInputs<T>(model: Gqn, batch: QueryBatch, fn: (inputs: GqnInputs) => T): T {
   const inputs = model.tensors(batch);
+  let failed = false;
   try {
     return fn(inputs);
+  } catch (e) {
+    failed = true;
+    throw e;
   } finally {
-    tf.dispose([inputs.context, inputs.contextV, inputs.query, inputs.queryV]);
+    try {
+      tf.dispose([inputs.context, inputs.contextV, inputs.query, inputs.queryV]);
+    } catch (e) {
+      if (!failed) throw e; // else the first error is the one to report, not the cleanup's
+    }
   }
 }
 

@@ -2,10 +2,13 @@
  * Saving and loading a model's variables: one file holding a JSON header (the caller's metadata,
  * e.g. the run config, and each variable's name and shape) and the float32 values, written
  * atomically (a temporary file, then a rename), so an interrupted save leaves nothing half written.
+ * Loading checks everything it can: the checksum (a flipped byte anywhere is an error), unique
+ * names, finite values, and — when restored — the exact set of the model's variables and shapes.
  *
- * Layout: the 8 bytes `OCGSVAR1`, the header's byte length (uint32, little-endian), the header
- * (UTF-8 JSON, padded with spaces to a multiple of 4 bytes), then every variable's values in header
- * order (float32, little-endian).
+ * Layout: the 8 bytes `OCGSVAR2`, the header's byte length (uint32, little-endian), the CRC-32 of
+ * everything after it (uint32), the header (UTF-8 JSON, padded with spaces to a multiple of 4
+ * bytes), then every variable's values in header order (float32, little-endian). Files of the first
+ * layout (`OCGSVAR1`: no checksum) still load.
  *
  * @example
  * ```ts
@@ -20,7 +23,24 @@ import { tf } from "../core/tf.ts";
 import { assignValues } from "./params.ts";
 import { writeAtomic } from "../core/files.ts";
 
-const MAGIC = "OCGSVAR1";
+const MAGIC = "OCGSVAR2", MAGIC_V1 = "OCGSVAR1";
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+/** CRC-32 (IEEE 802.3, as zip and PNG use) of `bytes`. */
+export function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
 
 /** A loaded checkpoint: the saved metadata and each variable's shape and values. */
 export interface Checkpoint {
@@ -43,50 +63,74 @@ export function encodeCheckpoint(
   }));
   const headerLen = Math.ceil(json.length / 4) * 4; // padded with spaces
   const total = [...vars.values()].reduce((n, v) => n + v.size, 0);
-  const bytes = new Uint8Array(12 + headerLen + 4 * total);
+  const bytes = new Uint8Array(16 + headerLen + 4 * total);
   bytes.set(encoder.encode(MAGIC), 0);
-  new DataView(bytes.buffer).setUint32(8, headerLen, true);
-  bytes.fill(0x20, 12 + json.length, 12 + headerLen).set(json, 12);
-  const values = new Float32Array(bytes.buffer, 12 + headerLen, total);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(8, headerLen, true);
+  bytes.fill(0x20, 16 + json.length, 16 + headerLen).set(json, 16);
+  const values = new Float32Array(bytes.buffer, 16 + headerLen, total);
   let at = 0;
   for (const v of vars.values()) {
     values.set(v.dataSync() as Float32Array, at);
     at += v.size;
   }
+  view.setUint32(12, crc32(bytes.subarray(16)), true);
   return bytes;
 }
 
-/** Parses checkpoint bytes; `source` names them in errors. */
+/**
+ * Parses checkpoint bytes; `source` names them in errors. Rejects a file whose checksum does not
+ * match, a header naming a variable twice, and values that are not finite.
+ */
 export function decodeCheckpoint(bytes: Uint8Array, source = "checkpoint"): Checkpoint {
   const bad = (why: string) => new Error(`${source}: not a valid checkpoint (${why})`);
-  if (bytes.length < 12 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) {
-    throw bad(`it does not start with ${MAGIC}`);
+  const magic = bytes.length >= 12 ? new TextDecoder().decode(bytes.subarray(0, 8)) : "";
+  if (magic !== MAGIC && magic !== MAGIC_V1) throw bad(`it does not start with ${MAGIC}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const start = magic === MAGIC ? 16 : 12; // the first layout has no checksum
+  if (bytes.length < start) throw bad("truncated header");
+  const headerLen = view.getUint32(8, true);
+  if (headerLen % 4 !== 0 || start + headerLen > bytes.length) throw bad(`header length ${headerLen}`);
+  if (magic === MAGIC) {
+    const stored = view.getUint32(12, true), actual = crc32(bytes.subarray(16));
+    if (stored !== actual) {
+      throw bad(
+        `checksum ${actual.toString(16)} ≠ stored ${stored.toString(16)}: the file is corrupt or truncated`,
+      );
+    }
   }
-  const headerLen = new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true);
-  if (headerLen % 4 !== 0 || 12 + headerLen > bytes.length) throw bad(`header length ${headerLen}`);
   let header: { meta: Record<string, unknown>; variables: { name: string; shape: number[] }[] };
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + headerLen)));
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(start, start + headerLen)));
   } catch (e) {
     throw bad(`its header is not JSON: ${(e as Error).message}`);
   }
   if (!header || !Array.isArray(header.variables)) throw bad("its header lists no variables");
+  const seen = new Set<string>();
   const sizes = header.variables.map((v) => {
-    if (typeof v.name !== "string" || !Array.isArray(v.shape) || v.shape.some((d) => !Number.isInteger(d))) {
+    if (
+      typeof v.name !== "string" || !Array.isArray(v.shape) ||
+      v.shape.some((d) => !Number.isInteger(d) || d < 0)
+    ) {
       throw bad(`variable entry ${JSON.stringify(v)}`);
     }
+    if (seen.has(v.name)) throw bad(`variable ${v.name} is listed twice`);
+    seen.add(v.name);
     return v.shape.reduce((a, d) => a * d, 1);
   });
   const total = sizes.reduce((a, n) => a + n, 0);
-  if (bytes.length !== 12 + headerLen + 4 * total) {
-    throw bad(`${bytes.length} bytes, expected ${12 + headerLen + 4 * total}: truncated or corrupt`);
+  if (bytes.length !== start + headerLen + 4 * total) {
+    throw bad(`${bytes.length} bytes, expected ${start + headerLen + 4 * total}: truncated or corrupt`);
   }
   // Copy so the values are aligned and independent of `bytes`.
-  const data = new Float32Array(bytes.slice(12 + headerLen).buffer);
+  const data = new Float32Array(bytes.slice(start + headerLen).buffer);
   const variables = new Map<string, { shape: number[]; values: Float32Array }>();
   let at = 0;
   header.variables.forEach((v, i) => {
-    variables.set(v.name, { shape: v.shape, values: data.subarray(at, at + sizes[i]) });
+    const values = data.subarray(at, at + sizes[i]);
+    const k = values.findIndex((x) => !Number.isFinite(x));
+    if (k >= 0) throw bad(`variable ${v.name} holds ${values[k]} at element ${k}`);
+    variables.set(v.name, { shape: v.shape, values });
     at += sizes[i];
   });
   return { meta: header.meta ?? {}, variables };
@@ -107,10 +151,15 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
 }
 
 /**
- * Sets `vars` (by name) from a checkpoint; every variable must be there with its shape (checked
- * for all before any is set, so a mismatch changes nothing).
+ * Sets `vars` (by name) from a checkpoint; the checkpoint must hold exactly the model's variables,
+ * each with its shape (checked for all before any is set, so a mismatch changes nothing).
  */
 export function restoreVariables(vars: ReadonlyMap<string, tf.Variable>, ckpt: Checkpoint): void {
+  for (const name of ckpt.variables.keys()) {
+    if (!vars.has(name)) {
+      throw new RangeError(`the checkpoint holds a variable ${name} the model does not have`);
+    }
+  }
   for (const [name, v] of vars) {
     const saved = ckpt.variables.get(name);
     if (!saved) throw new RangeError(`the checkpoint has no variable ${name}`);

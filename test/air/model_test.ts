@@ -138,6 +138,19 @@ Deno.test("a saved run loads back with the same config and the same held-out cou
     () => loadAirTrainer(`${dir}/noconfig.ckpt`),
     /noconfig\.ckpt: the checkpoint holds no AIR run config/,
   );
+  for (
+    const [file, config, why] of [
+      ["typo.ckpt", { ...trainer.config, lrr: 1 }, /typo\.ckpt: unknown run config key "lrr"/],
+      [
+        "typo2.ckpt",
+        { ...trainer.config, air: { ...trainer.config.air, lsmt: 8 } },
+        /unknown architecture key \(air\.…\) "lsmt"/,
+      ],
+    ] as const
+  ) {
+    await saveCheckpoint(`${dir}/${file}`, { kind: "air", config }, trainer.namedVariables());
+    await assert.rejects(() => loadAirTrainer(`${dir}/${file}`), why);
+  }
   await Deno.writeTextFile(`${dir}/other.ckpt`, "not a checkpoint");
   await assert.rejects(() => loadAirTrainer(`${dir}/other.ckpt`), /other\.ckpt: not a valid checkpoint/);
   trainer.dispose();
@@ -272,6 +285,6 @@ Deno.test("the CLI prints one JSON line last and rejects a bad flag", async () =
   const dir = await Deno.makeTempDir();
   const folder = await run(["--save", dir]);
   assert.equal(folder.code, 2);
-  assert.match(folder.stderr, /--save .* is a folder; give a file path/);
+  assert.match(folder.stderr, /--save: .* is a folder; give a file path/);
   await Deno.remove(dir);
 });

@@ -183,7 +183,7 @@ Deno.test("the CLI prints one JSON line last and rejects a bad flag", async () =
   assert.match(ok.stderr, /epoch 1\/1/);
   const bad = await run(["--model", "mlp", "--n-epochs", "-3"]);
   assert.notEqual(bad.code, 0);
-  assert.match(bad.stderr, /nEpochs must be an integer/);
+  assert.match(bad.stderr, /--n-epochs must be an integer in 1..∞, got -3/);
   const unknown = await run(["--modle", "mlp"]);
   assert.match(unknown.stderr, /unknown flag --modle/);
 });

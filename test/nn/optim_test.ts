@@ -99,6 +99,24 @@ Deno.test("trainWithinBudget: stops at the step limit, passes progress by steps,
   await trainWithinBudget({ budgetS: 1e6, maxSteps: 3, evalEveryS: 0 }, hooks);
   assert.equal(steps, 3);
   assert.deepEqual(evals, [], "evalEveryS 0: none during training");
+  // A step-limited run whose steps take longer than the evaluation interval still evaluates only at
+  // the start (a clock-driven schedule would not repeat); a time-limited one evaluates as the clock says.
+  const slow = (limits: { budgetS: number; maxSteps: number }) => {
+    steps = 0;
+    evals.length = 0;
+    return trainWithinBudget({ ...limits, evalEveryS: 0.001 }, {
+      ...hooks,
+      step: () => {
+        const t = performance.now();
+        while (performance.now() - t < 3) { /* a 3-ms step */ }
+        steps++;
+      },
+    });
+  };
+  await slow({ budgetS: 1e6, maxSteps: 5 });
+  assert.deepEqual(evals, [0]);
+  await slow({ budgetS: 0.012, maxSteps: 0 });
+  assert.ok(evals.length >= 3, `time-limited: ${evals.length} evaluations`);
 });
 
 Deno.test("lstmCell: c ← σ(f)c + σ(i)tanh(g), h ← σ(o)tanh(c)", () => {

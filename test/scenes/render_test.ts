@@ -223,7 +223,10 @@ Deno.test("invalid input names the field", () => {
     () => renderScene([{ ...ok, type: "cone" as "cube" }], { size: 8 }),
     /scene\[0\]\.type must be one of sphere, cube, cylinder/,
   );
-  assert.throws(() => renderScene([{ ...ok, scale: 0 }], { size: 8 }), /scene\[0\]\.scale must be > 0/);
+  assert.throws(
+    () => renderScene([{ ...ok, scale: 0 }], { size: 8 }),
+    /scene\[0\]\.scale must be in \(0, 32\], got 0/,
+  );
   assert.throws(() => renderScene([ok], { size: 0 }), /size must be an integer in 1..4096/);
   assert.throws(() => renderScene([ok], { size: 2.5 }), /size must be an integer/);
   assert.throws(
