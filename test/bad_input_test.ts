@@ -68,6 +68,10 @@ const CLI_PROBES: [string, string[], number, RegExp][] = [
   ["gqn", ["--size", "256", "--batch-size", "4096"], 2, /--batch-size 4096 would need/],
   ["genesis", ["--n-test", "100000"], 2, /--n-test 100000 would need/],
   ["genesis", ["--batch-size", "4000"], 2, /--batch-size 4000 would need/],
+  // Allowed-looking settings that ended in raw WebAssembly errors ("table index is out of bounds",
+  // "memory access out of bounds", "Aborted()") after ≈ 20 s are refused up front.
+  ["gqn", ["--size", "128", "--batch-size", "32"], 2, /--batch-size 32 would need 2\.66 GiB/],
+  ["genesis", ["--size", "128", "--batch-size", "48"], 2, /--batch-size 48 would need 2\.21 GiB/],
   // Benchmarks check their flags like the CLIs.
   ["../bench/metrics_bench", ["--sise", "3"], 2, /^bench:metrics: unknown flag --sise; allowed: --size/m],
   ["../bench/metrics_bench", ["--size", "0"], 2, /--size must be an integer in 2\.\.1024, got 0/],

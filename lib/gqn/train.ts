@@ -104,8 +104,14 @@ export function validateGqnRunConfig(c: GqnRunConfig): void {
   requirePositive(c, "budgetS");
   requireInt(c, "maxSteps", 0);
   requireInt(c, "testPerM", 1, 100000);
+  // Per scene, in floats: each layer's two cores (gates of 4·hidden each, inputs, prior and posterior)
+  // at G×G = (S/4)² and its canvas update at S×S; the tower's maps of every context view at (S/2)².
+  // × 4 for the backward pass, × 4 bytes (calibrated: at --size 128, batch 24 runs and 32 aborts).
   const m = c.model, S2 = m.size ** 2, G2 = (m.size / 4) ** 2;
-  const perScene = c.maxContext * S2 * 3 * 4 * 4 + m.layers * G2 * (8 * m.hidden + 4 * m.zChannels) * 4 * 3;
+  const layer = G2 * (12 * m.hidden + 4 * m.zChannels + 2 * m.readChannels + m.rChannels) +
+    S2 * m.canvasChannels;
+  const tower = (S2 / 4) * (m.towerChannels[0] + m.towerChannels[1] + m.rChannels);
+  const perScene = 16 * (m.layers * layer + c.maxContext * tower);
   requireBytes(c, "batchSize", c.batchSize * perScene, "one batch's views, activations and gradients");
   requireBytes(
     c,
