@@ -60,13 +60,31 @@ Deno.test("docs/cli.md names every flag each tool's --help prints", async () => 
   }
 });
 
-Deno.test("the README is a front door: ≤ 10 KB, the two commands, links that resolve", async () => {
+Deno.test("the README is a front door (≤ 10 KB, the two commands); links in the docs and notebooks resolve", async () => {
   const readme = await read("README.md");
   assert.ok(new TextEncoder().encode(readme).length <= 10 * 1024, `README.md is ${readme.length} bytes`);
   assert.match(readme, /deno@2\.9\.6 task test/);
   assert.match(readme, /deno@2\.9\.6 task report/);
-  for (const page of ["README.md", "docs/cli.md", "docs/references.md", ...listMd("docs/results")]) {
-    const text = await read(page);
+  const notebooks = [...Deno.readDirSync(join(ROOT, "notebooks"))].filter((e) => e.name.endsWith(".ipynb"))
+    .map((e) => `notebooks/${e.name}`);
+  const folders = [...Deno.readDirSync(join(ROOT, "lib"))].filter((e) => e.isDirectory).map((e) =>
+    `lib/${e.name}/README.md`
+  );
+  for (
+    const page of [
+      "README.md",
+      "docs/cli.md",
+      "docs/references.md",
+      ...listMd("docs/results"),
+      ...folders,
+      ...notebooks,
+    ]
+  ) {
+    const raw = await read(page);
+    const text = page.endsWith(".ipynb")
+      ? (JSON.parse(raw).cells as { cell_type: string; source: string | string[] }[])
+        .filter((c) => c.cell_type === "markdown").map((c) => [c.source].flat().join("")).join("\n")
+      : raw;
     for (const [, target] of text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
       if (/^[a-z]+:/.test(target)) continue; // external
       const path = join(ROOT, dirname(page), target);
