@@ -131,19 +131,18 @@ export function anneal(start: number, end: number, progress: number, span: numbe
 /** Tensors of a batch, built and disposed around `fn`. */
 export function withInputs<T>(model: Gqn, batch: QueryBatch, fn: (inputs: GqnInputs) => T): T {
   const inputs = model.tensors(batch);
-  let failed = false;
+  const release = () => tf.dispose([inputs.context, inputs.contextV, inputs.query, inputs.queryV]);
+  let out: T;
   try {
-    return fn(inputs);
+    out = fn(inputs);
   } catch (e) {
-    failed = true;
-    throw e;
-  } finally {
     try {
-      tf.dispose([inputs.context, inputs.contextV, inputs.query, inputs.queryV]);
-    } catch (e) {
-      if (!failed) throw e; // else the first error is the one to report, not the cleanup's
-    }
+      release();
+    } catch { /* the first error is the one to report, not the cleanup's */ }
+    throw e;
   }
+  release();
+  return out;
 }
 
 /** Generated query images [B, S, S, 3] (Algorithm S3), in chunks of `chunk` scenes. */
