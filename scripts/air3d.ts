@@ -34,6 +34,6 @@ await runCli("air3d", async () => {
         v.position.toFixed(3)
       } rotation ${v.rotation.toFixed(3)}) tensors ${r.liveTensors}`,
     );
-  });
+  }, (line) => console.error(`[air3d] ${line}`));
   console.log(JSON.stringify(run.result));
 });

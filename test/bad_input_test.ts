@@ -10,7 +10,7 @@ import { probeWritable, removePartials, saveOrFallback, writeAtomic } from "../l
 import { encodeIdx, loadMnist, MNIST_FILES, parseSplit } from "../lib/scenes/mnist.ts";
 import { renderScene } from "../lib/scenes/render.ts";
 import { initTf, tf } from "../lib/core/tf.ts";
-import { decodeCheckpoint, encodeCheckpoint } from "../lib/nn/checkpoint.ts";
+import { crc32, decodeCheckpoint, encodeCheckpoint } from "../lib/nn/checkpoint.ts";
 
 await initTf();
 
@@ -18,6 +18,7 @@ await initTf();
 const CLI_PROBES: [string, string[], number, RegExp][] = [
   // Saving: the target is checked before the training starts.
   ["air_mnist", ["--save", "/proc/m.ckpt", "--max-steps", "1"], 2, /--save: cannot write \/proc\/m\.ckpt/],
+  ["air_mnist", ["--save", "/tmp", "--max-steps", "1"], 2, /--save: \/tmp is a folder; give a file path/],
   // Flags: one path, --name=value like --name value; booleans hint at --flag=false; strict lists.
   [
     "air3d",
@@ -77,6 +78,7 @@ const CLI_PROBES: [string, string[], number, RegExp][] = [
   ["../bench/metrics_bench", ["--size", "0"], 2, /--size must be an integer in 2\.\.1024, got 0/],
   ["../bench/metrics_bench", ["--seconds", "-1"], 2, /--seconds must be a number in 0\.01\.\.3600, got -1/],
   ["../bench/render_bench", ["--batch", "0"], 2, /--batch must be an integer in 1\.\.100000, got 0/],
+  ["../bench/render_bench", ["--seconds", "-1"], 2, /--seconds must be a number in 0\.01\.\.3600, got -1/],
   ["../bench/air_threads_bench", ["--rounds", "0"], 2, /--rounds must be an integer in 1\.\.1000, got 0/],
   ["../bench/conv_bench", ["--repeats", "-1"], 2, /--repeats must be an integer in 1\.\.1000, got -1/],
 ];
@@ -192,6 +194,12 @@ Deno.test("checkpoints: a flipped byte, NaN and ∞ weights, a duplicate name ar
   const flipped = bytes.slice();
   flipped[bytes.length - 1] ^= 1;
   assert.throws(() => decodeCheckpoint(flipped, "m.ckpt"), /m\.ckpt: .*checksum/);
+  // A name listed twice (with a checksum that matches the edit) is refused too.
+  const two = encodeCheckpoint({}, new Map([["a", vars.get("w")!], ["b", vars.get("w")!]]));
+  const at = new TextDecoder().decode(two).indexOf('"name":"b"') + 8;
+  two[at] = "a".charCodeAt(0);
+  new DataView(two.buffer).setUint32(12, crc32(two.subarray(16)), true);
+  assert.throws(() => decodeCheckpoint(two, "d.ckpt"), /d\.ckpt: .*variable a is listed twice/);
   for (const bad of [NaN, Infinity]) {
     const v = new Map([["w", tf.variable(tf.tensor1d([1, bad, 3]))]]);
     assert.throws(() => decodeCheckpoint(encodeCheckpoint({}, v), "n.ckpt"), /n\.ckpt: .*w holds/);

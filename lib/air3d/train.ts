@@ -249,16 +249,24 @@ function rowWidths(d: SlotDataset): Record<ArrayField, number> {
  * with per-epoch validation and best-checkpoint restore, test metrics and inference timing.
  * Same config → same result (times aside).
  */
-export async function runAir3d(config: Air3dConfig, onEpoch?: OnEpoch): Promise<Air3dRun> {
+export async function runAir3d(
+  config: Air3dConfig,
+  onEpoch?: OnEpoch,
+  onLog: (line: string) => void = () => {},
+): Promise<Air3dRun> {
   validateConfig(config);
   const c = config;
   const rng = new Rng(c.seed);
   const opts = { size: c.imageSize, maxPrimitives: c.maxPrimitives };
+  onLog(
+    `rendering ${c.streaming ? 0 : c.nTrain} training, ${c.nVal} validation and ${c.nTest} test scenes …`,
+  );
   const t0 = performance.now();
   const train = c.streaming ? null : sampleSlotDataset(rng.child("train"), c.nTrain, opts);
   const val = sampleSlotDataset(rng.child("val"), c.nVal, opts);
   const test = sampleSlotDataset(rng.child("test"), c.nTest, opts);
   const synthS = (performance.now() - t0) / 1000;
+  onLog(`… rendered in ${synthS.toFixed(1)} s`);
 
   const model = buildModel(c.model, rng.child("init"), {
     imageSize: c.imageSize,
