@@ -40,6 +40,14 @@ export interface Camera {
   pitch: number;
   /** Distance from the origin (> 0). */
   distance: number;
+  /**
+   * "orthographic" (the default, the reproduction's camera: parallel rays, the image plane
+   * [−1.6, 1.6]²) or "perspective" (a pinhole at the camera: rays fan out, so an object's size in the
+   * image falls as 1 / its distance — what makes depth visible, as in the paper's MuJoCo renders).
+   */
+  projection?: "orthographic" | "perspective";
+  /** The perspective camera's full field of view across the image, degrees; default {@link DEFAULT_FOV_DEG}. */
+  fovDeg?: number;
 }
 
 export const DEFAULT_SCALE = 0.4;
@@ -47,6 +55,12 @@ export const DEFAULT_SCALE = 0.4;
 export const DEFAULT_CAMERA: Readonly<Camera> = { yaw: 0, pitch: 0, distance: 5 };
 /** Half-width of the square image plane. */
 export const VIEW_HALF_WIDTH = 1.6;
+/**
+ * The perspective camera's default field of view, 2·atan(1.6 / 5) ≈ 35.5°: from the default pose the
+ * plane z = 0 fills the image exactly as the orthographic view does, so an object at the origin
+ * keeps its size and nearer ones grow.
+ */
+export const DEFAULT_FOV_DEG = (2 * Math.atan(VIEW_HALF_WIDTH / DEFAULT_CAMERA.distance) * 180) / Math.PI;
 export const AMBIENT = 0.15;
 export const DIFFUSE = 0.85;
 
@@ -131,7 +145,7 @@ function onlyKeys(obj: object, known: readonly string[], field: string): void {
   }
 }
 const PRIMITIVE_KEYS = ["type", "position", "rotation", "scale"] as const;
-const CAMERA_KEYS = ["yaw", "pitch", "distance"] as const;
+const CAMERA_KEYS = ["yaw", "pitch", "distance", "projection", "fovDeg"] as const;
 /** The keys a render call's options may have. */
 export const RENDER_OPTION_KEYS = ["size", "camera", "light", "ids", "depth", "out"] as const;
 
@@ -166,6 +180,14 @@ export function validateCamera(c: Camera, field = "camera"): void {
   }
   if (!(finite(c.distance, `${field}.distance`) > 0)) {
     throw new RangeError(`${field}.distance must be > 0, got ${c.distance}`);
+  }
+  if (c.projection !== undefined && c.projection !== "orthographic" && c.projection !== "perspective") {
+    throw new RangeError(
+      `${field}.projection must be "orthographic" or "perspective", got ${JSON.stringify(c.projection)}`,
+    );
+  }
+  if (c.fovDeg !== undefined && !(finite(c.fovDeg, `${field}.fovDeg`) > 0 && c.fovDeg < 180)) {
+    throw new RangeError(`${field}.fovDeg must be in (0, 180), got ${c.fovDeg}`);
   }
 }
 

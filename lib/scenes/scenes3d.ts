@@ -14,6 +14,7 @@
  * @module
  */
 import {
+  type Camera,
   eulerZYX,
   PRIMITIVE_TYPES,
   type PrimitiveType,
@@ -153,15 +154,18 @@ export interface ThroughputOptions {
   /** Also fill the id and depth maps. */
   withMaps?: boolean;
   seed?: number;
+  /** The camera (default: the reproduction's orthographic one). */
+  camera?: Camera;
 }
 
 /** Renders batches of random 1–3-primitive scenes on this thread for `seconds`; returns scenes per second. */
 export function renderThroughput(options: ThroughputOptions): number {
-  const { size, seconds, batch = 1000, withMaps = false, seed = 0 } = options;
+  const { size, seconds, batch = 1000, withMaps = false, seed = 0, camera } = options;
   if (!(seconds > 0)) throw new RangeError(`seconds must be > 0, got ${seconds}`);
   const scenes = samplePrimitiveScenes(new Rng(seed).child("throughput"), batch, { maxPrimitives: 3 });
   const out = withMaps ? undefined : new Float32Array(batch * size * size);
-  const render = () => renderBatch(scenes, { size, out, ids: withMaps, depth: withMaps });
+  const render = () =>
+    renderBatch(scenes, { size, out, ids: withMaps, depth: withMaps, ...(camera ? { camera } : {}) });
   render(); // warm-up (JIT)
   let n = 0;
   const t0 = performance.now();

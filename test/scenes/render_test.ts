@@ -1,12 +1,15 @@
 import assert from "node:assert/strict";
 import {
   AMBIENT,
+  DEFAULT_CAMERA,
+  DEFAULT_FOV_DEG,
   DIFFUSE,
   eulerZYX,
   pixelCentres,
   type Primitive,
   samplePrimitiveScenes,
   sampleScene,
+  VIEW_HALF_WIDTH,
 } from "../../lib/scenes/primitives.ts";
 import { cameraFrame, renderBatch, renderScene } from "../../lib/scenes/render.ts";
 import { Rng } from "../../lib/core/random.ts";
@@ -292,4 +295,106 @@ Deno.test("agrees with a brute-force ray-marcher built on point-in-primitive tes
   // Only grazing rays at silhouette edges may disagree.
   assert.ok(hits > 300, `hits ${hits}`);
   assert.ok(mismatches <= hits * 0.005, `${mismatches} mismatches of ${hits} hits`);
+});
+
+Deno.test('perspective: the orthographic default is unchanged, and `projection: "orthographic"` is the same', () => {
+  const scenes = samplePrimitiveScenes(new Rng(11), 50, { maxPrimitives: 3 });
+  const a = renderBatch(scenes, { size: 40, ids: true, depth: true });
+  const b = renderBatch(scenes, {
+    size: 40,
+    ids: true,
+    depth: true,
+    camera: { ...DEFAULT_CAMERA, projection: "orthographic" },
+  });
+  assert.deepEqual(b.images, a.images);
+  assert.deepEqual(b.ids, a.ids);
+  assert.deepEqual(b.depth, a.depth);
+  const p = renderBatch(scenes, { size: 40, camera: { ...DEFAULT_CAMERA, projection: "perspective" } });
+  assert.notDeepEqual(p.images, a.images);
+});
+
+Deno.test("perspective: a sphere's silhouette is the pinhole's circle, tan α = r / √(d² − r²), and shrinks as 1 / distance", () => {
+  const size = 401, xs = pixelCentres(size), step = xs[1] - xs[0];
+  const g = Math.tan((DEFAULT_FOV_DEG * Math.PI) / 360) / VIEW_HALF_WIDTH; // ray slope per image-plane unit
+  const camera = { ...DEFAULT_CAMERA, projection: "perspective" as const };
+  const areas: number[] = [];
+  for (const z of [1, 0, -1, -3]) {
+    const r = 0.4, d = 5 - z;
+    const { image, depth } = renderScene([prim("sphere", [0, 0, z])], { size, camera });
+    const pixels = image.reduce((n, v) => n + (v > 0 ? 1 : 0), 0);
+    // The silhouette cone has half-angle α = asin(r/d): a circle of radius tan α on the plane one unit ahead.
+    const radius = Math.tan(Math.asin(r / d)) / g / step; // in pixels
+    close(Math.sqrt(pixels / Math.PI), radius, 0.6, `silhouette radius at distance ${d} (px)`);
+    close(depth[(size * size - 1) / 2], d - r, 1e-5, "depth at the centre: distance − r");
+    areas.push(pixels);
+  }
+  // Size ∝ 1 / distance (areas ∝ 1 / distance², up to the small-angle terms of tan asin).
+  close(Math.sqrt(areas[0] / areas[2]), 6 / 4, 0.02, "linear size ratio, distance 4 vs 6");
+  // At the default field of view the plane z = 0 has the orthographic scale (the sphere at z = 0
+  // above has the orthographic radius, 0.4 / step px, to 0.2 %).
+  const ortho = renderScene([prim("cube", [0.5, -0.3, 0], [0, 0, 0], 0.3)], { size: 101 }).image;
+  const persp = renderScene([prim("cube", [0.5, -0.3, 0], [0, 0, 0], 0.3)], { size: 101, camera }).image;
+  const count = (im: Float32Array) => im.reduce((n, v) => n + (v > 0 ? 1 : 0), 0);
+  // A cube at z = 0: its front face (z = 0.3) is 4.7 from the camera, so it alone is (5/4.7)² the
+  // orthographic square, and off the axis a side face shows too.
+  const ratio = count(persp) / count(ortho);
+  assert.ok(ratio > (5 / 4.7) ** 2 - 0.02 && ratio < 1.25, `perspective / orthographic area ${ratio}`);
+});
+
+Deno.test("perspective: agrees with a brute-force ray-marcher from the pinhole, any camera pose", () => {
+  const size = 32, step = 0.003, xs = pixelCentres(size);
+  const camera = { yaw: 0.5, pitch: 0.3, distance: 5, projection: "perspective" as const, fovDeg: 40 };
+  const { c, r, u, f } = cameraFrame(camera);
+  const g = Math.tan((40 * Math.PI) / 360) / VIEW_HALF_WIDTH;
+  const scenes = samplePrimitiveScenes(new Rng("pinhole"), 5, { maxPrimitives: 3 });
+  let hits = 0, mismatches = 0;
+  for (const scene of scenes) {
+    const out = renderScene(scene, { size, camera });
+    const Rs = scene.map((p) => eulerZYX(...p.rotation));
+    for (let i = 0; i < size; i++) {
+      for (let j = 0; j < size; j++) {
+        const x = xs[j] * g, y = xs[size - 1 - i] * g;
+        const dir = [0, 1, 2].map((a) => f[a] + x * r[a] + y * u[a]); // f·dir = 1: t is the depth
+        let id = -1, depth = Infinity;
+        for (let t = 2.5; t < 8 && id < 0; t += step) {
+          for (let k = 0; k < scene.length; k++) {
+            const p = scene[k], R = Rs[k], s = p.scale ?? 0.4;
+            const d = [0, 1, 2].map((a) => c[a] + t * dir[a] - p.position[a]);
+            const l = [0, 1, 2].map((a) => (R[a] * d[0] + R[3 + a] * d[1] + R[6 + a] * d[2]) / s);
+            const inside = p.type === "sphere"
+              ? l[0] ** 2 + l[1] ** 2 + l[2] ** 2 <= 1
+              : p.type === "cube"
+              ? Math.max(...l.map(Math.abs)) <= 1
+              : l[0] ** 2 + l[2] ** 2 <= 1 && Math.abs(l[1]) <= 1;
+            if (inside) {
+              id = k;
+              depth = t;
+              break;
+            }
+          }
+        }
+        const pix = i * size + j;
+        if (id >= 0) hits++;
+        if (out.ids[pix] !== id) mismatches++;
+        else if (id >= 0) close(out.depth[pix], depth, step * 1.2 + 1e-6, "marched depth");
+      }
+    }
+  }
+  assert.ok(hits > 200, `hits ${hits}`);
+  assert.ok(mismatches <= hits * 0.01, `${mismatches} mismatches of ${hits} hits`);
+});
+
+Deno.test("perspective: a bad projection or field of view names the field", () => {
+  const ok = prim("cube");
+  assert.throws(
+    () =>
+      renderScene([ok], { size: 8, camera: { ...DEFAULT_CAMERA, projection: "fisheye" as "perspective" } }),
+    /options\.camera\.projection must be "orthographic" or "perspective", got "fisheye"/,
+  );
+  for (const fovDeg of [0, 180, NaN]) {
+    assert.throws(
+      () => renderScene([ok], { size: 8, camera: { ...DEFAULT_CAMERA, projection: "perspective", fovDeg } }),
+      /options\.camera\.fovDeg must/,
+    );
+  }
 });
