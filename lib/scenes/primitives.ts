@@ -147,7 +147,7 @@ function onlyKeys(obj: object, known: readonly string[], field: string): void {
 const PRIMITIVE_KEYS = ["type", "position", "rotation", "scale"] as const;
 const CAMERA_KEYS = ["yaw", "pitch", "distance", "projection", "fovDeg"] as const;
 /** The keys a render call's options may have. */
-export const RENDER_OPTION_KEYS = ["size", "camera", "light", "ids", "depth", "out"] as const;
+const RENDER_OPTION_KEYS = ["size", "camera", "light", "ids", "depth", "out"] as const;
 
 /** Throws naming the key when render options have one the renderer does not know. */
 export function validateRenderOptionKeys(options: object): void {
