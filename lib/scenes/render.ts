@@ -11,9 +11,10 @@
  * - the nearest hit wins (z-buffer).
  *
  * Beyond the reproduction: a per-pixel instance-id map (−1 for background) and depth
- * (distance from the image plane along the view ray, +∞ on background); a camera on an
- * orbit (yaw, pitch, distance — the default pose is the reproduction's camera); batches
- * rendered straight into one Float32Array.
+ * (distance from the camera's plane along its view axis, +∞ on background); a camera on an
+ * orbit (yaw, pitch, distance — the default pose is the reproduction's camera); a perspective
+ * projection (`camera.projection: "perspective"`, `fovDeg`; its loop is in `pinhole.ts`), under
+ * which an object's size falls as 1 / its distance; batches rendered straight into one Float32Array.
  *
  * Each ray is intersected analytically in the primitive's local frame. Because the camera
  * is orthographic the local ray direction is the same for every pixel and the local origin
