@@ -20,7 +20,7 @@
  * ```
  * @module
  */
-import { PRIMITIVE_TYPES, type Scene } from "../scenes/primitives.ts";
+import { type Camera, PRIMITIVE_TYPES, type Scene } from "../scenes/primitives.ts";
 import { renderBatch } from "../scenes/render.ts";
 import { permutations, type SlotPrediction } from "../metrics/slots.ts";
 
@@ -44,9 +44,12 @@ const DEPTHS = [3, 1.5, 0, -1.5, -3, -4.5];
 export function countCosts(
   images: Float32Array,
   predictions: SlotPrediction[][],
-  options: { size: number },
+  options: { size: number; camera?: Camera },
 ): number[][] {
-  const { size } = options, px = size * size;
+  const { size, camera } = options, px = size * size;
+  // Orthographic: z is not seen, so each depth order of the proposed slots is tried; perspective:
+  // the proposed z places each slot (its size in the image depends on it).
+  const perspective = camera?.projection === "perspective";
   if (images.length < predictions.length * px) {
     throw new RangeError(`images must hold ${predictions.length} images of ${size}×${size}`);
   }
@@ -59,17 +62,18 @@ export function countCosts(
         costs.push(Infinity);
         continue;
       }
-      const scenes: Scene[] = permutations(n).map((order) =>
+      const orders = perspective ? [[...Array(n).keys()]] : permutations(n);
+      const scenes: Scene[] = orders.map((order) =>
         order.map((k, rank) => {
           const p = ranked[k];
           return {
             type: PRIMITIVE_TYPES[p.type],
-            position: [p.position[0], p.position[1], DEPTHS[rank]],
+            position: [p.position[0], p.position[1], perspective ? p.position[2] : DEPTHS[rank]],
             rotation: p.euler,
           };
         })
       );
-      const { images: rendered } = renderBatch(scenes, { size });
+      const { images: rendered } = renderBatch(scenes, { size, ...(camera ? { camera } : {}) });
       let best = Infinity;
       for (let s = 0; s < scenes.length; s++) {
         let e = 0;

@@ -16,7 +16,7 @@
 import { confusionHeatmap, type FigureSpec, histogram, plot } from "../display/plot.ts";
 import type { GridItem } from "../display/images.ts";
 import type { LiveOutput, Notebook } from "../display/notebook.ts";
-import type { Air3dConfig, Air3dResult, Air3dRun, EpochRecord } from "./train.ts";
+import { type Air3dConfig, type Air3dResult, type Air3dRun, cameraOf, type EpochRecord } from "./train.ts";
 import type { SceneMetrics, SlotPrediction } from "../metrics/slots.ts";
 import type { SceneStatistics } from "../scenes/scenes3d.ts";
 import { PRIMITIVE_TYPES, type Scene } from "../scenes/primitives.ts";
@@ -103,7 +103,10 @@ export function comparisonGrid(run: Air3dRun, count: number): GridItem[] {
   const { test, predictions } = run;
   const S = test.size, px = S * S;
   const n = Math.min(count, test.n);
-  const rendered = renderBatch(predictions.slice(0, n).map(predictedScene), { size: S }).images;
+  const camera = cameraOf(run.result.config);
+  const rendered =
+    renderBatch(predictions.slice(0, n).map(predictedScene), { size: S, ...(camera ? { camera } : {}) })
+      .images;
   return Array.from({ length: n }, (_, b) => {
     const input = test.images.subarray(b * px, (b + 1) * px);
     const again = rendered.subarray(b * px, (b + 1) * px);

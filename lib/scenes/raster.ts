@@ -13,7 +13,9 @@
  */
 import { AMBIENT, DIFFUSE, pixelCentres, Vec3 } from "./primitives.ts";
 
-export const SPHERE = 0, CUBE = 1, CYLINDER = 2;
+export const SPHERE = 0;
+export const CUBE = 1;
+export const CYLINDER = 2;
 export const EPS = 1e-12;
 export const NO_HIT = Infinity;
 

@@ -202,8 +202,11 @@ export interface SlotDataset {
 }
 
 /** Renders `scenes` (each already sorted by x) and writes their slot targets. */
-export function slotDataset(scenes: Scene[], options: { size: number; maxSlots: number }): SlotDataset {
-  const { size, maxSlots } = options;
+export function slotDataset(
+  scenes: Scene[],
+  options: { size: number; maxSlots: number; camera?: Camera },
+): SlotDataset {
+  const { size, maxSlots, camera } = options;
   if (!Number.isInteger(maxSlots) || maxSlots < 1) {
     throw new RangeError(`maxSlots must be an integer ≥ 1, got ${maxSlots}`);
   }
@@ -227,7 +230,7 @@ export function slotDataset(scenes: Scene[], options: { size: number; maxSlots: 
       rotation.set(eulerZYX(...p.rotation), i * 9);
     });
   });
-  const { images, ids } = renderBatch(scenes, { size, ids: true });
+  const { images, ids } = renderBatch(scenes, { size, ids: true, ...(camera ? { camera } : {}) });
   return { n, size, maxSlots, scenes, images, presence, type, position, euler, rotation, ids: ids! };
 }
 
@@ -235,13 +238,15 @@ export function slotDataset(scenes: Scene[], options: { size: number; maxSlots: 
 export interface SlotDataOptions {
   size: number;
   maxPrimitives: number;
+  /** The camera the images are rendered with (default: the reproduction's orthographic one). */
+  camera?: Camera;
 }
 
 /** `n` fresh random scenes (1..maxPrimitives primitives) with slot targets. */
 export function sampleSlotDataset(rng: Rng, n: number, options: SlotDataOptions): SlotDataset {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`n must be an integer ≥ 1, got ${n}`);
   const scenes = samplePrimitiveScenes(rng, n, { maxPrimitives: options.maxPrimitives });
-  return slotDataset(scenes, { size: options.size, maxSlots: options.maxPrimitives });
+  return slotDataset(scenes, { size: options.size, maxSlots: options.maxPrimitives, camera: options.camera });
 }
 
 /**

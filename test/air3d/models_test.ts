@@ -4,8 +4,14 @@ import { buildModel } from "../../lib/air3d/model.ts";
 import { cellOf, GRID, gridObjects, gridPeaks } from "../../lib/air3d/grid.ts";
 import { meanPool } from "../../lib/air3d/mlp.ts";
 import { rotationFrom6d, spaceToDepth2 } from "../../lib/air3d/blocks.ts";
-import { type Air3dConfig, defaultConfig, runAir3d, validateConfig } from "../../lib/air3d/train.ts";
-import { sampleSlotDataset } from "../../lib/scenes/scenes3d.ts";
+import {
+  type Air3dConfig,
+  cameraOf,
+  defaultConfig,
+  runAir3d,
+  validateConfig,
+} from "../../lib/air3d/train.ts";
+import { sampleSlotDataset, slotDataset } from "../../lib/scenes/scenes3d.ts";
 import { LAMBDAS } from "../../lib/air3d/refine.ts";
 import { AdamW } from "../../lib/nn/adam.ts";
 import { Rng } from "../../lib/core/random.ts";
@@ -170,6 +176,7 @@ Deno.test("the CLI prints one JSON line last and rejects a bad flag", async () =
       "pos_mae",
       "rot_mae_euler",
       "rot_err_median_deg",
+      "z_floor_mae",
       "best_epoch",
       "synth_s",
       "train_s",
@@ -186,4 +193,37 @@ Deno.test("the CLI prints one JSON line last and rejects a bad flag", async () =
   assert.match(bad.stderr, /--n-epochs must be an integer in 1..∞, got -3/);
   const unknown = await run(["--modle", "mlp"]);
   assert.match(unknown.stderr, /unknown flag --modle/);
+});
+
+Deno.test("the perspective camera reaches the datasets, the re-rendering count and the JSON; z's floor is reported", async () => {
+  const base = {
+    ...defaultConfig("mlp"),
+    imageSize: 32,
+    nEpochs: 1,
+    nTrain: 32,
+    nTest: 16,
+    nVal: 16,
+    rerender: true,
+  };
+  const ortho = await runAir3d(base);
+  const persp = await runAir3d({ ...base, camera: "perspective" });
+  // Same scenes (same seed), other images: the camera reached the renderer.
+  assert.deepEqual(persp.test.scenes, ortho.test.scenes);
+  assert.notDeepEqual(persp.test.images, ortho.test.images);
+  const again = slotDataset(persp.test.scenes, {
+    size: 32,
+    maxSlots: 3,
+    camera: cameraOf(persp.result.config),
+  });
+  assert.deepEqual(again.images, persp.test.images);
+  // z's floor: the MAE of predicting the mean z; for z ~ U(−0.3, 0.3) about 0.15.
+  assert.ok(Math.abs(persp.result.z_floor_mae - 0.15) < 0.04, `z floor ${persp.result.z_floor_mae}`);
+  assert.equal(persp.result.z_floor_mae, ortho.result.z_floor_mae);
+  assert.equal(persp.result.config.camera, "perspective");
+  assert.throws(
+    () => validateConfig({ ...base, camera: "fisheye" as "perspective" }),
+    /camera must be "orthographic" or "perspective"/,
+  );
+  ortho.model.params.dispose();
+  persp.model.params.dispose();
 });
