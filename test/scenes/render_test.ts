@@ -254,6 +254,35 @@ Deno.test("invalid input names the field", () => {
   assert.throws(() => sampleScene(new Rng(0), { maxPrims: 2 } as never), /unknown sample option "maxPrims"/);
 });
 
+/**
+ * An independent reference: marches the ray `point(t)` from t0 in small steps and stops at the first
+ * point inside a primitive (|p| ≤ 1; max|p_i| ≤ 1; x² + z² ≤ 1 and |y| ≤ 1 in its local frame).
+ */
+function march(
+  scene: Primitive[],
+  Rs: Float64Array[],
+  point: (t: number) => number[],
+  t0: number,
+  t1: number,
+  step: number,
+): { id: number; depth: number } {
+  for (let t = t0; t < t1; t += step) {
+    const q = point(t);
+    for (let k = 0; k < scene.length; k++) {
+      const p = scene[k], R = Rs[k], s = p.scale ?? 0.4;
+      const d = [0, 1, 2].map((a) => q[a] - p.position[a]);
+      const l = [0, 1, 2].map((a) => (R[a] * d[0] + R[3 + a] * d[1] + R[6 + a] * d[2]) / s);
+      const inside = p.type === "sphere"
+        ? l[0] ** 2 + l[1] ** 2 + l[2] ** 2 <= 1
+        : p.type === "cube"
+        ? Math.max(...l.map(Math.abs)) <= 1
+        : l[0] ** 2 + l[2] ** 2 <= 1 && Math.abs(l[1]) <= 1;
+      if (inside) return { id: k, depth: t };
+    }
+  }
+  return { id: -1, depth: Infinity };
+}
+
 Deno.test("agrees with a brute-force ray-marcher built on point-in-primitive tests", () => {
   // Independent reference: march each pixel's ray in small steps and stop at the first point
   // inside a primitive (|p| ≤ 1; max|p_i| ≤ 1; x² + z² ≤ 1 and |y| ≤ 1 in the local frame).
@@ -267,24 +296,7 @@ Deno.test("agrees with a brute-force ray-marcher built on point-in-primitive tes
     const Rs = scene.map((p) => eulerZYX(...p.rotation));
     for (let i = 0; i < size; i++) {
       for (let j = 0; j < size; j++) {
-        let id = -1, depth = Infinity;
-        for (let t = 3; t < 7 && id < 0; t += step) {
-          for (let k = 0; k < scene.length; k++) {
-            const p = scene[k], R = Rs[k], s = p.scale ?? 0.4;
-            const d = [xs[j] - p.position[0], xs[size - 1 - i] - p.position[1], 5 - t - p.position[2]];
-            const l = [0, 1, 2].map((c) => (R[c] * d[0] + R[3 + c] * d[1] + R[6 + c] * d[2]) / s);
-            const inside = p.type === "sphere"
-              ? l[0] ** 2 + l[1] ** 2 + l[2] ** 2 <= 1
-              : p.type === "cube"
-              ? Math.max(...l.map(Math.abs)) <= 1
-              : l[0] ** 2 + l[2] ** 2 <= 1 && Math.abs(l[1]) <= 1;
-            if (inside) {
-              id = k;
-              depth = t;
-              break;
-            }
-          }
-        }
+        const { id, depth } = march(scene, Rs, (t) => [xs[j], xs[size - 1 - i], 5 - t], 3, 7, step);
         const p = i * size + j;
         if (id >= 0) hits++;
         if (r.ids[p] !== id) mismatches++;
@@ -355,24 +367,7 @@ Deno.test("perspective: agrees with a brute-force ray-marcher from the pinhole, 
       for (let j = 0; j < size; j++) {
         const x = xs[j] * g, y = xs[size - 1 - i] * g;
         const dir = [0, 1, 2].map((a) => f[a] + x * r[a] + y * u[a]); // f·dir = 1: t is the depth
-        let id = -1, depth = Infinity;
-        for (let t = 2.5; t < 8 && id < 0; t += step) {
-          for (let k = 0; k < scene.length; k++) {
-            const p = scene[k], R = Rs[k], s = p.scale ?? 0.4;
-            const d = [0, 1, 2].map((a) => c[a] + t * dir[a] - p.position[a]);
-            const l = [0, 1, 2].map((a) => (R[a] * d[0] + R[3 + a] * d[1] + R[6 + a] * d[2]) / s);
-            const inside = p.type === "sphere"
-              ? l[0] ** 2 + l[1] ** 2 + l[2] ** 2 <= 1
-              : p.type === "cube"
-              ? Math.max(...l.map(Math.abs)) <= 1
-              : l[0] ** 2 + l[2] ** 2 <= 1 && Math.abs(l[1]) <= 1;
-            if (inside) {
-              id = k;
-              depth = t;
-              break;
-            }
-          }
-        }
+        const { id, depth } = march(scene, Rs, (t) => [0, 1, 2].map((a) => c[a] + t * dir[a]), 2.5, 8, step);
         const pix = i * size + j;
         if (id >= 0) hits++;
         if (out.ids[pix] !== id) mismatches++;
