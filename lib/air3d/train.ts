@@ -13,6 +13,7 @@
  * ```
  * @module
  */
+import { projectPoint, unprojectAtZ } from "../scenes/render.ts";
 import { type Camera, DEFAULT_CAMERA } from "../scenes/primitives.ts";
 import { environment, tf } from "../core/tf.ts";
 import { requireBytes, requireInt, requireKnownKeys, requirePositive } from "../core/validate.ts";
@@ -281,8 +282,9 @@ export async function runAir3d(
     `rendering ${c.streaming ? 0 : c.nTrain} training, ${c.nVal} validation and ${c.nTest} test scenes …`,
   );
   const t0 = performance.now();
-  const train = c.streaming ? null : sampleSlotDataset(rng.child("train"), c.nTrain, opts);
-  const val = sampleSlotDataset(rng.child("val"), c.nVal, opts);
+  const camera = cameraOf(c);
+  const train = c.streaming ? null : asSeen(sampleSlotDataset(rng.child("train"), c.nTrain, opts), camera);
+  const val = asSeen(sampleSlotDataset(rng.child("val"), c.nVal, opts), camera);
   const test = sampleSlotDataset(rng.child("test"), c.nTest, opts);
   const synthS = (performance.now() - t0) / 1000;
   onLog(`… rendered in ${synthS.toFixed(1)} s`);
@@ -307,7 +309,7 @@ export async function runAir3d(
     const sums: Record<string, number> = {};
     let seen = 0;
     for (let s = 0; s < stepsPerEpoch; s++, step++) {
-      const batch = stream ? stream.next().value as SlotDataset : gatherRows(
+      const batch = stream ? asSeen(stream.next().value as SlotDataset, camera) : gatherRows(
         train!,
         order!.slice(
           s * c.batchSize,
@@ -356,14 +358,13 @@ export async function runAir3d(
   // Scenes hold at least one object, so the re-rendering count starts at 1.
   const size = { size: c.imageSize };
   const readFrom = c.rerender ? MIN_PRESENCE : 0.5;
-  const costsOf = (d: SlotDataset, p: SlotPrediction[][]) =>
-    countCosts(d.images, p, { ...size, camera: cameraOf(c) });
-  const lambda = c.rerender
-    ? calibrateLambda(costsOf(val, model.predict(val.images, val.n, readFrom)), trueCounts(val), 1).lambda
-    : null;
-  model.predict(test.images, Math.min(test.n, 50), readFrom); // warm-up
+  const costsOf = (d: SlotDataset, p: SlotPrediction[][]) => countCosts(d.images, p, { ...size, camera });
+  // The model speaks in image-plane (x, y); the scores, the re-rendering and the report in world units.
+  const predict = (d: SlotDataset, n = d.n) => toWorld(model.predict(d.images, n, readFrom), camera);
+  const lambda = c.rerender ? calibrateLambda(costsOf(val, predict(val)), trueCounts(val), 1).lambda : null;
+  predict(test, Math.min(test.n, 50)); // warm-up
   const t2 = performance.now();
-  let predictions = model.predict(test.images, test.n, readFrom);
+  let predictions = predict(test);
   if (lambda !== null) {
     predictions = applyCounts(
       predictions,
@@ -390,6 +391,35 @@ export async function runAir3d(
     env: environment(),
   };
   return { result, metrics, history, test, predictions, model };
+}
+
+/**
+ * The dataset as a model sees it: each object's (x, y) replaced by where the camera shows its centre
+ * (image-plane coordinates, `projectPoint`), z kept. Orthographic: the same numbers, so the same
+ * dataset comes back; perspective: (x, y)·d / (d − z) at the default pose, so the grid's cells and
+ * the glimpses point where the object is in the image.
+ */
+export function asSeen(d: SlotDataset, camera: Camera | undefined): SlotDataset {
+  if (!camera || camera.projection !== "perspective") return d;
+  const position = d.position.slice();
+  for (let i = 0; i < d.n * d.maxSlots; i++) {
+    if (!(d.presence[i] > 0)) continue;
+    const [x, y] = projectPoint([position[i * 3], position[i * 3 + 1], position[i * 3 + 2]], camera);
+    position[i * 3] = x;
+    position[i * 3 + 1] = y;
+  }
+  return { ...d, position };
+}
+
+/** Predictions made in image-plane (x, y) back in world coordinates: each slot on its pixel ray at its predicted z. */
+export function toWorld(predictions: SlotPrediction[][], camera: Camera | undefined): SlotPrediction[][] {
+  if (!camera || camera.projection !== "perspective") return predictions;
+  return predictions.map((slots) =>
+    slots.map((s) => {
+      const [x, y] = unprojectAtZ(s.position[0], s.position[1], s.position[2], camera);
+      return { ...s, position: [x, y, s.position[2]] as [number, number, number] };
+    })
+  );
 }
 
 /**

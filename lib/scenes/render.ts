@@ -69,6 +69,46 @@ export function cameraFrame(cam: Camera = DEFAULT_CAMERA): { c: Vec3; r: Vec3; u
   return { c, r, u, f };
 }
 
+/** The ray slope per unit of image-plane coordinate of a perspective camera: tan(fov/2) / 1.6. */
+function slopeOf(cam: Camera): number {
+  return Math.tan(((cam.fovDeg ?? DEFAULT_FOV_DEG) * Math.PI) / 360) / VIEW_HALF_WIDTH;
+}
+
+/**
+ * Where a camera shows the world point `p`: its image-plane coordinates (those of the pixel grid,
+ * [−1.6, 1.6], y up) and its depth along the view axis. Orthographic: (r·(p − c), u·(p − c));
+ * perspective: the same divided by the depth and by the ray slope.
+ */
+export function projectPoint(p: Vec3, cam: Camera = DEFAULT_CAMERA): Vec3 {
+  const { c, r, u, f } = cameraFrame(cam);
+  const d = [p[0] - c[0], p[1] - c[1], p[2] - c[2]];
+  const x = d[0] * r[0] + d[1] * r[1] + d[2] * r[2], y = d[0] * u[0] + d[1] * u[1] + d[2] * u[2];
+  const depth = d[0] * f[0] + d[1] * f[1] + d[2] * f[2];
+  if (cam.projection !== "perspective") return [x, y, depth];
+  const g = slopeOf(cam);
+  return [x / (depth * g), y / (depth * g), depth];
+}
+
+/**
+ * The world (x, y) of the point that the pixel ray through image-plane (x', y') reaches at world
+ * height z: the inverse of {@link projectPoint} once z is known. Throws if that ray never reaches z.
+ */
+export function unprojectAtZ(
+  xi: number,
+  yi: number,
+  z: number,
+  cam: Camera = DEFAULT_CAMERA,
+): [number, number] {
+  const { c, r, u, f } = cameraFrame(cam);
+  const persp = cam.projection === "perspective", g = persp ? slopeOf(cam) : 0;
+  // Orthographic: q = (c + x' r + y' u) + t f; perspective: q = c + t (f + g x' r + g y' u).
+  const o = persp ? c : [0, 1, 2].map((k) => c[k] + xi * r[k] + yi * u[k]);
+  const dir = persp ? [0, 1, 2].map((k) => f[k] + g * (xi * r[k] + yi * u[k])) : f;
+  if (Math.abs(dir[2]) < 1e-12) throw new RangeError(`the ray through (${xi}, ${yi}) never reaches z = ${z}`);
+  const t = (z - o[2]) / dir[2];
+  return [o[0] + t * dir[0], o[1] + t * dir[1]];
+}
+
 function frameFor(opts: RenderOptions): Frame {
   const cam = opts.camera ?? DEFAULT_CAMERA;
   if (opts.camera !== undefined) validateCamera(opts.camera, "options.camera");
@@ -81,10 +121,7 @@ function frameFor(opts: RenderOptions): Frame {
     if (!(n > 0)) throw new RangeError("options.light must be a non-zero vector");
     l = [l[0] / n, l[1] / n, l[2] / n];
   }
-  const fov = cam.fovDeg ?? DEFAULT_FOV_DEG;
-  const perspective = cam.projection === "perspective"
-    ? Math.tan((fov * Math.PI) / 360) / VIEW_HALF_WIDTH
-    : 0;
+  const perspective = cam.projection === "perspective" ? slopeOf(cam) : 0;
   return { c, r, u, f, l, perspective };
 }
 

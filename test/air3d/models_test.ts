@@ -6,9 +6,11 @@ import { meanPool } from "../../lib/air3d/mlp.ts";
 import { rotationFrom6d, spaceToDepth2 } from "../../lib/air3d/blocks.ts";
 import {
   type Air3dConfig,
+  asSeen,
   cameraOf,
   defaultConfig,
   runAir3d,
+  toWorld,
   validateConfig,
 } from "../../lib/air3d/train.ts";
 import { sampleSlotDataset, slotDataset } from "../../lib/scenes/scenes3d.ts";
@@ -226,4 +228,36 @@ Deno.test("the perspective camera reaches the datasets, the re-rendering count a
   );
   ortho.model.params.dispose();
   persp.model.params.dispose();
+});
+
+Deno.test("asSeen and toWorld: image-plane (x, y) for the model, world (x, y) back for the scores", () => {
+  const camera = cameraOf({ camera: "perspective" });
+  const d = sampleSlotDataset(new Rng(4), 20, { size: 16, maxPrimitives: 3, camera });
+  assert.equal(asSeen(d, undefined), d, "orthographic: the dataset itself");
+  const seen = asSeen(d, camera);
+  assert.notDeepEqual(seen.position, d.position);
+  // Slots made from the seen positions go back to the world ones.
+  const slots = Array.from({ length: d.n }, (_, b) =>
+    Array.from({ length: d.maxSlots }, (_, k) => {
+      const i = b * d.maxSlots + k;
+      return {
+        presence: d.presence[i],
+        type: d.type[i],
+        position: [seen.position[i * 3], seen.position[i * 3 + 1], seen.position[i * 3 + 2]] as [
+          number,
+          number,
+          number,
+        ],
+        rotation: d.rotation.slice(i * 9, i * 9 + 9),
+        euler: [0, 0, 0] as [number, number, number],
+      };
+    }));
+  const back = toWorld(slots, camera);
+  for (let i = 0; i < d.n * d.maxSlots; i++) {
+    if (!d.presence[i]) continue;
+    const p = back[Math.floor(i / d.maxSlots)][i % d.maxSlots].position;
+    for (let a = 0; a < 3; a++) {
+      assert.ok(Math.abs(p[a] - d.position[i * 3 + a]) < 1e-5, `slot ${i} axis ${a}`);
+    }
+  }
 });

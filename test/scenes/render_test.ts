@@ -9,9 +9,16 @@ import {
   type Primitive,
   samplePrimitiveScenes,
   sampleScene,
+  type Vec3,
   VIEW_HALF_WIDTH,
 } from "../../lib/scenes/primitives.ts";
-import { cameraFrame, renderBatch, renderScene } from "../../lib/scenes/render.ts";
+import {
+  cameraFrame,
+  projectPoint,
+  renderBatch,
+  renderScene,
+  unprojectAtZ,
+} from "../../lib/scenes/render.ts";
 import { Rng } from "../../lib/core/random.ts";
 
 const SIZE = 257; // odd, so that a pixel centre sits exactly on the axis
@@ -392,4 +399,34 @@ Deno.test("perspective: a bad projection or field of view names the field", () =
       /options\.camera\.fovDeg must/,
     );
   }
+});
+
+Deno.test("projectPoint and unprojectAtZ: where a camera shows a point, and back from the image at a known z", () => {
+  const orthographic = DEFAULT_CAMERA;
+  const perspective = { ...DEFAULT_CAMERA, projection: "perspective" as const };
+  const oblique = { yaw: 0.4, pitch: 0.3, distance: 6, projection: "perspective" as const, fovDeg: 50 };
+  // The default poses: orthographic shows (x, y) as it is; the pinhole scales it by d / (d − z).
+  assert.deepEqual(projectPoint([0.5, -0.2, 0.3], orthographic).slice(0, 2), [0.5, -0.2]);
+  const [x, y, depth] = projectPoint([0.5, -0.2, 0.3], perspective);
+  close(x, 0.5 * 5 / 4.7, 1e-12, "x'");
+  close(y, -0.2 * 5 / 4.7, 1e-12, "y'");
+  close(depth, 4.7, 1e-12, "depth");
+  for (const cam of [orthographic, perspective, oblique]) {
+    for (const p of [[0.5, -0.2, 0.3], [-1, 0.7, -0.25], [0, 0, 0]] as Vec3[]) {
+      const [xi, yi] = projectPoint(p, cam);
+      const [wx, wy] = unprojectAtZ(xi, yi, p[2], cam);
+      close(wx, p[0], 1e-9, "x back");
+      close(wy, p[1], 1e-9, "y back");
+    }
+  }
+  // The rendering agrees: a small sphere's silhouette is centred where projectPoint says.
+  const size = 201, xs = pixelCentres(size);
+  const { image } = renderScene([prim("sphere", [1, 0.5, 1], [0, 0, 0], 0.1)], { size, camera: perspective });
+  let sx = 0, sy = 0, n = 0;
+  image.forEach((v, k) => {
+    if (v > 0) (sx += xs[k % size], sy += xs[size - 1 - Math.floor(k / size)], n++);
+  });
+  const [px0, py0] = projectPoint([1, 0.5, 1], perspective);
+  close(sx / n, px0, 0.02, "silhouette centre x");
+  close(sy / n, py0, 0.02, "silhouette centre y");
 });
