@@ -16,7 +16,8 @@
 import { confusionHeatmap, type FigureSpec, histogram, plot } from "../display/plot.ts";
 import type { GridItem } from "../display/images.ts";
 import type { LiveOutput, Notebook } from "../display/notebook.ts";
-import { type Air3dConfig, type Air3dResult, type Air3dRun, cameraOf, type EpochRecord } from "./train.ts";
+import type { Air3dConfig, Air3dResult, Air3dRun, EpochRecord } from "./train.ts";
+import { cameraOf } from "./camera.ts";
 import type { SceneMetrics, SlotPrediction } from "../metrics/slots.ts";
 import type { SceneStatistics } from "../scenes/scenes3d.ts";
 import { PRIMITIVE_TYPES, type Scene } from "../scenes/primitives.ts";

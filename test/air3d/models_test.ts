@@ -4,15 +4,8 @@ import { buildModel } from "../../lib/air3d/model.ts";
 import { cellOf, GRID, gridObjects, gridPeaks } from "../../lib/air3d/grid.ts";
 import { meanPool } from "../../lib/air3d/mlp.ts";
 import { rotationFrom6d, spaceToDepth2 } from "../../lib/air3d/blocks.ts";
-import {
-  type Air3dConfig,
-  asSeen,
-  cameraOf,
-  defaultConfig,
-  runAir3d,
-  toWorld,
-  validateConfig,
-} from "../../lib/air3d/train.ts";
+import { type Air3dConfig, defaultConfig, runAir3d, validateConfig } from "../../lib/air3d/train.ts";
+import { asSeen, cameraOf, toWorld } from "../../lib/air3d/camera.ts";
 import { sampleSlotDataset, slotDataset } from "../../lib/scenes/scenes3d.ts";
 import { LAMBDAS } from "../../lib/air3d/refine.ts";
 import { AdamW } from "../../lib/nn/adam.ts";
