@@ -35,6 +35,12 @@ const CLI_PROBES: [string, string[], number, RegExp][] = [
   ],
   ["air_mnist", ["--train-counts", "1,,2"], 2, /--train-counts must be a comma-separated list of numbers/],
   ["gqn", ["--budget-s", "-1"], 2, /^gqn: --budget-s must be > 0, got -1$/m],
+  [
+    "air_mnist",
+    ["--canvas", "40"],
+    2,
+    /^air-mnist: --canvas must be 50 \(paper\) or 32 \(reproduction\), got 40$/m,
+  ],
   // Divergence stops every CLI, naming where.
   [
     "air3d",

@@ -230,7 +230,7 @@ export function cliConfig<C extends object, E extends Record<string, FlagValue> 
   args: readonly string[] = Deno.args,
 ): { config: C; extra: E } {
   const { flags, fields } = configFlags(defaults, options.omit);
-  configFields = new Set(fields.keys());
+  configFields = new Set([...fields.keys(), ...Object.keys(options.extra ?? {})]);
   const extraDefaults = options.extra ?? ({} as E);
   for (const k of Object.keys(extraDefaults)) {
     if (k in flags) throw new Error(`the CLI flag --${kebab(k)} is also a config field`);
