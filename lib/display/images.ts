@@ -120,10 +120,14 @@ export function imageGrid(items: GridItem[], options: GridOptions = {}): Display
   const title = options.title
     ? `<div style="font:bold 13px sans-serif;margin:4px">${escapeHtml(options.title)}</div>`
     : "";
-  const markup =
-    `${title}<div style="display:grid;grid-template-columns:repeat(${columns}, max-content);gap:2px">${
-      cells.join("")
-    }</div>`;
+  // A table, not a CSS grid: an untrusted notebook's sanitiser drops styles but keeps tables, so the
+  // images stay in their rows there too.
+  const rows: string[] = [];
+  const td = (c: string) => `<td style="padding:1px;vertical-align:top">${c}</td>`;
+  for (let r = 0; r < cells.length; r += columns) {
+    rows.push(`<tr style="background:none">${cells.slice(r, r + columns).map(td).join("")}</tr>`);
+  }
+  const markup = `${title}<table style="border-collapse:collapse;border:none">${rows.join("")}</table>`;
   const plain = `${options.title ? options.title + ": " : ""}${items.length} image(s), ${items[0].width}×${
     items[0].height
   }`;

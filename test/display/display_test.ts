@@ -184,7 +184,11 @@ Deno.test("image grid: one img per item, escaped captions, boxes at scaled pixel
   assert.match(h, /a &lt;b&gt;/);
   assert.match(h, /left:5px;top:10px;width:10px;height:5px;border:2px solid #00ff00/);
   assert.match(h, />z1</);
-  assert.match(h, /repeat\(2, max-content\)/);
+  // Laid out as a table (an untrusted notebook keeps tables): 2 columns → one row of two cells.
+  assert.equal(h.match(/<tr /g)!.length, 1);
+  assert.equal(h.match(/<td /g)!.length, 2);
+  const three = imageGrid([img, img, img], { columns: 2 })[DISPLAY]()["text/html"] as string;
+  assert.equal(three.match(/<tr /g)!.length, 2, "3 items in 2 columns: 2 rows");
   assert.equal(out[DISPLAY]()["text/plain"], "grid: 2 image(s), 4×4");
   assert.throws(() => imageGrid([{ ...img, width: 3 }]), /items\[0\]\.data has 16 values/);
   assert.throws(() => imageGrid([]), /non-empty/);
