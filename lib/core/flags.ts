@@ -64,10 +64,11 @@ export function cliFlags<T extends Record<string, FlagValue>>(
   defaults: T,
   args: readonly string[] = Deno.args,
   bounds: { [K in keyof T]?: FlagBound } = {},
+  given?: Set<string>,
 ): T {
   let values: T;
   try {
-    values = parseFlags(args, defaults);
+    values = parseFlags(args, defaults, given);
   } catch (e) {
     if (!(e instanceof HelpRequested)) throw e;
     console.log(`${scriptDoc(moduleUrl)}\n\nEvery flag, with its default:\n${e.flags}`);
@@ -114,7 +115,15 @@ export function scriptDoc(moduleUrl: string): string {
   return m[1].split("\n").map((l) => l.replace(/^\s*\* ?/, "")).join("\n").trim();
 }
 
-export function parseFlags<T extends Record<string, FlagValue>>(args: readonly string[], defaults: T): T {
+/**
+ * The flags in `args`, typed by `defaults` (see the module doc). `given`, when passed, receives the
+ * key of every flag the arguments set (what a config reader writes over its defaults).
+ */
+export function parseFlags<T extends Record<string, FlagValue>>(
+  args: readonly string[],
+  defaults: T,
+  given?: Set<string>,
+): T {
   if (args.includes("--help") || args.includes("-h")) throw new HelpRequested(flagHelp(defaults));
   const out: Record<string, FlagValue> = { ...defaults };
   const byFlag = new Map(Object.keys(defaults).map((k) => [kebab(k), k]));
@@ -137,6 +146,7 @@ export function parseFlags<T extends Record<string, FlagValue>>(args: readonly s
         `unknown flag --${m[1]}; allowed: ${[...byFlag.keys()].map((f) => "--" + f).join(", ")}`,
       );
     }
+    given?.add(key);
     const def = defaults[key];
     let raw = m[2];
     if (typeof def === "boolean") {
@@ -199,15 +209,6 @@ export function configFlags(
   return { flags, fields };
 }
 
-/** The keys of the flags given in `args` (`--lr-end 0.1` and `--lr-end=0.1` give "lrEnd"). */
-export function givenFlags(args: readonly string[]): Set<string> {
-  const camel = (s: string) => s.replace(/-([a-z0-9])/g, (_, c) => c.toUpperCase());
-  return new Set(args.flatMap((a) => {
-    const m = /^--([a-z0-9-]+)(?:=.*)?$/.exec(a);
-    return m ? [camel(m[1])] : [];
-  }));
-}
-
 /**
  * A CLI's config from its flags, derived from the config's defaults by {@link configFlags} (a new
  * config field is a new flag, with no hand copy): the flags given in `args` are written over
@@ -235,10 +236,11 @@ export function cliConfig<C extends object, E extends Record<string, FlagValue> 
   for (const k of Object.keys(extraDefaults)) {
     if (k in flags) throw new Error(`the CLI flag --${kebab(k)} is also a config field`);
   }
-  const values = cliFlags(moduleUrl, { ...flags, ...extraDefaults }, args);
+  const given = new Set<string>();
+  const values = cliFlags(moduleUrl, { ...flags, ...extraDefaults }, args, {}, given);
   const extra = Object.fromEntries(Object.keys(extraDefaults).map((k) => [k, values[k]])) as E;
   const config = structuredClone(options.base ? options.base(extra) : defaults);
-  for (const key of givenFlags(args)) {
+  for (const key of given) {
     const field = fields.get(key);
     if (!field) continue;
     let value: unknown = values[key];
