@@ -8,8 +8,9 @@
  *     deno task air3d -- --model grid --seed 0
  *
  * Defaults depend on --model (mlp: the reproduction's canonical config; conv and grid: streaming data,
- * cosine schedule). Flags: --seed --image-size --max-primitives --n-epochs --n-train --n-test
- * --n-val --hidden --input-pool --batch-size --lr --weight-decay --streaming --cosine --budget-s.
+ * cosine schedule). Every field of the config (`lib/air3d/train.ts`) is a flag: --seed --image-size
+ * --max-primitives --n-epochs --n-train --n-test --n-val --hidden --input-pool --batch-size --lr
+ * --weight-decay --streaming --cosine --budget-s --rerender --camera orthographic|perspective.
  */
 import { initTf } from "../lib/core/tf.ts";
 import { cliConfig, runCli } from "../lib/core/flags.ts";
