@@ -6,22 +6,25 @@
  *       --n-epochs 80 --n-train 3000 --n-test 500 --weight-decay 1e-3
  *     deno task air3d -- --model conv --seed 0
  *     deno task air3d -- --model grid --seed 0
+ *     deno task air3d -- --model grid --seed 0 --refine        # + render-and-compare refinement
+ *     deno task air3d -- --model direct --seed 0               # the direct-optimisation baseline
  *
  * Defaults depend on --model (mlp: the reproduction's canonical config; conv and grid: streaming data,
  * cosine schedule). Every field of the config (`lib/air3d/train.ts`) is a flag: --seed --image-size
  * --max-primitives --n-epochs --n-train --n-test --n-val --hidden --input-pool --batch-size --lr
- * --weight-decay --streaming --cosine --budget-s --rerender --camera orthographic|perspective.
+ * --weight-decay --streaming --cosine --budget-s --rerender --camera orthographic|perspective --refine
+ * --refine-budget (renders per image). `--model direct` trains nothing: it fits every test image by
+ * render-and-compare from an empty scene and reports `failure_rate` too.
  */
 import { initTf } from "../lib/core/tf.ts";
 import { cliConfig, runCli } from "../lib/core/flags.ts";
-import { defaultConfig, runAir3d } from "../lib/air3d/train.ts";
-import type { ModelKind } from "../lib/air3d/model.ts";
+import { defaultConfig, runAir3d, type RunKind } from "../lib/air3d/train.ts";
 
 await runCli("air3d", async () => {
   const { config } = cliConfig(import.meta.url, defaultConfig("mlp"), {
     omit: ["model"], // --model picks the model's defaults (hidden units, batch, learning rate, …)
     extra: { model: "mlp" },
-    base: ({ model }) => defaultConfig(model as ModelKind),
+    base: ({ model }) => defaultConfig(model as RunKind),
   });
   const backend = await initTf();
   if (backend.notice) console.error(`[air3d] ${backend.notice}`);

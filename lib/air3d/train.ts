@@ -24,10 +24,23 @@ import { AdamW } from "../nn/adam.ts";
 import { BestCheckpoint } from "../nn/best_checkpoint.ts";
 import { cosineLr } from "../nn/schedule.ts";
 import { applyCounts, calibrateLambda, chooseCounts, countCosts, MIN_PRESENCE } from "./refine.ts";
+import {
+  calibrateFitLambda,
+  failureRate,
+  fitImages,
+  type FitObject,
+  type FitSet,
+  fromPredictions,
+} from "./fit.ts";
+
+/** What `--model` may name: a slot model, or "direct" — render-and-compare from an empty scene, no network. */
+export type RunKind = ModelKind | "direct";
+export const RUN_KINDS: readonly RunKind[] = [...MODEL_KINDS, "direct"];
 
 /** Every knob of a run. The mlp defaults are the reproduction's canonical flags (see batchSize, lr). */
 export interface Air3dConfig {
-  model: ModelKind;
+  /** A slot model, or "direct" (the direct-optimisation baseline: no network, no training). */
+  model: RunKind;
   seed: number;
   imageSize: number;
   maxPrimitives: number;
@@ -59,9 +72,18 @@ export interface Air3dConfig {
    * but occlusion) or "perspective" (a pinhole, default field of view: z changes an object's size).
    */
   camera: "orthographic" | "perspective";
+  /**
+   * Refine the network's proposal by render-and-compare (`fit.ts`): pose search through the
+   * renderer, births, deaths, type changes and depth swaps, λ chosen on validation scenes. The JSON
+   * then gains `refined`, the network's own figures staying beside it.
+   */
+  refine: boolean;
+  /** Most renders per image of the refinement (and of the direct baseline). */
+  refineBudget: number;
 }
 
-export function defaultConfig(model: ModelKind): Air3dConfig {
+export function defaultConfig(model: RunKind): Air3dConfig {
+  if (model === "direct") return { ...defaultConfig("grid"), model, refine: true };
   const common = {
     seed: 0,
     imageSize: 64,
@@ -71,6 +93,8 @@ export function defaultConfig(model: ModelKind): Air3dConfig {
     inputPool: 2,
     budgetS: 0,
     camera: "orthographic" as const,
+    refine: false,
+    refineBudget: 3000,
   };
   if (model === "mlp") {
     return {
@@ -105,15 +129,15 @@ export function defaultConfig(model: ModelKind): Air3dConfig {
       rerender: false,
     };
   }
-  throw new RangeError(`model must be one of ${MODEL_KINDS.join(", ")}, got ${JSON.stringify(model)}`);
+  throw new RangeError(`model must be one of ${RUN_KINDS.join(", ")}, got ${JSON.stringify(model)}`);
 }
 
 /** Checks every field (names the field and what is allowed); unknown keys are errors. */
 export function validateConfig(config: Air3dConfig): Air3dConfig {
   requireKnownKeys(config, Object.keys(defaultConfig("mlp")), "config key");
-  if (!MODEL_KINDS.includes(config.model)) {
+  if (!RUN_KINDS.includes(config.model)) {
     throw new RangeError(
-      `model must be one of ${MODEL_KINDS.join(", ")}, got ${JSON.stringify(config.model)}`,
+      `model must be one of ${RUN_KINDS.join(", ")}, got ${JSON.stringify(config.model)}`,
     );
   }
   requireInt(config, "seed", 0);
@@ -129,12 +153,13 @@ export function validateConfig(config: Air3dConfig): Air3dConfig {
   requirePositive(config, "lr");
   requirePositive(config, "weightDecay", true);
   requirePositive(config, "budgetS", true);
+  requireInt(config, "refineBudget", 1, 1_000_000);
   if (config.camera !== "orthographic" && config.camera !== "perspective") {
     throw new RangeError(
       `camera must be "orthographic" or "perspective", got ${JSON.stringify(config.camera)}`,
     );
   }
-  for (const k of ["streaming", "cosine", "rerender"] as const) {
+  for (const k of ["streaming", "cosine", "rerender", "refine"] as const) {
     if (typeof config[k] !== "boolean") throw new RangeError(`${k} must be true or false, got ${config[k]}`);
   }
   const px = config.imageSize ** 2, slots = config.maxPrimitives * 16; // an image and its slot targets, float32
@@ -160,7 +185,12 @@ export function validateConfig(config: Air3dConfig): Air3dConfig {
       `imageSize (${config.imageSize}) must be divisible by inputPool (${config.inputPool})`,
     );
   }
-  if (config.model !== "mlp" && config.imageSize % 16) {
+  if (config.model === "direct" && !config.refine) {
+    throw new RangeError(
+      "refine must be true for the direct model (it is render-and-compare from an empty scene)",
+    );
+  }
+  if (config.model !== "mlp" && config.model !== "direct" && config.imageSize % 16) {
     throw new RangeError(
       `imageSize must be a multiple of 16 for the ${config.model} model, got ${config.imageSize}`,
     );
@@ -186,6 +216,10 @@ export interface Air3dResult extends Omit<SceneMetrics, "confusion" | "errors"> 
   matching: Matching;
   /** λ of the re-rendering count (chosen on the validation scenes); null when not used. */
   rerender_lambda: number | null;
+  /** The refined figures (`--refine`); the direct baseline's are the top-level ones. */
+  refined?: RefinedScores;
+  /** Direct baseline: the share of images stuck in a local minimum (`failureRate`). */
+  failure_rate?: number;
   best_epoch: number;
   epochs_run: number;
   stopped_by_budget: boolean;
@@ -197,6 +231,21 @@ export interface Air3dResult extends Omit<SceneMetrics, "confusion" | "errors"> 
   env: Record<string, string>;
 }
 
+/** The figures of render-and-compare refinement (and of the direct baseline). */
+export interface RefinedScores {
+  count_acc: number;
+  type_acc: number;
+  pos_mae: [number, number, number];
+  rot_err_median_deg: { cube: number; cylinder: number };
+  /** Network (when there is one) plus refinement, per image. */
+  infer_ms_per_image: number;
+  /** The MDL weight, chosen on validation scenes. */
+  lambda: number;
+  renders_per_image: number;
+  /** Images whose final cost is above the true scene's by more than λ (`failureRate`). */
+  failure_rate: number;
+}
+
 /** Everything a run produced (the notebook plots from it). */
 export interface Air3dRun {
   result: Air3dResult;
@@ -204,7 +253,10 @@ export interface Air3dRun {
   history: EpochRecord[];
   test: SlotDataset;
   predictions: SlotPrediction[][];
-  model: SlotModel;
+  /** The trained network (null for the direct baseline). */
+  model: SlotModel | null;
+  /** The render-and-compare fits (`--refine`, and the direct baseline). */
+  refinement?: Refinement;
 }
 
 /** Progress hook: called after every epoch (await-ed, so a notebook can redraw). */
@@ -283,6 +335,7 @@ export async function runAir3d(
   const synthS = (performance.now() - t0) / 1000;
   onLog(`… rendered in ${synthS.toFixed(1)} s`);
 
+  if (c.model === "direct") return runDirect(c, val, test, synthS, onLog);
   const model = buildModel(c.model, rng.child("init"), {
     imageSize: c.imageSize,
     maxSlots: c.maxPrimitives,
@@ -351,7 +404,7 @@ export async function runAir3d(
 
   // Scenes hold at least one object, so the re-rendering count starts at 1.
   const size = { size: c.imageSize };
-  const readFrom = c.rerender ? MIN_PRESENCE : 0.5;
+  const readFrom = c.rerender || c.refine ? MIN_PRESENCE : 0.5;
   const costsOf = (d: SlotDataset, p: SlotPrediction[][]) => countCosts(d.images, p, { ...size, camera });
   // The model speaks in image-plane (x, y); the scores, the re-rendering and the report in world units.
   const predict = (d: SlotDataset, n = d.n) => toWorld(model.predict(d.images, n, readFrom), camera);
@@ -369,6 +422,25 @@ export async function runAir3d(
   const matching: Matching = c.model === "mlp" ? "slot" : "hungarian";
   const metrics = scoreScenes(test.scenes, predictions, matching);
   const { confusion: _confusion, errors: _errors, ...scores } = metrics;
+  let refined: RefinedScores | undefined, refinement: Refinement | undefined;
+  if (c.refine) {
+    // The network's confident slots start the fit; its doubtful ones are offered as births.
+    const starts = (p: SlotPrediction[][]) => p.map((slots) => fromPredictions(slots, camera, 0.5));
+    const weaker = (p: SlotPrediction[][]) =>
+      p.map((slots) => fromPredictions(slots.filter((q) => q.presence < 0.5), camera, MIN_PRESENCE));
+    const valPred = predict(val);
+    refinement = refineSet(
+      c,
+      val,
+      test,
+      starts(valPred),
+      weaker(valPred),
+      starts(predictions),
+      weaker(predictions),
+      onLog,
+    );
+    refined = { ...refinement.scores, infer_ms_per_image: inferMs + refinement.scores.infer_ms_per_image };
+  }
   const result: Air3dResult = {
     ...scores,
     z_floor_mae: zFloorMae(test),
@@ -381,10 +453,100 @@ export async function runAir3d(
     train_s: trainS,
     infer_ms_per_image: inferMs,
     n_params: model.params.count(),
+    ...(refined ? { refined } : {}),
     config: c,
     env: environment(),
   };
-  return { result, metrics, history, test, predictions, model };
+  return { result, metrics, history, test, predictions, model, refinement };
+}
+
+/** A refinement's outcome: its scores, the fits, and the refined predictions' metrics. */
+export interface Refinement {
+  scores: RefinedScores;
+  fits: FitSet;
+  metrics: SceneMetrics;
+}
+
+/**
+ * Render-and-compare on the test scenes from the given starts: λ chosen on (up to 200) validation
+ * scenes by count accuracy, then every test image fitted. `infer_ms_per_image` is the fit's alone.
+ */
+export function refineSet(
+  c: Air3dConfig,
+  val: SlotDataset,
+  test: SlotDataset,
+  valStarts: FitObject[][],
+  valWeaker: FitObject[][] | undefined,
+  testStarts: FitObject[][],
+  testWeaker: FitObject[][] | undefined,
+  onLog: (line: string) => void = () => {},
+): Refinement {
+  const camera = cameraOf(c);
+  const options = (lambda: number) => ({
+    size: c.imageSize,
+    camera,
+    lambda,
+    budget: c.refineBudget,
+    maxObjects: c.maxPrimitives,
+  });
+  const nCal = Math.min(val.n, 200), counts = trueCounts(val).slice(0, nCal);
+  const { lambda } = calibrateFitLambda((l) => {
+    const fits = fitImages(val.images, nCal, valStarts, options(l), c.maxPrimitives, valWeaker);
+    onLog(`refinement: λ ${l} on ${nCal} validation scenes, ${fits.msPerImage.toFixed(1)} ms / image`);
+    return fits.predictions;
+  }, counts);
+  onLog(`refinement: λ ${lambda} chosen; fitting ${test.n} test scenes …`);
+  const fits = fitImages(test.images, test.n, testStarts, options(lambda), c.maxPrimitives, testWeaker);
+  const metrics = scoreScenes(test.scenes, fits.predictions, "hungarian");
+  const scores: RefinedScores = {
+    count_acc: metrics.count_acc,
+    type_acc: metrics.type_acc,
+    pos_mae: metrics.pos_mae,
+    rot_err_median_deg: metrics.rot_err_median_deg,
+    infer_ms_per_image: fits.msPerImage,
+    lambda,
+    renders_per_image: fits.renders.reduce((a, r) => a + r, 0) / Math.max(1, test.n),
+    failure_rate: failureRate(fits.costs, trueCounts(test), lambda),
+  };
+  return { scores, fits, metrics };
+}
+
+/** The direct-optimisation baseline (paper Fig. 6d): every test image fitted from an empty scene, no network. */
+function runDirect(
+  c: Air3dConfig,
+  val: SlotDataset,
+  test: SlotDataset,
+  synthS: number,
+  onLog: (line: string) => void,
+): Air3dRun {
+  const empty = (d: SlotDataset) => Array.from({ length: d.n }, (): FitObject[] => []);
+  const refinement = refineSet(c, val, test, empty(val), undefined, empty(test), undefined, onLog);
+  const { confusion: _confusion, errors: _errors, ...scores } = refinement.metrics;
+  const result: Air3dResult = {
+    ...scores,
+    z_floor_mae: zFloorMae(test),
+    matching: "hungarian",
+    rerender_lambda: null,
+    failure_rate: refinement.scores.failure_rate,
+    best_epoch: 0,
+    epochs_run: 0,
+    stopped_by_budget: false,
+    synth_s: synthS,
+    train_s: 0,
+    infer_ms_per_image: refinement.scores.infer_ms_per_image,
+    n_params: 0,
+    config: c,
+    env: environment(),
+  };
+  return {
+    result,
+    metrics: refinement.metrics,
+    history: [],
+    test,
+    predictions: refinement.fits.predictions,
+    model: null,
+    refinement,
+  };
 }
 
 /** The number of objects in each scene of a dataset. */

@@ -89,6 +89,10 @@ export function drawPerspective(
       i0 = size - 1 - r1;
       i1 = size - 1 - r0;
     }
+    if (j0 < t.j0) j0 = t.j0;
+    if (j1 > t.j1) j1 = t.j1;
+    if (i0 < t.i0) i0 = t.i0;
+    if (i1 > t.i1) i1 = t.i1;
     if (j0 > j1 || i0 > i1) continue;
 
     for (let i = i0; i <= i1; i++) {

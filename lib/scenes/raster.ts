@@ -19,13 +19,18 @@ export const CYLINDER = 2;
 export const EPS = 1e-12;
 export const NO_HIT = Infinity;
 
-/** Reusable per-size state: pixel coordinates and the z-buffer. */
+/** Reusable per-size state: pixel coordinates, the z-buffer, and the window drawn (rows i0..i1, columns j0..j1). */
 export class Target {
   readonly xs: Float64Array;
   readonly zbuf: Float64Array;
+  i0 = 0;
+  i1: number;
+  j0 = 0;
+  j1: number;
   constructor(readonly size: number) {
     this.xs = pixelCentres(size);
     this.zbuf = new Float64Array(size * size);
+    this.i1 = this.j1 = size - 1;
   }
 }
 

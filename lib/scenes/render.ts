@@ -30,7 +30,6 @@
  * const { image, ids, depth } = renderScene(scene, { size: 64 });
  * ```
  * @module
- * @module
  */
 import {
   AMBIENT,
@@ -187,10 +186,10 @@ function drawOrthographicScene(
       hy = s * (Math.abs(Cx) + Math.abs(Cy) + Math.abs(Cz)) * s;
     }
     const margin = 1e-9;
-    const j0 = Math.max(0, Math.ceil((cx - hx - margin - xs[0]) / step));
-    const j1 = Math.min(size - 1, Math.floor((cx + hx + margin - xs[0]) / step));
-    const i0 = Math.max(0, Math.ceil((top - (cy + hy + margin)) / step));
-    const i1 = Math.min(size - 1, Math.floor((top - (cy - hy - margin)) / step));
+    const j0 = Math.max(t.j0, Math.ceil((cx - hx - margin - xs[0]) / step));
+    const j1 = Math.min(t.j1, Math.floor((cx + hx + margin - xs[0]) / step));
+    const i0 = Math.max(t.i0, Math.ceil((top - (cy + hy + margin)) / step));
+    const i1 = Math.min(t.i1, Math.floor((top - (cy - hy - margin)) / step));
     if (j0 > j1 || i0 > i1) continue;
 
     // Constant shades: the cube face entered along each axis, the cylinder's entry cap.
@@ -322,6 +321,55 @@ export function renderScene(scene: Scene, options: RenderOptions): Rendering {
   const depth = new Float32Array(n).fill(Infinity);
   drawScene(scene, fr, new Target(size), image, ids, depth, 0);
   return { size, image, ids, depth };
+}
+
+/**
+ * A renderer bound to one size, camera and light, for loops that render thousands of scenes of
+ * their own making (render-and-compare fitting): the options are checked once, here; `draw` then
+ * renders a scene into a caller's buffer with no per-call checks, so its scenes must be well formed
+ * (finite numbers, known types — what `validatePrimitive` accepts).
+ *
+ * @example
+ * ```ts
+ * import { Rasteriser } from "./render.ts";
+ * const r = new Rasteriser({ size: 32 });
+ * const out = new Float32Array(32 * 32);
+ * r.draw([{ type: "cube", position: [0, 0, 0], rotation: [0.3, 0.2, 0.1] }], out);
+ * ```
+ */
+export class Rasteriser {
+  readonly size: number;
+  readonly #frame: Frame;
+  readonly #target: Target;
+  constructor(options: RenderOptions) {
+    this.size = validateSize(options?.size);
+    validateRenderOptionKeys(options);
+    this.#frame = frameFor(options);
+    this.#target = new Target(this.size);
+  }
+
+  /** Renders `scene` into `out` (size² values, overwritten; background 0). */
+  draw(scene: Scene, out: Float32Array): void {
+    out.fill(0, 0, this.size * this.size);
+    drawScene(scene, this.#frame, this.#target, out, undefined, undefined, 0);
+  }
+
+  /**
+   * Renders only the window of rows i0..i1 and columns j0..j1 (inclusive, clamped to the image) into
+   * `out`; pixels outside it are left as they were. What changes when one object moves lies in the
+   * union of its old and new boxes, so a fit re-renders just that.
+   */
+  drawWindow(scene: Scene, out: Float32Array, i0: number, i1: number, j0: number, j1: number): void {
+    const t = this.#target, n = this.size;
+    t.i0 = Math.max(0, i0), t.i1 = Math.min(n - 1, i1), t.j0 = Math.max(0, j0), t.j1 = Math.min(n - 1, j1);
+    for (let i = t.i0; i <= t.i1; i++) out.fill(0, i * n + t.j0, i * n + t.j1 + 1);
+    try {
+      drawScene(scene, this.#frame, t, out, undefined, undefined, 0);
+    } finally {
+      t.i0 = t.j0 = 0;
+      t.i1 = t.j1 = n - 1;
+    }
+  }
 }
 
 /**

@@ -113,7 +113,7 @@ Deno.test("runs: same seed → same result; tensor count flat across epochs", as
     assert.deepEqual(strip(a.result), strip(b.result));
     assert.equal(new Set(counts).size, 1, `${kind}: live tensors per epoch ${counts}`);
     assert.equal(a.history.length, 3);
-    for (const r of [a, b]) r.model.params.dispose();
+    for (const r of [a, b]) r.model?.params.dispose();
   }
 });
 
@@ -124,7 +124,7 @@ Deno.test("counting by re-rendering: λ comes from the validation scenes; presen
   assert.ok(run.predictions.every((slots) => slots.some((p) => p.presence === 1))); // ≥ 1 object
   const plain = await runAir3d(tiny("grid"));
   assert.equal(plain.result.rerender_lambda, null);
-  for (const r of [run, plain]) r.model.params.dispose();
+  for (const r of [run, plain]) r.model?.params.dispose();
 });
 
 Deno.test("bad configs are clear errors naming the field", () => {
@@ -219,8 +219,8 @@ Deno.test("the perspective camera reaches the datasets, the re-rendering count a
     () => validateConfig({ ...base, camera: "fisheye" as "perspective" }),
     /camera must be "orthographic" or "perspective"/,
   );
-  ortho.model.params.dispose();
-  persp.model.params.dispose();
+  ortho.model?.params.dispose();
+  persp.model?.params.dispose();
 });
 
 Deno.test("asSeen and toWorld: image-plane (x, y) for the model, world (x, y) back for the scores", () => {

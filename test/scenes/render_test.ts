@@ -9,12 +9,14 @@ import {
   type Primitive,
   samplePrimitiveScenes,
   sampleScene,
+  type Scene,
   type Vec3,
   VIEW_HALF_WIDTH,
 } from "../../lib/scenes/primitives.ts";
 import {
   cameraFrame,
   projectPoint,
+  Rasteriser,
   renderBatch,
   renderScene,
   unprojectAtZ,
@@ -429,4 +431,29 @@ Deno.test("projectPoint and unprojectAtZ: where a camera shows a point, and back
   const [px0, py0] = projectPoint([1, 0.5, 1], perspective);
   close(sx / n, px0, 0.02, "silhouette centre x");
   close(sy / n, py0, 0.02, "silhouette centre y");
+});
+
+Deno.test("Rasteriser: draw matches renderScene; drawWindow redraws just its window, both cameras", () => {
+  const scene: Scene = [
+    { type: "cube", position: [0.2, 0.1, 0.1], rotation: [0.4, 0.3, 0.2] },
+    { type: "cylinder", position: [-0.3, -0.2, -0.1], rotation: [1.1, 0.2, 0.5] },
+    { type: "sphere", position: [0.5, -0.5, 0.2], rotation: [0, 0, 0] },
+  ];
+  for (const camera of [undefined, { ...DEFAULT_CAMERA, projection: "perspective" as const }]) {
+    const opts = { size: 48, ...(camera ? { camera } : {}) };
+    const r = new Rasteriser(opts), full = renderScene(scene, opts).image;
+    const out = new Float32Array(48 * 48);
+    r.draw(scene, out);
+    assert.deepEqual(out, full);
+    const marked = new Float32Array(48 * 48).fill(7);
+    r.drawWindow(scene, marked, 10, 30, 5, 40);
+    for (let i = 0; i < 48; i++) {
+      for (let j = 0; j < 48; j++) {
+        const inside = i >= 10 && i <= 30 && j >= 5 && j <= 40;
+        assert.equal(marked[i * 48 + j], inside ? full[i * 48 + j] : 7, `pixel (${i}, ${j})`);
+      }
+    }
+    r.draw(scene, out); // the window is reset after a windowed draw
+    assert.deepEqual(out, full);
+  }
 });

@@ -1,0 +1,569 @@
+/**
+ * Render-and-compare: fitting a scene to one image through the renderer (analysis by synthesis, as
+ * inverse graphics intends). A scene hypothesis is scored by the MDL-style cost
+ *
+ *     C(S) = ‖x − render(S)‖²  +  λ·|S|,
+ *
+ * the squared error of its rendering plus λ per object (an object must explain more than λ of
+ * squared error to be worth keeping). From a starting scene — the amortised network's proposal, or
+ * nothing at all (the direct-optimisation baseline, paper Fig. 6d) — {@link fitScene} lowers C by
+ *
+ * - **continuous moves**: a pattern search on each object's image-plane centre (u, v), its depth z
+ *   (perspective camera only: there z changes its size), and its rotation R ← R_axis(±δ)·R about the
+ *   three world axes; steps halve when no move helps (derivative-free: the point-sampled image is
+ *   piecewise constant in a pose, so finite differences of a tiny step see nothing);
+ * - **discrete moves**, each followed by a short polish and kept only if C falls: a *birth* where
+ *   the squared residual, summed over an object-sized window, is largest (every type, a few
+ *   rotations, in front of or behind the others); the network's own weaker proposals as births; a
+ *   *death*; a *type change*; a *depth swap* of two overlapping objects (orthographic: depth is seen
+ *   only through occlusion).
+ *
+ * Every render is counted; `budget` caps them per image.
+ *
+ * @example
+ * ```ts
+ * import { fitScene } from "./fit.ts";
+ * import { renderScene } from "../scenes/render.ts";
+ * const truth = renderScene([{ type: "cube", position: [0.2, -0.1, 0], rotation: [0.4, 0.3, 0.2] }], { size: 32 });
+ * const fit = fitScene(truth.image, [], { size: 32, lambda: 4, budget: 3000 });
+ * fit.objects.length; // 1 (born where the residual was, then polished)
+ * ```
+ * @module
+ */
+import {
+  type Camera,
+  DEFAULT_FOV_DEG,
+  DEFAULT_SCALE,
+  eulerZYX,
+  PRIMITIVE_TYPES,
+  type Scene,
+  VIEW_HALF_WIDTH,
+} from "../scenes/primitives.ts";
+import { projectPoint, Rasteriser, unprojectAtZ } from "../scenes/render.ts";
+import { eulerFromMatrix, matMul3, type SlotPrediction } from "../metrics/slots.ts";
+
+/** One object of a hypothesis: type index, image-plane centre (u, v), world depth z, rotation R (row-major). */
+export interface FitObject {
+  type: number;
+  u: number;
+  v: number;
+  z: number;
+  R: Float64Array;
+}
+
+export interface FitOptions {
+  /** Image side in pixels. */
+  size: number;
+  /** The camera of the image (default: the reproduction's orthographic camera). */
+  camera?: Camera;
+  /** λ: the MDL price of one object, in squared-error units. */
+  lambda: number;
+  /** Most renders per image (≥ 1). */
+  budget: number;
+  /** Largest number of objects a hypothesis may hold; default 3. */
+  maxObjects?: number;
+  /** Discrete moves (births, deaths, type changes, depth swaps); default true. False: polish only. */
+  moves?: boolean;
+}
+
+/** What {@link fitScene} found. */
+export interface FitResult {
+  objects: FitObject[];
+  /** C of the result: squared error + λ·count. */
+  cost: number;
+  /** Its squared error alone. */
+  sse: number;
+  /** Renders spent. */
+  renders: number;
+  /** (renders, C) each time the best cost fell: the error-vs-iterations curve. */
+  trace: [number, number][];
+}
+
+/** Rebirths are tried where more than this many objects' price λ of squared error is left. */
+const REBIRTH_AT = 4;
+/** Depth of an orthographic birth in front of / behind the others (world z; the scenes' z ∈ [−0.3, 0.3]). */
+const FRONT_Z = 0.3, BACK_Z = -0.3;
+/** First steps of the pattern search: centre (image-plane units ≈ 0.8 px at 64²), depth, rotation (rad). */
+const STEP_UV = 0.04, STEP_Z = 0.06, STEP_ANGLE = 0.15;
+/** The search stops when its steps have halved below this share of the first ones. */
+const FINE = 1 / 16, COARSE = 1 / 4;
+
+/** A rotation by `angle` about world axis 0, 1 or 2 (row-major). */
+function axisRotation(axis: number, angle: number): Float64Array {
+  const c = Math.cos(angle), s = Math.sin(angle);
+  if (axis === 0) return Float64Array.of(1, 0, 0, 0, c, -s, 0, s, c);
+  if (axis === 1) return Float64Array.of(c, 0, s, 0, 1, 0, -s, 0, c);
+  return Float64Array.of(c, -s, 0, s, c, 0, 0, 0, 1);
+}
+
+/** Rotations tried for a birth: the identity and a few turns (a sphere needs only one). */
+const BIRTH_ROTATIONS: Float64Array[] = [
+  eulerZYX(0, 0, 0),
+  eulerZYX(Math.PI / 4, Math.PI / 5, Math.PI / 6),
+  eulerZYX(0, 0, Math.PI / 2),
+  eulerZYX(Math.PI / 2, 0, 0),
+];
+
+/** The radius of a ball around each type's unit primitive, times its scale: sphere 1, cube √3, cylinder √2. */
+const REACH = [1, Math.sqrt(3), Math.sqrt(2)].map((r) => r * DEFAULT_SCALE);
+
+/**
+ * One image's fit: its target, a rasteriser, the rendering of the hypothesis the pattern search
+ * holds (`held`, with its squared error), a scratch image, and the render counter.
+ */
+class Fitter {
+  readonly px: number;
+  readonly held: Float32Array;
+  readonly scratch: Float32Array;
+  heldSse = 0;
+  renders = 0;
+  best = Infinity;
+  readonly trace: [number, number][] = [];
+  readonly perspective: boolean;
+  readonly maxObjects: number;
+  /** Perspective: the ray slope per unit of image-plane coordinate, tan(fov/2) / 1.6. */
+  readonly slope: number;
+  constructor(
+    readonly image: Float32Array,
+    readonly raster: Rasteriser,
+    readonly options: FitOptions,
+  ) {
+    this.px = options.size * options.size;
+    this.held = new Float32Array(this.px);
+    this.scratch = new Float32Array(this.px);
+    this.perspective = options.camera?.projection === "perspective";
+    this.maxObjects = options.maxObjects ?? 3;
+    this.slope = Math.tan(((options.camera?.fovDeg ?? DEFAULT_FOV_DEG) * Math.PI) / 360) / VIEW_HALF_WIDTH;
+  }
+
+  get spent(): boolean {
+    return this.renders >= this.options.budget;
+  }
+
+  /** The scene a hypothesis stands for (world positions on each centre's pixel ray at its z). */
+  scene(objects: FitObject[]): Scene {
+    const cam = this.options.camera;
+    return objects.map((o) => {
+      const [x, y] = cam ? unprojectAtZ(o.u, o.v, o.z, cam) : [o.u, o.v];
+      return { type: PRIMITIVE_TYPES[o.type], position: [x, y, o.z], rotation: eulerFromMatrix(o.R) };
+    });
+  }
+
+  /** Notes C on the trace when it is a new best; returns it. */
+  note(c: number): number {
+    if (c < this.best) {
+      this.best = c;
+      this.trace.push([this.renders, c]);
+    }
+    return c;
+  }
+
+  /** C(S) = ‖x − render(S)‖² + λ·|S| (one full render, which becomes the held one). */
+  cost(objects: FitObject[]): number {
+    this.raster.draw(this.scene(objects), this.held);
+    this.renders++;
+    let e = 0;
+    const { held, image } = this;
+    for (let i = 0; i < this.px; i++) {
+      const d = held[i] - image[i];
+      e += d * d;
+    }
+    this.heldSse = e;
+    return this.note(e + this.options.lambda * objects.length);
+  }
+
+  /** The pixel rows and columns [i0, i1, j0, j1] an object can cover (a ball around it, projected; 1 px margin). */
+  box(o: FitObject): [number, number, number, number] {
+    const size = this.options.size, rho = REACH[o.type];
+    let uLo = o.u - rho, uHi = o.u + rho, vLo = o.v - rho, vHi = o.v + rho;
+    if (this.perspective) {
+      // Camera coordinates of the centre: (u, v)·g·d at depth d; the ball's box projects within its corners' ratios.
+      const d = (this.options.camera?.distance ?? 5) - o.z,
+        g = this.slope,
+        cx = o.u * g * d,
+        cy = o.v * g * d;
+      const near = d - rho, far = d + rho;
+      if (near <= 0) return [0, size - 1, 0, size - 1];
+      uLo = Math.min((cx - rho) / near, (cx - rho) / far) / g,
+        uHi = Math.max((cx + rho) / near, (cx + rho) / far) / g;
+      vLo = Math.min((cy - rho) / near, (cy - rho) / far) / g,
+        vHi = Math.max((cy + rho) / near, (cy + rho) / far) / g;
+    }
+    const pixel = (2 * VIEW_HALF_WIDTH) / Math.max(1, size - 1);
+    const col = (x: number) => (x + VIEW_HALF_WIDTH) / pixel,
+      row = (y: number) => (VIEW_HALF_WIDTH - y) / pixel;
+    return [
+      Math.floor(row(vHi)) - 1,
+      Math.ceil(row(vLo)) + 1,
+      Math.floor(col(uLo)) - 1,
+      Math.ceil(col(uHi)) + 1,
+    ];
+  }
+
+  /**
+   * C of the held hypothesis `objects` with object k replaced by `o`, re-rendering only the window
+   * both can cover (into the scratch image); `commit` then makes it the held one.
+   */
+  tryMove(objects: FitObject[], k: number, o: FitObject): number {
+    const a = this.box(objects[k]), b = this.box(o), size = this.options.size;
+    const i0 = Math.max(0, Math.min(a[0], b[0])), i1 = Math.min(size - 1, Math.max(a[1], b[1]));
+    const j0 = Math.max(0, Math.min(a[2], b[2])), j1 = Math.min(size - 1, Math.max(a[3], b[3]));
+    const trial = objects.slice();
+    trial[k] = o;
+    this.raster.drawWindow(this.scene(trial), this.scratch, i0, i1, j0, j1);
+    this.renders++;
+    const { held, scratch, image } = this;
+    let delta = 0;
+    for (let i = i0; i <= i1; i++) {
+      for (let p = i * size + j0, end = i * size + j1; p <= end; p++) {
+        const dn = scratch[p] - image[p], dh = held[p] - image[p];
+        delta += dn * dn - dh * dh;
+      }
+    }
+    this.window = [i0, i1, j0, j1];
+    this.windowDelta = delta;
+    return this.note(this.heldSse + delta + this.options.lambda * objects.length);
+  }
+  window: [number, number, number, number] = [0, -1, 0, -1];
+  windowDelta = 0;
+
+  /** Makes the last {@link tryMove}'s rendering the held one. */
+  commit(): void {
+    const [i0, i1, j0, j1] = this.window, size = this.options.size;
+    for (let i = i0; i <= i1; i++) {
+      this.held.set(this.scratch.subarray(i * size + j0, i * size + j1 + 1), i * size + j0);
+    }
+    this.heldSse += this.windowDelta;
+  }
+
+  /** The object moved along one parameter: 0 u, 1 v, 2 z, 3–5 rotation about world x, y, z. */
+  moved(o: FitObject, p: number, delta: number): FitObject {
+    if (p === 0) return { ...o, u: o.u + delta };
+    if (p === 1) return { ...o, v: o.v + delta };
+    if (p === 2) return { ...o, z: o.z + delta };
+    return { ...o, R: matMul3(axisRotation(p - 3, delta), o.R) };
+  }
+
+  /** The parameters the search moves for an object (a sphere has no visible rotation). */
+  params(o: FitObject): number[] {
+    const ps = this.perspective ? [0, 1, 2] : [0, 1];
+    return PRIMITIVE_TYPES[o.type] === "sphere" ? ps : [...ps, 3, 4, 5];
+  }
+
+  /**
+   * Pattern search on the objects `which` (default all): each parameter ± its step, kept when C
+   * falls; all steps halve after a sweep with no gain, down to `until` of the first.
+   */
+  polish(
+    objects: FitObject[],
+    until = FINE,
+    which?: number[],
+    centreOnly = false,
+    from = 1,
+  ): [FitObject[], number] {
+    const step = [STEP_UV, STEP_UV, STEP_Z, STEP_ANGLE, STEP_ANGLE, STEP_ANGLE];
+    let cur = objects.slice(), best = this.cost(cur);
+    const ks = which ?? cur.map((_, k) => k);
+    for (let scale = from; scale >= until && !this.spent;) {
+      let gained = false;
+      for (const k of ks) {
+        for (const p of centreOnly ? [0, 1] : this.params(cur[k])) {
+          for (const sign of [1, -1]) {
+            // A step that helps is repeated while it keeps helping.
+            let went = false;
+            while (!this.spent) {
+              const o = this.moved(cur[k], p, sign * step[p] * scale);
+              const tc = this.tryMove(cur, k, o);
+              if (!(tc < best)) break;
+              this.commit();
+              cur = cur.slice();
+              cur[k] = o;
+              best = tc;
+              gained = went = true;
+            }
+            if (went) break;
+          }
+        }
+      }
+      if (!gained) scale /= 2;
+    }
+    return [cur, best];
+  }
+
+  /**
+   * Candidate births at the residual's peak, best first: every type and a few turns, behind or in
+   * front of the others, each screened by a short polish of the newcomer's centre alone.
+   */
+  births(objects: FitObject[], keep = 2): [FitObject[], number][] {
+    if (this.spent) return [];
+    const [u, v] = this.residualPeak(objects), out: [FitObject[], number][] = [];
+    for (let t = 0; t < PRIMITIVE_TYPES.length; t++) {
+      const turns = PRIMITIVE_TYPES[t] === "sphere" ? BIRTH_ROTATIONS.slice(0, 1) : BIRTH_ROTATIONS;
+      for (const R of turns) {
+        for (const z of this.perspective || objects.length === 0 ? [0] : [BACK_Z, FRONT_Z]) {
+          out.push(this.polish([...objects, { type: t, u, v, z, R }], 1 / 2, [objects.length], true));
+        }
+      }
+    }
+    return out.sort((p, q) => p[1] - q[1]).slice(0, keep);
+  }
+
+  /** Whether two objects' boxes meet (only then can their depth order matter). */
+  overlap(a: FitObject, b: FitObject): boolean {
+    const p = this.box(a), q = this.box(b);
+    return p[0] <= q[1] && q[0] <= p[1] && p[2] <= q[3] && q[2] <= p[3];
+  }
+
+  /** The image-plane centre of the object-sized window with the largest squared residual. */
+  residualPeak(objects: FitObject[]): [number, number] {
+    const { size } = this.options;
+    this.cost(objects);
+    // Squared residual, then its sums over w×w windows (summed-area table).
+    const w = Math.max(1, Math.round(size / 5)), sat = new Float64Array((size + 1) * (size + 1));
+    for (let i = 0; i < size; i++) {
+      let row = 0;
+      for (let j = 0; j < size; j++) {
+        const d = this.image[i * size + j] - this.held[i * size + j];
+        row += d * d;
+        sat[(i + 1) * (size + 1) + j + 1] = sat[i * (size + 1) + j + 1] + row;
+      }
+    }
+    let bi = 0, bj = 0, bv = -1;
+    for (let i = 0; i + w <= size; i++) {
+      for (let j = 0; j + w <= size; j++) {
+        const s = sat[(i + w) * (size + 1) + j + w] - sat[i * (size + 1) + j + w] -
+          sat[(i + w) * (size + 1) + j] + sat[i * (size + 1) + j];
+        if (s > bv) [bv, bi, bj] = [s, i, j];
+      }
+    }
+    const pixel = (2 * VIEW_HALF_WIDTH) / Math.max(1, size - 1), centre = (w - 1) / 2;
+    return [-VIEW_HALF_WIDTH + (bj + centre) * pixel, VIEW_HALF_WIDTH - (bi + centre) * pixel];
+  }
+}
+
+/** The starting hypothesis of a network's slots: those with presence ≥ `threshold`, in image-plane coordinates. */
+export function fromPredictions(
+  slots: SlotPrediction[],
+  camera: Camera | undefined,
+  threshold = 0.5,
+): FitObject[] {
+  return slots.filter((s) => s.presence >= threshold).map((s) => {
+    const [u, v] = camera ? projectPoint(s.position, camera) : s.position;
+    return { type: s.type, u, v, z: s.position[2], R: eulerZYX(...s.euler) };
+  });
+}
+
+/**
+ * A fitted hypothesis as `slots` slot predictions: its objects with presence 1 (world positions),
+ * then empty slots (presence 0) up to `slots`.
+ */
+export function toPredictions(
+  objects: FitObject[],
+  camera: Camera | undefined,
+  slots: number,
+): SlotPrediction[] {
+  const out: SlotPrediction[] = objects.map((o) => {
+    const [x, y] = camera ? unprojectAtZ(o.u, o.v, o.z, camera) : [o.u, o.v];
+    const euler = eulerFromMatrix(o.R);
+    return { presence: 1, type: o.type, position: [x, y, o.z], euler, rotation: eulerZYX(...euler) };
+  });
+  while (out.length < slots) {
+    out.push({ presence: 0, type: 0, position: [0, 0, 0], euler: [0, 0, 0], rotation: eulerZYX(0, 0, 0) });
+  }
+  return out;
+}
+
+/**
+ * Fits one image from a starting hypothesis (`start`: the network's proposal, or [] for the direct
+ * baseline) and optional extra candidates (`candidates`: the network's weaker slots, tried as births
+ * first). See the module comment for the moves.
+ */
+export function fitScene(
+  image: Float32Array,
+  start: FitObject[],
+  options: FitOptions,
+  candidates: FitObject[] = [],
+  raster = new Rasteriser({ size: options.size, ...(options.camera ? { camera: options.camera } : {}) }),
+): FitResult {
+  if (!(options.lambda >= 0)) throw new RangeError(`lambda must be ≥ 0, got ${options.lambda}`);
+  if (!(Number.isInteger(options.budget) && options.budget >= 1)) {
+    throw new RangeError(`budget must be an integer ≥ 1, got ${options.budget}`);
+  }
+  if (image.length < options.size * options.size) {
+    throw new RangeError(`image must hold ${options.size}×${options.size} values, got ${image.length}`);
+  }
+  const f = new Fitter(image, raster, options);
+  let [objects, c] = f.polish(start.slice(0, f.maxObjects), COARSE);
+  const accept = (trial: FitObject[], until = COARSE, which?: number[]): boolean => {
+    if (f.spent) return false;
+    let tc: number;
+    [trial, tc] = f.polish(trial, until, which);
+    if (which) [trial, tc] = f.polish(trial, until);
+    if (tc < c) {
+      [objects, c] = [trial, tc];
+      return true;
+    }
+    return false;
+  };
+  const pool = candidates.slice();
+  const sse = () => c - options.lambda * objects.length;
+  for (let round = 0; options.moves !== false && round < 3 && !f.spent; round++) {
+    let changed = false;
+    // Births pay only where more than λ of squared error is left to explain. First the network's
+    // weaker proposals, then the residual's peak: every type and a few turns, behind or in front
+    // of the others, each screened by a short polish of the newcomer's centre alone.
+    while (objects.length < f.maxObjects && pool.length && sse() > options.lambda && !f.spent) {
+      if (accept([...objects, pool.shift()!])) changed = true;
+    }
+    if (objects.length < f.maxObjects && sse() > options.lambda && !f.spent) {
+      const newcomer = objects.length;
+      for (const [trial] of f.births(objects)) {
+        if (accept(trial, COARSE, [newcomer])) {
+          changed = true;
+          break;
+        }
+      }
+    }
+    // Rebirths, where much is left unexplained: an object taken out and the best birth put where
+    // the residual then peaks (a type and pose the polish cannot reach from where it was).
+    // And a split: the same with two births (one object read where two overlap).
+    for (const twins of [false, true]) {
+      for (let k = 0; k < objects.length && sse() > REBIRTH_AT * options.lambda && !f.spent; k++) {
+        if (twins && objects.length >= f.maxObjects) break;
+        const rest = objects.filter((_, i) => i !== k);
+        let [trial] = f.births(rest, 1)[0] ?? [];
+        if (trial && twins) [trial] = f.births(f.polish(trial, COARSE)[0], 1)[0] ?? [];
+        if (trial && accept(trial, COARSE, [trial.length - 1])) changed = true;
+      }
+    }
+    // Deaths, screened by one render: an object whose removal costs more than λ plus all of the
+    // remaining error cannot be given up profitably by a polish of the others.
+    for (let k = objects.length - 1; k >= 0 && !f.spent; k--) {
+      const trial = objects.filter((_, i) => i !== k);
+      if (f.cost(trial) - options.lambda * trial.length < sse() + options.lambda + sse()) {
+        if (accept(trial)) changed = true;
+      }
+    }
+    // Type changes and depth swaps, where some error is left.
+    if (sse() > options.lambda) {
+      for (let k = 0; k < objects.length && !f.spent; k++) {
+        for (let t = 0; t < PRIMITIVE_TYPES.length; t++) {
+          if (t === objects[k].type) continue;
+          const trial = objects.slice();
+          trial[k] = { ...objects[k], type: t };
+          if (accept(trial, COARSE, [k])) changed = true;
+        }
+      }
+      // Depth swaps of overlapping objects (orthographic: occlusion is all that shows depth).
+      for (let a = 0; a < objects.length && !f.perspective; a++) {
+        for (let b = a + 1; b < objects.length && !f.spent; b++) {
+          if (!f.overlap(objects[a], objects[b])) continue;
+          const trial = objects.slice();
+          const za = objects[a].z, zb = objects[b].z === za ? za - 0.01 : objects[b].z;
+          trial[a] = { ...objects[a], z: zb };
+          trial[b] = { ...objects[b], z: za };
+          if (f.cost(trial) < c && accept(trial)) changed = true;
+        }
+      }
+    }
+    if (!changed) break;
+  }
+  // The last polish goes on from the steps the others stopped at, down to the fine ones.
+  [objects, c] = f.polish(objects, FINE, undefined, false, COARSE);
+  return {
+    objects,
+    cost: c,
+    sse: c - options.lambda * objects.length,
+    renders: f.renders,
+    trace: f.trace,
+  };
+}
+
+/** What {@link fitImages} found for a set of images. */
+export interface FitSet {
+  /** Per image, `slots` slot predictions (fitted objects first, presence 1). */
+  predictions: SlotPrediction[][];
+  /** Per image, the final C. */
+  costs: number[];
+  /** Per image, the renders spent. */
+  renders: number[];
+  /** Per image, the error-vs-renders curve. */
+  traces: [number, number][][];
+  /** Wall time per image, milliseconds. */
+  msPerImage: number;
+}
+
+/**
+ * Fits images `0..n−1` of a flat batch (size² values each), image b from `starts[b]` (with the
+ * weaker `candidates[b]`, if given), one rasteriser for all.
+ */
+export function fitImages(
+  images: Float32Array,
+  n: number,
+  starts: FitObject[][],
+  options: FitOptions,
+  slots: number,
+  candidates?: FitObject[][],
+): FitSet {
+  const px = options.size * options.size;
+  if (images.length < n * px) {
+    throw new RangeError(`images must hold ${n} images of ${options.size}×${options.size}`);
+  }
+  if (starts.length < n) throw new RangeError(`starts must hold ${n} hypotheses, got ${starts.length}`);
+  const raster = new Rasteriser({
+    size: options.size,
+    ...(options.camera ? { camera: options.camera } : {}),
+  });
+  const out: FitSet = { predictions: [], costs: [], renders: [], traces: [], msPerImage: 0 };
+  const t0 = performance.now();
+  for (let b = 0; b < n; b++) {
+    const fit = fitScene(
+      images.subarray(b * px, (b + 1) * px),
+      starts[b],
+      options,
+      candidates?.[b] ?? [],
+      raster,
+    );
+    out.predictions.push(toPredictions(fit.objects, options.camera, slots));
+    out.costs.push(fit.cost);
+    out.renders.push(fit.renders);
+    out.traces.push(fit.trace);
+  }
+  out.msPerImage = (performance.now() - t0) / Math.max(1, n);
+  return out;
+}
+
+/** The λ values {@link calibrateFitLambda} tries (squared-error units; an object covers ≈ 100–250 px). */
+export const FIT_LAMBDAS = [1, 2, 4, 8];
+
+/**
+ * The λ of {@link FIT_LAMBDAS} whose fits count the most validation images right (`counts`: their
+ * true numbers of objects); ties go to the smaller λ. `fit(λ)` fits the validation images.
+ */
+export function calibrateFitLambda(
+  fit: (lambda: number) => SlotPrediction[][],
+  counts: number[],
+): { lambda: number; accuracy: number } {
+  let best = { lambda: FIT_LAMBDAS[0], accuracy: -1 };
+  for (const lambda of FIT_LAMBDAS) {
+    const predictions = fit(lambda);
+    const right = predictions.filter((slots, b) =>
+      slots.filter((s) => s.presence >= 0.5).length === counts[b]
+    );
+    const accuracy = right.length / Math.max(1, counts.length);
+    if (accuracy > best.accuracy) best = { lambda, accuracy };
+  }
+  return best;
+}
+
+/**
+ * The share of images whose fit is stuck in a local minimum: its final C above the true scene's
+ * (squared error 0, so λ·n_true) by more than one object's price λ — a wrong structure, not a
+ * sub-pixel offset.
+ */
+export function failureRate(costs: number[], counts: number[], lambda: number): number {
+  if (costs.length !== counts.length) {
+    throw new RangeError(`counts must hold one number per image (${costs.length}), got ${counts.length}`);
+  }
+  return costs.filter((c, b) => c > lambda * counts[b] + lambda).length / Math.max(1, costs.length);
+}

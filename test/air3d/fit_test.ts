@@ -1,0 +1,132 @@
+import assert from "node:assert/strict";
+import {
+  calibrateFitLambda,
+  failureRate,
+  fitImages,
+  type FitObject,
+  fitScene,
+  fromPredictions,
+  toPredictions,
+} from "../../lib/air3d/fit.ts";
+import { DEFAULT_CAMERA, eulerZYX, PRIMITIVE_TYPES, type Scene } from "../../lib/scenes/primitives.ts";
+import { renderBatch, renderScene } from "../../lib/scenes/render.ts";
+import { rotationError, scoreScenes, type SlotPrediction } from "../../lib/metrics/slots.ts";
+
+const size = 32;
+const perspective = { ...DEFAULT_CAMERA, projection: "perspective" as const };
+const object = (p: Scene[number]): FitObject => ({
+  type: PRIMITIVE_TYPES.indexOf(p.type),
+  u: p.position[0],
+  v: p.position[1],
+  z: p.position[2],
+  R: eulerZYX(...p.rotation),
+});
+
+Deno.test("fitScene from an empty scene finds a lone cube: its type, centre and rotation (modulo symmetry)", () => {
+  const cube: Scene = [{ type: "cube", position: [0.25, -0.15, 0], rotation: [0.5, 0.3, 0.2] }];
+  const fit = fitScene(renderScene(cube, { size }).image, [], { size, lambda: 2, budget: 4000 });
+  assert.equal(fit.objects.length, 1);
+  const [o] = fit.objects;
+  assert.equal(PRIMITIVE_TYPES[o.type], "cube");
+  assert.ok(Math.hypot(o.u - 0.25, o.v + 0.15) < 0.05, `centre (${o.u}, ${o.v})`);
+  const err = rotationError("cube", o.R, eulerZYX(0.5, 0.3, 0.2));
+  assert.ok(err < 10, `rotation error ${err}°`);
+  // The trace is the error-vs-renders curve: renders rise, cost falls.
+  for (let i = 1; i < fit.trace.length; i++) {
+    assert.ok(fit.trace[i][0] >= fit.trace[i - 1][0] && fit.trace[i][1] < fit.trace[i - 1][1]);
+  }
+  assert.ok(fit.renders <= 4000 + 2, `renders ${fit.renders}`);
+});
+
+Deno.test("refinement repairs a proposal: a missing object is born, a wrong type changed, poses pulled in", () => {
+  const scene: Scene = [
+    { type: "sphere", position: [-0.6, 0.3, 0.1], rotation: [0, 0, 0] },
+    { type: "cylinder", position: [0.5, -0.4, -0.1], rotation: [0.3, 0.9, 0.2] },
+  ];
+  const image = renderScene(scene, { size }).image;
+  // The network saw only the cylinder, took it for a cube, and put it a pixel and a half off.
+  const start = [{ ...object(scene[1]), type: 1, u: 0.45, v: -0.33 }];
+  const fit = fitScene(image, start, { size, lambda: 2, budget: 6000 });
+  const got = toPredictions(fit.objects, undefined, 3);
+  const m = scoreScenes([scene], [got], "hungarian");
+  assert.equal(m.count_acc, 1);
+  assert.equal(m.type_acc, 1);
+  assert.ok(m.pos_mae[0] < 0.04 && m.pos_mae[1] < 0.04, `pos MAE ${m.pos_mae}`);
+  // The fitted scene re-renders close to the image: far less error than λ per object.
+  assert.ok(fit.sse < 2, `sse ${fit.sse}`);
+});
+
+Deno.test("perspective: the fit moves depth too, which the object's size shows", () => {
+  const scene: Scene = [{ type: "sphere", position: [0.2, 0.1, 0.25], rotation: [0, 0, 0] }];
+  const image = renderScene(scene, { size, camera: perspective }).image;
+  const [slot] = toPredictions([{ ...object(scene[0]), z: -0.2 }], undefined, 1);
+  const start = fromPredictions([slot], perspective);
+  const fit = fitScene(image, start, { size, camera: perspective, lambda: 2, budget: 3000 });
+  const [p] = toPredictions(fit.objects, perspective, 1);
+  assert.ok(Math.abs(p.position[2] - 0.25) < 0.05, `z ${p.position[2]}`);
+  assert.ok(Math.hypot(p.position[0] - 0.2, p.position[1] - 0.1) < 0.04, `x, y ${p.position}`);
+});
+
+Deno.test("fitImages: same inputs, same fits; the windowed renders agree with full ones", () => {
+  const scenes: Scene[] = [
+    [{ type: "cube", position: [0.1, 0.1, 0], rotation: [0.2, 0.4, 0.1] }],
+    [
+      { type: "cylinder", position: [-0.3, 0, 0.2], rotation: [1, 0.2, 0.3] },
+      { type: "sphere", position: [0.1, -0.1, -0.2], rotation: [0, 0, 0] },
+    ],
+  ];
+  const { images } = renderBatch(scenes, { size });
+  const options = { size, lambda: 2, budget: 1500 };
+  const a = fitImages(images, 2, [[], []], options, 3), b = fitImages(images, 2, [[], []], options, 3);
+  assert.deepEqual(a.predictions, b.predictions);
+  assert.deepEqual(a.costs, b.costs);
+  // The cost a fit reports is the full render's squared error plus λ·n, though most of its renders were windows.
+  a.predictions.forEach((slots, i) => {
+    const kept = slots.filter((s) => s.presence > 0);
+    const scene: Scene = kept.map((s) => ({
+      type: PRIMITIVE_TYPES[s.type],
+      position: s.position,
+      rotation: s.euler,
+    }));
+    const rendered = renderScene(scene, { size }).image;
+    let sse = 0;
+    for (let p = 0; p < size * size; p++) sse += (rendered[p] - images[i * size * size + p]) ** 2;
+    assert.ok(
+      Math.abs(sse + 2 * kept.length - a.costs[i]) < 1e-3,
+      `image ${i}: ${sse} + λn vs ${a.costs[i]}`,
+    );
+  });
+});
+
+Deno.test("fit errors name the option and what is allowed", () => {
+  const image = new Float32Array(size * size);
+  assert.throws(() => fitScene(image, [], { size, lambda: -1, budget: 10 }), /lambda must be ≥ 0, got -1/);
+  assert.throws(
+    () => fitScene(image, [], { size, lambda: 1, budget: 0 }),
+    /budget must be an integer ≥ 1, got 0/,
+  );
+  assert.throws(
+    () => fitScene(image.subarray(10), [], { size, lambda: 1, budget: 5 }),
+    /image must hold 32×32/,
+  );
+  assert.throws(
+    () => fitImages(image, 2, [[], []], { size, lambda: 1, budget: 5 }, 3),
+    /images must hold 2 images/,
+  );
+  assert.throws(() => failureRate([1, 2], [1], 2), /counts must hold one number per image \(2\), got 1/);
+});
+
+Deno.test("failureRate counts fits worse than the truth by more than λ; calibrateFitLambda picks the best-counting λ", () => {
+  // λ = 2: truth costs 2·n; the second fit is 3 over (stuck), the first 1 over (a sub-pixel offset).
+  assert.equal(failureRate([5, 7, 2], [2, 2, 1], 2), 1 / 3);
+  const slot = (presence: number): SlotPrediction => ({
+    presence,
+    type: 0,
+    position: [0, 0, 0],
+    rotation: eulerZYX(0, 0, 0),
+    euler: [0, 0, 0],
+  });
+  // Fits that count one object for λ ≥ 4 and two below; the truth is one object.
+  const fit = (l: number) => [[slot(1), slot(l < 4 ? 1 : 0)]];
+  assert.deepEqual(calibrateFitLambda(fit, [1]), { lambda: 4, accuracy: 1 });
+});
