@@ -567,3 +567,62 @@ export function failureRate(costs: number[], counts: number[], lambda: number): 
   }
   return costs.filter((c, b) => c > lambda * counts[b] + lambda).length / Math.max(1, costs.length);
 }
+
+/**
+ * {@link fitImages} over `threads` Web Workers (`fit_worker.ts`), each fitting a contiguous share of
+ * the images; the fits are those of one thread, image for image (each image's fit depends on
+ * nothing else). `msPerImage` is the wall time over all images. `threads` 1 runs here, no worker.
+ */
+export async function fitImagesParallel(
+  images: Float32Array,
+  n: number,
+  starts: FitObject[][],
+  options: FitOptions,
+  slots: number,
+  candidates: FitObject[][] | undefined,
+  threads: number,
+): Promise<FitSet> {
+  if (!(Number.isInteger(threads) && threads >= 1)) {
+    throw new RangeError(`threads must be an integer ≥ 1, got ${threads}`);
+  }
+  const shares = Math.min(threads, Math.max(1, n));
+  if (shares === 1) return fitImages(images, n, starts, options, slots, candidates);
+  const px = options.size * options.size, t0 = performance.now();
+  if (images.length < n * px) {
+    throw new RangeError(`images must hold ${n} images of ${options.size}×${options.size}`);
+  }
+  const bounds = Array.from({ length: shares + 1 }, (_, r) => Math.round((r * n) / shares));
+  const parts = await Promise.all(
+    bounds.slice(0, -1).map((lo, r) => {
+      const hi = bounds[r + 1];
+      const worker = new Worker(new URL("./fit_worker.ts", import.meta.url).href, { type: "module" });
+      return new Promise<FitSet>((resolve, reject) => {
+        worker.onmessage = (e: MessageEvent<{ fits?: FitSet; error?: string }>) => {
+          worker.terminate();
+          if (e.data.fits) resolve(e.data.fits);
+          else reject(new Error(`refinement worker ${r}: ${e.data.error}`));
+        };
+        worker.onerror = (e) => {
+          worker.terminate();
+          e.preventDefault();
+          reject(new Error(`refinement worker ${r}: ${e.message}`));
+        };
+        worker.postMessage({
+          images: images.slice(lo * px, hi * px),
+          n: hi - lo,
+          starts: starts.slice(lo, hi),
+          options,
+          slots,
+          candidates: candidates?.slice(lo, hi),
+        });
+      });
+    }),
+  );
+  return {
+    predictions: parts.flatMap((p) => p.predictions),
+    costs: parts.flatMap((p) => p.costs),
+    renders: parts.flatMap((p) => p.renders),
+    traces: parts.flatMap((p) => p.traces),
+    msPerImage: (performance.now() - t0) / Math.max(1, n),
+  };
+}

@@ -27,7 +27,8 @@ import { applyCounts, calibrateLambda, chooseCounts, countCosts, MIN_PRESENCE } 
 import {
   calibrateFitLambda,
   failureRate,
-  fitImages,
+  FIT_LAMBDAS,
+  fitImagesParallel,
   type FitObject,
   type FitSet,
   fromPredictions,
@@ -80,6 +81,8 @@ export interface Air3dConfig {
   refine: boolean;
   /** Most renders per image of the refinement (and of the direct baseline). */
   refineBudget: number;
+  /** Threads (Web Workers) the refinement fits images on; the fits do not depend on it. */
+  refineThreads: number;
 }
 
 export function defaultConfig(model: RunKind): Air3dConfig {
@@ -95,6 +98,7 @@ export function defaultConfig(model: RunKind): Air3dConfig {
     camera: "orthographic" as const,
     refine: false,
     refineBudget: 3000,
+    refineThreads: 2,
   };
   if (model === "mlp") {
     return {
@@ -154,6 +158,7 @@ export function validateConfig(config: Air3dConfig): Air3dConfig {
   requirePositive(config, "weightDecay", true);
   requirePositive(config, "budgetS", true);
   requireInt(config, "refineBudget", 1, 1_000_000);
+  requireInt(config, "refineThreads", 1, 64);
   if (config.camera !== "orthographic" && config.camera !== "perspective") {
     throw new RangeError(
       `camera must be "orthographic" or "perspective", got ${JSON.stringify(config.camera)}`,
@@ -429,7 +434,7 @@ export async function runAir3d(
     const weaker = (p: SlotPrediction[][]) =>
       p.map((slots) => fromPredictions(slots.filter((q) => q.presence < 0.5), camera, MIN_PRESENCE));
     const valPred = predict(val);
-    refinement = refineSet(
+    refinement = await refineSet(
       c,
       val,
       test,
@@ -471,7 +476,7 @@ export interface Refinement {
  * Render-and-compare on the test scenes from the given starts: λ chosen on (up to 200) validation
  * scenes by count accuracy, then every test image fitted. `infer_ms_per_image` is the fit's alone.
  */
-export function refineSet(
+export async function refineSet(
   c: Air3dConfig,
   val: SlotDataset,
   test: SlotDataset,
@@ -480,7 +485,7 @@ export function refineSet(
   testStarts: FitObject[][],
   testWeaker: FitObject[][] | undefined,
   onLog: (line: string) => void = () => {},
-): Refinement {
+): Promise<Refinement> {
   const camera = cameraOf(c);
   const options = (lambda: number) => ({
     size: c.imageSize,
@@ -490,13 +495,22 @@ export function refineSet(
     maxObjects: c.maxPrimitives,
   });
   const nCal = Math.min(val.n, 200), counts = trueCounts(val).slice(0, nCal);
-  const { lambda } = calibrateFitLambda((l) => {
-    const fits = fitImages(val.images, nCal, valStarts, options(l), c.maxPrimitives, valWeaker);
+  const fit = (
+    d: SlotDataset,
+    n: number,
+    starts: FitObject[][],
+    weaker: FitObject[][] | undefined,
+    l: number,
+  ) => fitImagesParallel(d.images, n, starts, options(l), c.maxPrimitives, weaker, c.refineThreads);
+  const byLambda = new Map<number, SlotPrediction[][]>();
+  for (const l of FIT_LAMBDAS) {
+    const fits = await fit(val, nCal, valStarts, valWeaker, l);
     onLog(`refinement: λ ${l} on ${nCal} validation scenes, ${fits.msPerImage.toFixed(1)} ms / image`);
-    return fits.predictions;
-  }, counts);
+    byLambda.set(l, fits.predictions);
+  }
+  const { lambda } = calibrateFitLambda((l) => byLambda.get(l)!, counts);
   onLog(`refinement: λ ${lambda} chosen; fitting ${test.n} test scenes …`);
-  const fits = fitImages(test.images, test.n, testStarts, options(lambda), c.maxPrimitives, testWeaker);
+  const fits = await fit(test, test.n, testStarts, testWeaker, lambda);
   const metrics = scoreScenes(test.scenes, fits.predictions, "hungarian");
   const scores: RefinedScores = {
     count_acc: metrics.count_acc,
@@ -512,15 +526,15 @@ export function refineSet(
 }
 
 /** The direct-optimisation baseline (paper Fig. 6d): every test image fitted from an empty scene, no network. */
-function runDirect(
+async function runDirect(
   c: Air3dConfig,
   val: SlotDataset,
   test: SlotDataset,
   synthS: number,
   onLog: (line: string) => void,
-): Air3dRun {
+): Promise<Air3dRun> {
   const empty = (d: SlotDataset) => Array.from({ length: d.n }, (): FitObject[] => []);
-  const refinement = refineSet(c, val, test, empty(val), undefined, empty(test), undefined, onLog);
+  const refinement = await refineSet(c, val, test, empty(val), undefined, empty(test), undefined, onLog);
   const { confusion: _confusion, errors: _errors, ...scores } = refinement.metrics;
   const result: Air3dResult = {
     ...scores,

@@ -1,0 +1,26 @@
+/// <reference lib="deno.worker" />
+/**
+ * The Web Worker of {@link fitImagesParallel}: fits the share of images it is sent with
+ * `fitImages` and posts the fits back. Pure JavaScript (no tfjs), so it starts in milliseconds.
+ * @module
+ */
+import { fitImages } from "./fit.ts";
+
+/** What the worker is sent: `fitImages`'s arguments. */
+export interface FitJob {
+  images: Float32Array;
+  n: number;
+  starts: Parameters<typeof fitImages>[2];
+  options: Parameters<typeof fitImages>[3];
+  slots: number;
+  candidates?: Parameters<typeof fitImages>[5];
+}
+
+self.onmessage = (e: MessageEvent<FitJob>) => {
+  const { images, n, starts, options, slots, candidates } = e.data;
+  try {
+    self.postMessage({ fits: fitImages(images, n, starts, options, slots, candidates) });
+  } catch (err) {
+    self.postMessage({ error: String((err as Error)?.message ?? err) });
+  }
+};
