@@ -9,15 +9,20 @@
  * nothing at all (the direct-optimisation baseline, paper Fig. 6d) — {@link fitScene} lowers C by
  *
  * - **continuous moves**: a pattern search on each object's image-plane centre (u, v), its depth z
- *   (perspective camera only: there z changes its size), and its rotation R ← R_axis(±δ)·R about the
- *   three world axes; steps halve when no move helps (derivative-free: the point-sampled image is
+ *   (perspective camera only: there z changes its size), its rotation R ← R_axis(±δ)·R about the
+ *   three world axes, and a cylinder's centre along the image of its axis; a step that helps is
+ *   repeated, and all steps halve when none helps (derivative-free: the point-sampled image is
  *   piecewise constant in a pose, so finite differences of a tiny step see nothing);
- * - **discrete moves**, each followed by a short polish and kept only if C falls: a *birth* where
- *   the squared residual, summed over an object-sized window, is largest (every type, a few
- *   rotations, in front of or behind the others); the network's own weaker proposals as births; a
- *   *death*; a *type change*; a *depth swap* of two overlapping objects (orthographic: depth is seen
- *   only through occlusion).
+ * - **discrete moves**, each followed by a polish and kept only if C falls: *births* — the network's
+ *   own weaker proposals, then every type in a few orientations where the squared residual, summed
+ *   over an object-sized window, is largest (screened by a short polish of the newcomer's centre,
+ *   the best three polished in full); *rebirths* — an object taken out and one or two births put
+ *   where the residual then peaks; *deaths*; *type changes* (with the birth orientations); *mirror
+ *   flips* (the Necker reversal: an object reflected through the image plane has the same outline);
+ *   *depth swaps* of two overlapping objects (orthographic: depth is seen only through occlusion).
  *
+ * Centres stay within the prior's ranges (`range`). Moves other than births are tried only while
+ * more than λ of squared error is left, rebirths only while more than 4λ is.
  * Every render is counted; `budget` caps them per image.
  *
  * @example
@@ -35,6 +40,7 @@ import {
   DEFAULT_FOV_DEG,
   DEFAULT_SCALE,
   eulerZYX,
+  POSITION_RANGE,
   PRIMITIVE_TYPES,
   type Scene,
   VIEW_HALF_WIDTH,
@@ -64,7 +70,15 @@ export interface FitOptions {
   maxObjects?: number;
   /** Discrete moves (births, deaths, type changes, depth swaps); default true. False: polish only. */
   moves?: boolean;
+  /**
+   * Where a centre may be: world x, y and z ranges (the prior's support); default the scene
+   * sampler's `POSITION_RANGE` widened by {@link RANGE_SLACK}. Hypotheses outside cost +∞.
+   */
+  range?: readonly (readonly [number, number])[];
 }
+
+/** How far beyond the sampler's ranges a fitted centre may go by default (world units). */
+export const RANGE_SLACK = 0.05;
 
 /** What {@link fitScene} found. */
 export interface FitResult {
@@ -81,6 +95,8 @@ export interface FitResult {
 
 /** Rebirths are tried where more than this many objects' price λ of squared error is left. */
 const REBIRTH_AT = 4;
+/** Births screened by their centre alone that go on to a polish of their whole pose. */
+const SCREENED_BIRTHS = 3;
 /** Depth of an orthographic birth in front of / behind the others (world z; the scenes' z ∈ [−0.3, 0.3]). */
 const FRONT_Z = 0.3, BACK_Z = -0.3;
 /** First steps of the pattern search: centre (image-plane units ≈ 0.8 px at 64²), depth, rotation (rad). */
@@ -96,13 +112,33 @@ function axisRotation(axis: number, angle: number): Float64Array {
   return Float64Array.of(c, -s, 0, s, c, 0, 0, 0, 1);
 }
 
-/** Rotations tried for a birth: the identity and a few turns (a sphere needs only one). */
-const BIRTH_ROTATIONS: Float64Array[] = [
+/** Rotations tried for a cube's birth: the identity and a few turns (its 24 symmetries make the rest near one). */
+const CUBE_TURNS: Float64Array[] = [
   eulerZYX(0, 0, 0),
   eulerZYX(Math.PI / 4, Math.PI / 5, Math.PI / 6),
-  eulerZYX(0, 0, Math.PI / 2),
-  eulerZYX(Math.PI / 2, 0, 0),
+  eulerZYX(0, 0, Math.PI / 4),
+  eulerZYX(Math.PI / 4, 0, 0),
+  eulerZYX(0, Math.PI / 4, 0),
+  eulerZYX(Math.PI / 4, Math.PI / 4, 0),
 ];
+
+/**
+ * Rotations tried for a cylinder's birth: its axis (local y) turned to point along each of 9 directions
+ * over the half-sphere — towards the camera, tilted 45° and lying across the view, at four azimuths
+ * each (its turn about its own axis shows nothing, so these cover what can be seen).
+ */
+const CYLINDER_TURNS: Float64Array[] = [
+  [0, 0],
+  ...[45, 90].flatMap((e) => [0, 45, 90, 135].map((a) => [e, a])),
+]
+  .map(([elevation, azimuth]) => {
+    // Rx(π/2 − e) takes the axis e_y to (0, sin e, cos e), e from the view axis z; Rz(a) then spins it about z.
+    const e = (elevation * Math.PI) / 180, a = (azimuth * Math.PI) / 180;
+    return eulerZYX(a, 0, Math.PI / 2 - e);
+  });
+
+/** Rotations tried for a birth (and for a type change), by type: a sphere needs only one. */
+const TURNS: Float64Array[][] = [[eulerZYX(0, 0, 0)], CUBE_TURNS, CYLINDER_TURNS];
 
 /** The radius of a ball around each type's unit primitive, times its scale: sphere 1, cube √3, cylinder √2. */
 const REACH = [1, Math.sqrt(3), Math.sqrt(2)].map((r) => r * DEFAULT_SCALE);
@@ -123,6 +159,7 @@ class Fitter {
   readonly maxObjects: number;
   /** Perspective: the ray slope per unit of image-plane coordinate, tan(fov/2) / 1.6. */
   readonly slope: number;
+  readonly range: readonly (readonly [number, number])[];
   constructor(
     readonly image: Float32Array,
     readonly raster: Rasteriser,
@@ -134,10 +171,32 @@ class Fitter {
     this.perspective = options.camera?.projection === "perspective";
     this.maxObjects = options.maxObjects ?? 3;
     this.slope = Math.tan(((options.camera?.fovDeg ?? DEFAULT_FOV_DEG) * Math.PI) / 360) / VIEW_HALF_WIDTH;
+    this.range = options.range ??
+      POSITION_RANGE.map(([lo, hi]) => [lo - RANGE_SLACK, hi + RANGE_SLACK] as const);
   }
 
   get spent(): boolean {
     return this.renders >= this.options.budget;
+  }
+
+  /** Whether an object's world centre lies within the range a centre may take. */
+  inRange(o: FitObject): boolean {
+    const cam = this.options.camera;
+    const [x, y] = cam ? unprojectAtZ(o.u, o.v, o.z, cam) : [o.u, o.v], r = this.range;
+    return x >= r[0][0] && x <= r[0][1] && y >= r[1][0] && y <= r[1][1] && o.z >= r[2][0] && o.z <= r[2][1];
+  }
+
+  /** The object with its centre moved into the range (nearest point; z first, then x and y at that z). */
+  clamped(o: FitObject): FitObject {
+    if (this.inRange(o)) return o;
+    const cam = this.options.camera, r = this.range;
+    const clamp = (v: number, [lo, hi]: readonly [number, number]) => Math.min(hi, Math.max(lo, v));
+    const z = clamp(o.z, r[2]);
+    const [x, y] = cam ? unprojectAtZ(o.u, o.v, z, cam) : [o.u, o.v];
+    const [u, v] = cam
+      ? projectPoint([clamp(x, r[0]), clamp(y, r[1]), z], cam)
+      : [clamp(x, r[0]), clamp(y, r[1])];
+    return { ...o, u, v, z };
   }
 
   /** The scene a hypothesis stands for (world positions on each centre's pixel ray at its z). */
@@ -205,6 +264,7 @@ class Fitter {
    * both can cover (into the scratch image); `commit` then makes it the held one.
    */
   tryMove(objects: FitObject[], k: number, o: FitObject): number {
+    if (!this.inRange(o)) return Infinity;
     const a = this.box(objects[k]), b = this.box(o), size = this.options.size;
     const i0 = Math.max(0, Math.min(a[0], b[0])), i1 = Math.min(size - 1, Math.max(a[1], b[1]));
     const j0 = Math.max(0, Math.min(a[2], b[2])), j1 = Math.min(size - 1, Math.max(a[3], b[3]));
@@ -236,18 +296,26 @@ class Fitter {
     this.heldSse += this.windowDelta;
   }
 
-  /** The object moved along one parameter: 0 u, 1 v, 2 z, 3–5 rotation about world x, y, z. */
+  /**
+   * The object moved along one parameter: 0 u, 1 v, 2 z, 3–5 rotation about world x, y, z, 6 the
+   * centre along the image of the object's own y axis (a cylinder's axis: a side-on cylinder's
+   * error is a narrow valley along it, which steps in u and v alone zigzag down).
+   */
   moved(o: FitObject, p: number, delta: number): FitObject {
     if (p === 0) return { ...o, u: o.u + delta };
     if (p === 1) return { ...o, v: o.v + delta };
     if (p === 2) return { ...o, z: o.z + delta };
+    if (p === 6) {
+      const ax = o.R[1], ay = o.R[4], n = Math.hypot(ax, ay) || 1; // R e_y in the image plane
+      return { ...o, u: o.u + (delta * ax) / n, v: o.v + (delta * ay) / n };
+    }
     return { ...o, R: matMul3(axisRotation(p - 3, delta), o.R) };
   }
 
   /** The parameters the search moves for an object (a sphere has no visible rotation). */
   params(o: FitObject): number[] {
-    const ps = this.perspective ? [0, 1, 2] : [0, 1];
-    return PRIMITIVE_TYPES[o.type] === "sphere" ? ps : [...ps, 3, 4, 5];
+    const ps = this.perspective ? [0, 1, 2] : [0, 1], type = PRIMITIVE_TYPES[o.type];
+    return type === "sphere" ? ps : type === "cube" ? [...ps, 3, 4, 5] : [...ps, 6, 3, 4, 5];
   }
 
   /**
@@ -261,7 +329,7 @@ class Fitter {
     centreOnly = false,
     from = 1,
   ): [FitObject[], number] {
-    const step = [STEP_UV, STEP_UV, STEP_Z, STEP_ANGLE, STEP_ANGLE, STEP_ANGLE];
+    const step = [STEP_UV, STEP_UV, STEP_Z, STEP_ANGLE, STEP_ANGLE, STEP_ANGLE, STEP_UV];
     let cur = objects.slice(), best = this.cost(cur);
     const ks = which ?? cur.map((_, k) => k);
     for (let scale = from; scale >= until && !this.spent;) {
@@ -296,16 +364,19 @@ class Fitter {
    */
   births(objects: FitObject[], keep = 2): [FitObject[], number][] {
     if (this.spent) return [];
-    const [u, v] = this.residualPeak(objects), out: [FitObject[], number][] = [];
+    const [u, v] = this.residualPeak(objects), screened: [FitObject[], number][] = [];
     for (let t = 0; t < PRIMITIVE_TYPES.length; t++) {
-      const turns = PRIMITIVE_TYPES[t] === "sphere" ? BIRTH_ROTATIONS.slice(0, 1) : BIRTH_ROTATIONS;
-      for (const R of turns) {
-        for (const z of this.perspective || objects.length === 0 ? [0] : [BACK_Z, FRONT_Z]) {
-          out.push(this.polish([...objects, { type: t, u, v, z, R }], 1 / 2, [objects.length], true));
+      for (const R of TURNS[t]) {
+        for (const z of objects.length === 0 ? [0] : [BACK_Z, FRONT_Z]) {
+          const newcomer = this.clamped({ type: t, u, v, z, R });
+          screened.push(this.polish([...objects, newcomer], 1 / 2, [objects.length], true));
         }
       }
     }
-    return out.sort((p, q) => p[1] - q[1]).slice(0, keep);
+    // The best few then get a polish of the newcomer's whole pose.
+    return screened.sort((p, q) => p[1] - q[1]).slice(0, SCREENED_BIRTHS)
+      .map(([trial]) => this.polish(trial, COARSE, [objects.length]))
+      .sort((p, q) => p[1] - q[1]).slice(0, keep);
   }
 
   /** Whether two objects' boxes meet (only then can their depth order matter). */
@@ -393,7 +464,7 @@ export function fitScene(
     throw new RangeError(`image must hold ${options.size}×${options.size} values, got ${image.length}`);
   }
   const f = new Fitter(image, raster, options);
-  let [objects, c] = f.polish(start.slice(0, f.maxObjects), COARSE);
+  let [objects, c] = f.polish(start.slice(0, f.maxObjects).map((o) => f.clamped(o)), COARSE);
   const accept = (trial: FitObject[], until = COARSE, which?: number[]): boolean => {
     if (f.spent) return false;
     let tc: number;
@@ -405,7 +476,7 @@ export function fitScene(
     }
     return false;
   };
-  const pool = candidates.slice();
+  const pool = candidates.map((o) => f.clamped(o));
   const sse = () => c - options.lambda * objects.length;
   for (let round = 0; options.moves !== false && round < 3 && !f.spent; round++) {
     let changed = false;
@@ -436,23 +507,37 @@ export function fitScene(
         if (trial && accept(trial, COARSE, [trial.length - 1])) changed = true;
       }
     }
-    // Deaths, screened by one render: an object whose removal costs more than λ plus all of the
-    // remaining error cannot be given up profitably by a polish of the others.
-    for (let k = objects.length - 1; k >= 0 && !f.spent; k--) {
-      const trial = objects.filter((_, i) => i !== k);
-      if (f.cost(trial) - options.lambda * trial.length < sse() + options.lambda + sse()) {
-        if (accept(trial)) changed = true;
-      }
+    // Deaths (the others polished after it goes: they may have been bent to share its work).
+    for (let k = objects.length - 1; k >= 0 && objects.length > 1 && !f.spent; k--) {
+      if (accept(objects.filter((_, i) => i !== k))) changed = true;
     }
     // Type changes and depth swaps, where some error is left.
     if (sse() > options.lambda) {
       for (let k = 0; k < objects.length && !f.spent; k++) {
-        for (let t = 0; t < PRIMITIVE_TYPES.length; t++) {
+        for (let t = 0; t < PRIMITIVE_TYPES.length && !f.spent; t++) {
           if (t === objects[k].type) continue;
-          const trial = objects.slice();
-          trial[k] = { ...objects[k], type: t };
-          if (accept(trial, COARSE, [k])) changed = true;
+          // The new type keeps the pose, or takes one of the birth turns (a sphere's rotation
+          // says nothing about how the cube or cylinder it really is stands), screened by a
+          // short polish of that object alone.
+          const turns = PRIMITIVE_TYPES[t] === "sphere" ? [objects[k].R] : [objects[k].R, ...TURNS[t]];
+          const tries = turns.map((R) => {
+            const trial = objects.slice();
+            trial[k] = { ...objects[k], type: t, R };
+            return f.polish(trial, 1 / 2, [k]);
+          }).sort((p, q) => p[1] - q[1]);
+          if (accept(tries[0][0], COARSE, [k])) changed = true;
         }
+      }
+      // Mirror flips: the object reflected through the image plane, R ↦ M R M with M = diag(1, 1, −1)
+      // (a cube or cylinder and its mirror image have the same outline in this view; only which
+      // faces and caps face the camera tells them apart — a Necker reversal no small turn reaches).
+      for (let k = 0; k < objects.length && !f.spent; k++) {
+        if (PRIMITIVE_TYPES[objects[k].type] === "sphere") continue;
+        const R = objects[k].R.slice();
+        for (const i of [2, 5, 6, 7]) R[i] = -R[i];
+        const trial = objects.slice();
+        trial[k] = { ...objects[k], R };
+        if (accept(trial, COARSE, [k])) changed = true;
       }
       // Depth swaps of overlapping objects (orthographic: occlusion is all that shows depth).
       for (let a = 0; a < objects.length && !f.perspective; a++) {
@@ -534,7 +619,7 @@ export function fitImages(
 }
 
 /** The λ values {@link calibrateFitLambda} tries (squared-error units; an object covers ≈ 100–250 px). */
-export const FIT_LAMBDAS = [1, 2, 4, 8];
+export const FIT_LAMBDAS = [1, 2, 3, 4, 6, 8];
 
 /**
  * The λ of {@link FIT_LAMBDAS} whose fits count the most validation images right (`counts`: their

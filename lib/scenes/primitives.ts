@@ -208,6 +208,9 @@ export interface SampleOptions {
   scale?: number;
 }
 
+/** The ranges of the world x, y and z of a primitive's centre in {@link sampleScene} (the reproduction's). */
+export const POSITION_RANGE: readonly (readonly [number, number])[] = [[-0.9, 0.9], [-0.9, 0.9], [-0.3, 0.3]];
+
 /**
  * Samples a scene as the reproduction does: n ∈ 1..max uniformly (0..max with
  * `allowEmpty`), type uniform, x, y ~ U(−0.9, 0.9), z ~ U(−0.3, 0.3), Euler angles
@@ -225,7 +228,8 @@ export function sampleScene(rng: Rng, options: SampleOptions = {}): Scene {
   const scene: Scene = [];
   for (let k = 0; k < n; k++) {
     const type = PRIMITIVE_TYPES[rng.int(0, 2)];
-    const position: Vec3 = [rng.uniform(-0.9, 0.9), rng.uniform(-0.9, 0.9), rng.uniform(-0.3, 0.3)];
+    const [x, y, z] = POSITION_RANGE;
+    const position: Vec3 = [rng.uniform(x[0], x[1]), rng.uniform(y[0], y[1]), rng.uniform(z[0], z[1])];
     const rotation: Vec3 = [rng.uniform(0, Math.PI), rng.uniform(0, Math.PI), rng.uniform(0, Math.PI)];
     scene.push(scale === DEFAULT_SCALE ? { type, position, rotation } : { type, position, rotation, scale });
   }

@@ -29,7 +29,7 @@ Deno.test("fitScene from an empty scene finds a lone cube: its type, centre and 
   const [o] = fit.objects;
   assert.equal(PRIMITIVE_TYPES[o.type], "cube");
   assert.ok(Math.hypot(o.u - 0.25, o.v + 0.15) < 0.05, `centre (${o.u}, ${o.v})`);
-  const err = rotationError("cube", o.R, eulerZYX(0.5, 0.3, 0.2));
+  const err = (rotationError("cube", o.R, eulerZYX(0.5, 0.3, 0.2)) * 180) / Math.PI;
   assert.ok(err < 10, `rotation error ${err}°`);
   // The trace is the error-vs-renders curve: renders rise, cost falls.
   for (let i = 1; i < fit.trace.length; i++) {
