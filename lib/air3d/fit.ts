@@ -140,6 +140,8 @@ const CYLINDER_TURNS: Float64Array[] = [
 /** Rotations tried for a birth (and for a type change), by type: a sphere needs only one. */
 const TURNS: Float64Array[][] = [[eulerZYX(0, 0, 0)], CUBE_TURNS, CYLINDER_TURNS];
 
+const NO_TURN: [number, number, number] = [0, 0, 0];
+
 /** The radius of a ball around each type's unit primitive, times its scale: sphere 1, cube √3, cylinder √2. */
 const REACH = [1, Math.sqrt(3), Math.sqrt(2)].map((r) => r * DEFAULT_SCALE);
 
@@ -204,7 +206,8 @@ class Fitter {
     const cam = this.options.camera;
     return objects.map((o) => {
       const [x, y] = cam ? unprojectAtZ(o.u, o.v, o.z, cam) : [o.u, o.v];
-      return { type: PRIMITIVE_TYPES[o.type], position: [x, y, o.z], rotation: eulerFromMatrix(o.R) };
+      // (The rotation is passed to the rasteriser as the matrix itself; Euler angles only for show.)
+      return { type: PRIMITIVE_TYPES[o.type], position: [x, y, o.z], rotation: NO_TURN };
     });
   }
 
@@ -219,7 +222,7 @@ class Fitter {
 
   /** C(S) = ‖x − render(S)‖² + λ·|S| (one full render, which becomes the held one). */
   cost(objects: FitObject[]): number {
-    this.raster.draw(this.scene(objects), this.held);
+    this.raster.draw(this.scene(objects), this.held, objects.map((o) => o.R));
     this.renders++;
     let e = 0;
     const { held, image } = this;
@@ -234,19 +237,39 @@ class Fitter {
   /** The pixel rows and columns [i0, i1, j0, j1] an object can cover (a ball around it, projected; 1 px margin). */
   box(o: FitObject): [number, number, number, number] {
     const size = this.options.size, rho = REACH[o.type];
-    let uLo = o.u - rho, uHi = o.u + rho, vLo = o.v - rho, vHi = o.v + rho;
+    // Orthographic: the projection of the rotated unit box, s·Σ_i |R_ji| along image axis j (a sphere: s).
+    const [hu, hv] = o.type === 0
+      ? [DEFAULT_SCALE, DEFAULT_SCALE]
+      : [0, 3].map((r) => DEFAULT_SCALE * (Math.abs(o.R[r]) + Math.abs(o.R[r + 1]) + Math.abs(o.R[r + 2])));
+    let uLo = o.u - hu, uHi = o.u + hu, vLo = o.v - hv, vHi = o.v + hv;
     if (this.perspective) {
-      // Camera coordinates of the centre: (u, v)·g·d at depth d; the ball's box projects within its corners' ratios.
+      // Camera coordinates (x, y, depth) of the centre: (u·g·d, v·g·d, d). A sphere's box is its
+      // ball's; a cube's or cylinder's the hull of its own box's 8 corners c + s·R(±1, ±1, ±1).
       const d = (this.options.camera?.distance ?? 5) - o.z,
         g = this.slope,
         cx = o.u * g * d,
         cy = o.v * g * d;
-      const near = d - rho, far = d + rho;
-      if (near <= 0) return [0, size - 1, 0, size - 1];
-      uLo = Math.min((cx - rho) / near, (cx - rho) / far) / g,
-        uHi = Math.max((cx + rho) / near, (cx + rho) / far) / g;
-      vLo = Math.min((cy - rho) / near, (cy - rho) / far) / g,
-        vHi = Math.max((cy + rho) / near, (cy + rho) / far) / g;
+      uLo = vLo = Infinity, uHi = vHi = -Infinity;
+      for (let corner = 0; corner < 8; corner++) {
+        let x = cx, y = cy, depth = d;
+        if (o.type === 0) {
+          x += corner & 1 ? rho : -rho, y += corner & 2 ? rho : -rho, depth += corner & 4 ? rho : -rho;
+        } else {
+          const a = corner & 1 ? 1 : -1,
+            b = corner & 2 ? 1 : -1,
+            e = corner & 4 ? 1 : -1,
+            R = o.R,
+            s = DEFAULT_SCALE;
+          x += s * (R[0] * a + R[1] * b + R[2] * e), y += s * (R[3] * a + R[4] * b + R[5] * e);
+          depth -= s * (R[6] * a + R[7] * b + R[8] * e); // the camera looks down −z
+        }
+        if (depth <= 0) return [0, size - 1, 0, size - 1];
+        const u = x / (depth * g), v = y / (depth * g);
+        if (u < uLo) uLo = u;
+        if (u > uHi) uHi = u;
+        if (v < vLo) vLo = v;
+        if (v > vHi) vHi = v;
+      }
     }
     const pixel = (2 * VIEW_HALF_WIDTH) / Math.max(1, size - 1);
     const col = (x: number) => (x + VIEW_HALF_WIDTH) / pixel,
@@ -270,7 +293,7 @@ class Fitter {
     const j0 = Math.max(0, Math.min(a[2], b[2])), j1 = Math.min(size - 1, Math.max(a[3], b[3]));
     const trial = objects.slice();
     trial[k] = o;
-    this.raster.drawWindow(this.scene(trial), this.scratch, i0, i1, j0, j1);
+    this.raster.drawWindow(this.scene(trial), this.scratch, i0, i1, j0, j1, trial.map((o) => o.R));
     this.renders++;
     const { held, scratch, image } = this;
     let delta = 0;
@@ -312,9 +335,15 @@ class Fitter {
     return { ...o, R: matMul3(axisRotation(p - 3, delta), o.R) };
   }
 
-  /** The parameters the search moves for an object (a sphere has no visible rotation). */
-  params(o: FitObject): number[] {
-    const ps = this.perspective ? [0, 1, 2] : [0, 1], type = PRIMITIVE_TYPES[o.type];
+  /**
+   * The parameters the search moves for object k: a sphere has no visible rotation; z only where it
+   * shows — always under perspective, and under the orthographic camera where the object's box meets
+   * another's (there z decides which is in front, and where two interpenetrate, the curve they meet on).
+   */
+  params(objects: FitObject[], k: number): number[] {
+    const o = objects[k], type = PRIMITIVE_TYPES[o.type];
+    const depth = this.perspective || objects.some((q, i) => i !== k && this.overlap(o, q));
+    const ps = depth ? [0, 1, 2] : [0, 1];
     return type === "sphere" ? ps : type === "cube" ? [...ps, 3, 4, 5] : [...ps, 6, 3, 4, 5];
   }
 
@@ -335,7 +364,7 @@ class Fitter {
     for (let scale = from; scale >= until && !this.spent;) {
       let gained = false;
       for (const k of ks) {
-        for (const p of centreOnly ? [0, 1] : this.params(cur[k])) {
+        for (const p of centreOnly ? [0, 1] : this.params(cur, k)) {
           for (const sign of [1, -1]) {
             // A step that helps is repeated while it keeps helping.
             let went = false;
@@ -517,14 +546,15 @@ export function fitScene(
         for (let t = 0; t < PRIMITIVE_TYPES.length && !f.spent; t++) {
           if (t === objects[k].type) continue;
           // The new type keeps the pose, or takes one of the birth turns (a sphere's rotation
-          // says nothing about how the cube or cylinder it really is stands), screened by a
-          // short polish of that object alone.
+          // says nothing about how the cube or cylinder it really is stands), screened as births are.
           const turns = PRIMITIVE_TYPES[t] === "sphere" ? [objects[k].R] : [objects[k].R, ...TURNS[t]];
           const tries = turns.map((R) => {
             const trial = objects.slice();
             trial[k] = { ...objects[k], type: t, R };
-            return f.polish(trial, 1 / 2, [k]);
-          }).sort((p, q) => p[1] - q[1]);
+            return f.polish(trial, 1 / 2, [k], true);
+          }).sort((p, q) => p[1] - q[1]).slice(0, SCREENED_BIRTHS)
+            .map(([trial]) => f.polish(trial, COARSE, [k]))
+            .sort((p, q) => p[1] - q[1]);
           if (accept(tries[0][0], COARSE, [k])) changed = true;
         }
       }

@@ -97,7 +97,7 @@ export function defaultConfig(model: RunKind): Air3dConfig {
     budgetS: 0,
     camera: "orthographic" as const,
     refine: false,
-    refineBudget: 3000,
+    refineBudget: 4000,
     refineThreads: 2,
   };
   if (model === "mlp") {

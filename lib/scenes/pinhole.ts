@@ -1,24 +1,11 @@
 /**
  * The perspective camera's raster loop (`camera.projection: "perspective"`): rays from a pinhole at the
  * camera centre, one per pixel, through the plane one unit ahead. `render.ts` calls it; the orthographic
- * loop stays in `render.ts`.
+ * loop stays in `render.ts`. Its intersections are written out per kind, as the orthographic loop's are.
  * @module
  */
 import { AMBIENT, DEFAULT_SCALE, DIFFUSE, eulerZYX, Scene, Vec3 } from "./primitives.ts";
-import {
-  CUBE,
-  cubeHit,
-  CYLINDER,
-  cylinderHit,
-  Frame,
-  hit,
-  NO_HIT,
-  pixelSpan,
-  slabShade,
-  SPHERE,
-  sphereHit,
-  Target,
-} from "./raster.ts";
+import { CUBE, CYLINDER, EPS, Frame, pixelSpan, slabShade, SPHERE, Target } from "./raster.ts";
 
 /**
  * Perspective: every ray starts at the camera centre and passes through the pixel's point
@@ -37,12 +24,12 @@ export function drawPerspective(
   offset: number,
 ): void {
   const { size, xs, zbuf } = t;
-  zbuf.fill(NO_HIT);
+  t.clearDepth();
   for (let k = 0; k < scene.length; k++) {
     const p = scene[k];
     const kind = p.type === "sphere" ? SPHERE : p.type === "cube" ? CUBE : CYLINDER;
     const s = p.scale ?? DEFAULT_SCALE;
-    const R = eulerZYX(p.rotation[0], p.rotation[1], p.rotation[2]);
+    const R = t.matrices?.[k] ?? eulerZYX(p.rotation[0], p.rotation[1], p.rotation[2]);
     const rt = (v: Vec3, i: number) => R[i] * v[0] + R[3 + i] * v[1] + R[6 + i] * v[2]; // (Rᵀ v)_i
     const rel: Vec3 = [p.position[0] - fr.c[0], p.position[1] - fr.c[1], p.position[2] - fr.c[2]];
     const Lx = rt(fr.l, 0), Ly = rt(fr.l, 1), Lz = rt(fr.l, 2); // n_world · l = n_local · (Rᵀ l)
@@ -95,6 +82,17 @@ export function drawPerspective(
     if (i1 > t.i1) i1 = t.i1;
     if (j0 > j1 || i0 > i1) continue;
 
+    // One loop per kind, each with its intersection written out (calls per pixel into shared
+    // intersection functions ran at ≈ 0.6× in bench:render). D = F + x̃A + ỹC per pixel, B fixed.
+    const write = (pix: number, tWorld: number, shade: number) => {
+      if (tWorld < zbuf[pix]) {
+        zbuf[pix] = tWorld;
+        image[offset + pix] = shade;
+        if (ids) ids[offset + pix] = k;
+        if (depth) depth[offset + pix] = tWorld;
+      }
+    };
+    const cB = Bx * Bx + By * By + Bz * Bz - 1, cXZ = Bx * Bx + Bz * Bz - 1;
     for (let i = i0; i <= i1; i++) {
       const y = xs[size - 1 - i];
       const rowX = Fx + y * Cx, rowY = Fy + y * Cy, rowZ = Fz + y * Cz;
@@ -102,28 +100,75 @@ export function drawPerspective(
       for (let j = j0; j <= j1; j++) {
         const x = xs[j];
         const Dx = rowX + x * Ax, Dy = rowY + x * Ay, Dz = rowZ + x * Az;
-        const found = kind === SPHERE
-          ? sphereHit(Bx, By, Bz, Dx, Dy, Dz, Dx * Dx + Dy * Dy + Dz * Dz)
-          : kind === CUBE
-          ? cubeHit(Bx, By, Bz, Dx, Dy, Dz)
-          : cylinderHit(Bx, By, Bz, Dx, Dy, Dz, Dx * Dx + Dz * Dz);
-        if (!found) continue;
-        const tau = hit[0];
-        let shade: number;
-        if (hit[1] === 0) shade = slabShade(Dx, Lx);
-        else if (hit[1] === 1) shade = slabShade(Dy, Ly);
-        else if (hit[1] === 2) shade = slabShade(Dz, Lz);
-        else {
-          const nx = Bx + tau * Dx, nz = Bz + tau * Dz;
-          const nd = kind === SPHERE ? nx * Lx + (By + tau * Dy) * Ly + nz * Lz : nx * Lx + nz * Lz;
-          shade = AMBIENT + DIFFUSE * (nd > 0 ? nd : 0);
-        }
-        const tWorld = tau * s, pix = rowOff + j;
-        if (tWorld < zbuf[pix]) {
-          zbuf[pix] = tWorld;
-          image[offset + pix] = shade;
-          if (ids) ids[offset + pix] = k;
-          if (depth) depth[offset + pix] = tWorld;
+        if (kind === SPHERE) {
+          // |B + τD|² = 1  →  τ = (−b − √(b² − a·c)) / a, a = |D|², b = B·D, c = |B|² − 1
+          const a = Dx * Dx + Dy * Dy + Dz * Dz, b = Bx * Dx + By * Dy + Bz * Dz;
+          const disc = b * b - a * cB;
+          if (disc < 0) continue;
+          const tau = (-b - Math.sqrt(disc)) / a;
+          if (!(tau > 0)) continue;
+          const nd = (Bx + tau * Dx) * Lx + (By + tau * Dy) * Ly + (Bz + tau * Dz) * Lz;
+          write(rowOff + j, tau * s, AMBIENT + DIFFUSE * (nd > 0 ? nd : 0));
+        } else if (kind === CUBE) {
+          // Slabs |B_k + τ D_k| ≤ 1; the entry face is the axis of the largest entry τ.
+          let tn = -Infinity, tf = Infinity, face = -1;
+          if (Math.abs(Dx) < EPS) {
+            if (Bx > 1 || Bx < -1) continue;
+          } else {
+            const p = (-1 - Bx) / Dx, q = (1 - Bx) / Dx;
+            const lo = p < q ? p : q, hi = p < q ? q : p;
+            if (lo > tn) tn = lo, face = 0;
+            if (hi < tf) tf = hi;
+          }
+          if (Math.abs(Dy) < EPS) {
+            if (By > 1 || By < -1) continue;
+          } else {
+            const p = (-1 - By) / Dy, q = (1 - By) / Dy;
+            const lo = p < q ? p : q, hi = p < q ? q : p;
+            if (lo > tn) tn = lo, face = 1;
+            if (hi < tf) tf = hi;
+          }
+          if (Math.abs(Dz) < EPS) {
+            if (Bz > 1 || Bz < -1) continue;
+          } else {
+            const p = (-1 - Bz) / Dz, q = (1 - Bz) / Dz;
+            const lo = p < q ? p : q, hi = p < q ? q : p;
+            if (lo > tn) tn = lo, face = 2;
+            if (hi < tf) tf = hi;
+          }
+          if (!(tn <= tf && tn > 0)) continue;
+          write(
+            rowOff + j,
+            tn * s,
+            face === 0 ? slabShade(Dx, Lx) : face === 1 ? slabShade(Dy, Ly) : slabShade(Dz, Lz),
+          );
+        } else {
+          // The infinite cylinder x² + z² ≤ 1 (a = Dx² + Dz²) cut by the slab |y| ≤ 1 (its caps).
+          let tn = -Infinity, tf = Infinity, side = false;
+          const a = Dx * Dx + Dz * Dz;
+          if (a < EPS) {
+            if (cXZ > 0) continue;
+          } else {
+            const b = Bx * Dx + Bz * Dz, disc = b * b - a * cXZ;
+            if (disc < 0) continue;
+            const sq = Math.sqrt(disc);
+            tn = (-b - sq) / a, tf = (-b + sq) / a, side = true;
+          }
+          if (Math.abs(Dy) < EPS) {
+            if (By > 1 || By < -1) continue;
+          } else {
+            const p = (-1 - By) / Dy, q = (1 - By) / Dy;
+            const lo = p < q ? p : q, hi = p < q ? q : p;
+            if (lo > tn) tn = lo, side = false;
+            if (hi < tf) tf = hi;
+          }
+          if (!(tn <= tf && tn > 0)) continue;
+          let shade: number;
+          if (side) {
+            const nd = (Bx + tn * Dx) * Lx + (Bz + tn * Dz) * Lz;
+            shade = AMBIENT + DIFFUSE * (nd > 0 ? nd : 0);
+          } else shade = slabShade(Dy, Ly);
+          write(rowOff + j, tn * s, shade);
         }
       }
     }

@@ -156,14 +156,14 @@ function drawOrthographicScene(
   offset: number,
 ): void {
   const { size, xs, zbuf } = t;
-  zbuf.fill(NO_HIT);
+  t.clearDepth();
   const step = size > 1 ? xs[1] - xs[0] : 1;
   const top = xs[size - 1]; // world y of row 0
   for (let k = 0; k < scene.length; k++) {
     const p = scene[k];
     const kind = p.type === "sphere" ? SPHERE : p.type === "cube" ? CUBE : CYLINDER;
     const s = p.scale ?? DEFAULT_SCALE;
-    const R = eulerZYX(p.rotation[0], p.rotation[1], p.rotation[2]);
+    const R = t.matrices?.[k] ?? eulerZYX(p.rotation[0], p.rotation[1], p.rotation[2]);
     // Local frame: p_local = Rᵀ (q − position) / s. For the ray q = c + x r + y u + t f:
     //   p_local = B + x·A + y·C + τ·D, with τ = t / s and D = Rᵀ f (unit).
     const rt = (v: Vec3, i: number) => R[i] * v[0] + R[3 + i] * v[1] + R[6 + i] * v[2];
@@ -348,10 +348,18 @@ export class Rasteriser {
     this.#target = new Target(this.size);
   }
 
-  /** Renders `scene` into `out` (size² values, overwritten; background 0). */
-  draw(scene: Scene, out: Float32Array): void {
+  /**
+   * Renders `scene` into `out` (size² values, overwritten; background 0). `matrices`, if given, are
+   * the primitives' rotations (row-major 3×3), used instead of their Euler angles.
+   */
+  draw(scene: Scene, out: Float32Array, matrices?: readonly Float64Array[]): void {
     out.fill(0, 0, this.size * this.size);
-    drawScene(scene, this.#frame, this.#target, out, undefined, undefined, 0);
+    this.#target.matrices = matrices;
+    try {
+      drawScene(scene, this.#frame, this.#target, out, undefined, undefined, 0);
+    } finally {
+      this.#target.matrices = undefined;
+    }
   }
 
   /**
@@ -359,8 +367,17 @@ export class Rasteriser {
    * `out`; pixels outside it are left as they were. What changes when one object moves lies in the
    * union of its old and new boxes, so a fit re-renders just that.
    */
-  drawWindow(scene: Scene, out: Float32Array, i0: number, i1: number, j0: number, j1: number): void {
+  drawWindow(
+    scene: Scene,
+    out: Float32Array,
+    i0: number,
+    i1: number,
+    j0: number,
+    j1: number,
+    matrices?: readonly Float64Array[],
+  ): void {
     const t = this.#target, n = this.size;
+    t.matrices = matrices;
     t.i0 = Math.max(0, i0), t.i1 = Math.min(n - 1, i1), t.j0 = Math.max(0, j0), t.j1 = Math.min(n - 1, j1);
     for (let i = t.i0; i <= t.i1; i++) out.fill(0, i * n + t.j0, i * n + t.j1 + 1);
     try {
@@ -368,6 +385,7 @@ export class Rasteriser {
     } finally {
       t.i0 = t.j0 = 0;
       t.i1 = t.j1 = n - 1;
+      t.matrices = undefined;
     }
   }
 }
