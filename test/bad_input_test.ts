@@ -27,6 +27,9 @@ const CLI_PROBES: [string, string[], number, RegExp][] = [
     /--image-size must be a multiple of 16 for the conv model/,
   ],
   ["air3d", ["--streaming", "false"], 2, /--streaming takes no separate value: write --streaming=false/],
+  ["air3d", ["--model", "direct", "--refine-budget", "0"], 2, /^air3d: --refine-budget must be an integer/m],
+  ["air3d", ["--model", "direct", "--refine=false"], 2, /refine must be true for the direct model/],
+  ["air3d", ["--model", "nets"], 2, /model must be one of mlp, conv, grid, direct, got "nets"/],
   [
     "air_mnist",
     ["--train-counts", ""],

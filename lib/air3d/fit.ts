@@ -75,6 +75,16 @@ export interface FitOptions {
    * sampler's `POSITION_RANGE` widened by {@link RANGE_SLACK}. Hypotheses outside cost +∞.
    */
   range?: readonly (readonly [number, number])[];
+  /** Keep the hypothesis after the first polish, after every accepted move and at the end (`steps`). */
+  record?: boolean;
+}
+
+/** A recorded step of a fit: the move accepted, the renders spent so far, C, and the hypothesis. */
+export interface FitStep {
+  move: "start" | "birth" | "rebirth" | "death" | "type" | "mirror" | "swap" | "final";
+  renders: number;
+  cost: number;
+  objects: FitObject[];
 }
 
 /** How far beyond the sampler's ranges a fitted centre may go by default (world units). */
@@ -91,6 +101,8 @@ export interface FitResult {
   renders: number;
   /** (renders, C) each time the best cost fell: the error-vs-iterations curve. */
   trace: [number, number][];
+  /** With `record`: the hypothesis after each accepted move. */
+  steps?: FitStep[];
 }
 
 /** Rebirths are tried where more than this many objects' price λ of squared error is left. */
@@ -489,11 +501,21 @@ export function fitScene(
   if (!(Number.isInteger(options.budget) && options.budget >= 1)) {
     throw new RangeError(`budget must be an integer ≥ 1, got ${options.budget}`);
   }
+  const cam = options.camera;
+  if (cam && (cam.yaw !== 0 || cam.pitch !== 0)) {
+    throw new RangeError(
+      `camera must be at the default pose (yaw 0, pitch 0) to fit, got yaw ${cam.yaw}, pitch ${cam.pitch}`,
+    );
+  }
   if (image.length < options.size * options.size) {
     throw new RangeError(`image must hold ${options.size}×${options.size} values, got ${image.length}`);
   }
   const f = new Fitter(image, raster, options);
   let [objects, c] = f.polish(start.slice(0, f.maxObjects).map((o) => f.clamped(o)), COARSE);
+  let move: FitStep["move"] = "start";
+  const steps: FitStep[] = [];
+  const record = () => options.record && steps.push({ move, renders: f.renders, cost: c, objects });
+  record();
   const accept = (trial: FitObject[], until = COARSE, which?: number[]): boolean => {
     if (f.spent) return false;
     let tc: number;
@@ -501,6 +523,7 @@ export function fitScene(
     if (which) [trial, tc] = f.polish(trial, until);
     if (tc < c) {
       [objects, c] = [trial, tc];
+      record();
       return true;
     }
     return false;
@@ -512,6 +535,7 @@ export function fitScene(
     // Births pay only where more than λ of squared error is left to explain. First the network's
     // weaker proposals, then the residual's peak: every type and a few turns, behind or in front
     // of the others, each screened by a short polish of the newcomer's centre alone.
+    move = "birth";
     while (objects.length < f.maxObjects && pool.length && sse() > options.lambda && !f.spent) {
       if (accept([...objects, pool.shift()!])) changed = true;
     }
@@ -527,6 +551,7 @@ export function fitScene(
     // Rebirths, where much is left unexplained: an object taken out and the best birth put where
     // the residual then peaks (a type and pose the polish cannot reach from where it was).
     // And a split: the same with two births (one object read where two overlap).
+    move = "rebirth";
     for (const twins of [false, true]) {
       for (let k = 0; k < objects.length && sse() > REBIRTH_AT * options.lambda && !f.spent; k++) {
         if (twins && objects.length >= f.maxObjects) break;
@@ -537,11 +562,13 @@ export function fitScene(
       }
     }
     // Deaths (the others polished after it goes: they may have been bent to share its work).
+    move = "death";
     for (let k = objects.length - 1; k >= 0 && objects.length > 1 && !f.spent; k--) {
       if (accept(objects.filter((_, i) => i !== k))) changed = true;
     }
     // Type changes and depth swaps, where some error is left.
     if (sse() > options.lambda) {
+      move = "type";
       for (let k = 0; k < objects.length && !f.spent; k++) {
         for (let t = 0; t < PRIMITIVE_TYPES.length && !f.spent; t++) {
           if (t === objects[k].type) continue;
@@ -558,6 +585,7 @@ export function fitScene(
           if (accept(tries[0][0], COARSE, [k])) changed = true;
         }
       }
+      move = "mirror";
       // Mirror flips: the object reflected through the image plane, R ↦ M R M with M = diag(1, 1, −1)
       // (a cube or cylinder and its mirror image have the same outline in this view; only which
       // faces and caps face the camera tells them apart — a Necker reversal no small turn reaches).
@@ -569,6 +597,7 @@ export function fitScene(
         trial[k] = { ...objects[k], R };
         if (accept(trial, COARSE, [k])) changed = true;
       }
+      move = "swap";
       // Depth swaps of overlapping objects (orthographic: occlusion is all that shows depth).
       for (let a = 0; a < objects.length && !f.perspective; a++) {
         for (let b = a + 1; b < objects.length && !f.spent; b++) {
@@ -585,12 +614,15 @@ export function fitScene(
   }
   // The last polish goes on from the steps the others stopped at, down to the fine ones.
   [objects, c] = f.polish(objects, FINE, undefined, false, COARSE);
+  move = "final";
+  record();
   return {
     objects,
     cost: c,
     sse: c - options.lambda * objects.length,
     renders: f.renders,
     trace: f.trace,
+    ...(options.record ? { steps } : {}),
   };
 }
 

@@ -16,11 +16,12 @@
 import { confusionHeatmap, type FigureSpec, histogram, plot } from "../display/plot.ts";
 import type { GridItem } from "../display/images.ts";
 import type { LiveOutput, Notebook } from "../display/notebook.ts";
-import type { Air3dConfig, Air3dResult, Air3dRun, EpochRecord } from "./train.ts";
+import type { Air3dConfig, Air3dResult, Air3dRun, EpochRecord, RefinedScores } from "./train.ts";
+import { type FitStep, toPredictions } from "./fit.ts";
 import { cameraOf } from "./camera.ts";
 import type { SceneMetrics, SlotPrediction } from "../metrics/slots.ts";
 import type { SceneStatistics } from "../scenes/scenes3d.ts";
-import { PRIMITIVE_TYPES, type Scene } from "../scenes/primitives.ts";
+import { type Camera, PRIMITIVE_TYPES, type Scene } from "../scenes/primitives.ts";
 import { renderBatch } from "../scenes/render.ts";
 
 /** The numpy reproduction's published figures (canonical run and its one-primitive sanity run). */
@@ -305,4 +306,85 @@ export function renderThroughputFigure(
       height: 360,
     },
   };
+}
+
+// ---------------------------------------------------------------- render-and-compare
+
+/**
+ * Error against effort: for each fitted set, the mean over images of the best cost C found so far
+ * (squared error + λ·count) after r renders, on a log axis of r. Each image's trace is a step
+ * function; an image whose fit stopped early keeps its last value.
+ */
+export function fitCurvesFigure(runs: { name: string; traces: [number, number][][] }[]): FigureSpec {
+  const maxR = Math.max(2, ...runs.flatMap((r) => r.traces.map((t) => t[t.length - 1]?.[0] ?? 1)));
+  const grid = [...new Set(Array.from({ length: 40 }, (_, i) => Math.round(maxR ** ((i + 1) / 40))))];
+  return {
+    data: runs.map(({ name, traces }) => ({
+      type: "scatter",
+      mode: "lines",
+      name,
+      x: grid,
+      y: grid.map((r) => {
+        let sum = 0, n = 0;
+        for (const t of traces) {
+          let best = NaN;
+          for (const [renders, cost] of t) if (renders <= r) best = cost;
+          if (Number.isFinite(best)) sum += best, n++;
+        }
+        return n ? sum / n : null;
+      }),
+    })),
+    layout: {
+      title: { text: "Render-and-compare: mean cost C = squared error + λ·count against renders spent" },
+      xaxis: { title: { text: "renders per image" }, type: "log" },
+      yaxis: { title: { text: "mean C over images (images started)" }, type: "log" },
+    },
+  };
+}
+
+/** One row of the amortised / refined / direct table. */
+export function refinedRow(
+  name: string,
+  r:
+    & Pick<RefinedScores, "count_acc" | "type_acc" | "pos_mae" | "rot_err_median_deg" | "infer_ms_per_image">
+    & Partial<RefinedScores>,
+): Record<string, unknown> {
+  return {
+    run: name,
+    count_acc: r.count_acc,
+    type_acc: r.type_acc,
+    "pos MAE x / y / z": fmt3(r.pos_mae),
+    "rot err median cube / cyl (°)": `${r.rot_err_median_deg.cube.toFixed(1)} / ${
+      r.rot_err_median_deg.cylinder.toFixed(1)
+    }`,
+    "ms / image": r.infer_ms_per_image,
+    "renders / image": r.renders_per_image ?? "—",
+    λ: r.lambda ?? "—",
+    failure_rate: r.failure_rate ?? "—",
+  };
+}
+
+/**
+ * A fit step by step (from `fitScene` with `record`): the input, then the hypothesis after each
+ * accepted move re-rendered, captioned with the move, its renders and C.
+ */
+export function fitStepsGrid(
+  image: Float32Array,
+  steps: FitStep[],
+  options: { size: number; camera?: Camera; caption?: string },
+): GridItem[] {
+  const { size, camera } = options;
+  const scenes = steps.map((s) => predictedScene(toPredictions(s.objects, camera, s.objects.length)));
+  const rendered = renderBatch(scenes, { size, ...(camera ? { camera } : {}) }).images;
+  return [
+    { data: image, width: size, height: size, caption: options.caption ?? "input" },
+    ...steps.map((s, i) => ({
+      data: rendered.subarray(i * size * size, (i + 1) * size * size),
+      width: size,
+      height: size,
+      caption: `${s.move} · ${s.renders} renders · C ${s.cost.toFixed(1)} · ${
+        scenes[i].map((p) => SHORT[p.type]).join(",") || "∅"
+      }`,
+    })),
+  ];
 }

@@ -14,6 +14,7 @@
  * @module
  */
 import { asSeen, cameraOf, toWorld, zFloorMae } from "./camera.ts";
+import type { Camera } from "../scenes/primitives.ts";
 import { environment, tf } from "../core/tf.ts";
 import { requireBytes, requireInt, requireKnownKeys, requirePositive } from "../core/validate.ts";
 import { Rng } from "../core/random.ts";
@@ -429,21 +430,8 @@ export async function runAir3d(
   const { confusion: _confusion, errors: _errors, ...scores } = metrics;
   let refined: RefinedScores | undefined, refinement: Refinement | undefined;
   if (c.refine) {
-    // The network's confident slots start the fit; its doubtful ones are offered as births.
-    const starts = (p: SlotPrediction[][]) => p.map((slots) => fromPredictions(slots, camera, 0.5));
-    const weaker = (p: SlotPrediction[][]) =>
-      p.map((slots) => fromPredictions(slots.filter((q) => q.presence < 0.5), camera, MIN_PRESENCE));
-    const valPred = predict(val);
-    refinement = await refineSet(
-      c,
-      val,
-      test,
-      starts(valPred),
-      weaker(valPred),
-      starts(predictions),
-      weaker(predictions),
-      onLog,
-    );
+    const v = proposals(predict(val), camera), t = proposals(predictions, camera);
+    refinement = await refineSet(c, val, test, v.starts, v.weaker, t.starts, t.weaker, onLog);
     refined = { ...refinement.scores, infer_ms_per_image: inferMs + refinement.scores.infer_ms_per_image };
   }
   const result: Air3dResult = {
@@ -463,6 +451,37 @@ export async function runAir3d(
     env: environment(),
   };
   return { result, metrics, history, test, predictions, model, refinement };
+}
+
+/** The network's confident slots start the fit; its doubtful ones (presence ≥ 0.1) are offered as births. */
+function proposals(p: SlotPrediction[][], camera: Camera | undefined) {
+  return {
+    starts: p.map((slots) => fromPredictions(slots, camera, 0.5)),
+    weaker: p.map((slots) => fromPredictions(slots.filter((q) => q.presence < 0.5), camera, MIN_PRESENCE)),
+  };
+}
+
+/** The validation scenes of a config: the same draw as {@link runAir3d}'s (world coordinates). */
+export function validationSet(c: Air3dConfig): SlotDataset {
+  const camera = cameraOf(c);
+  return sampleSlotDataset(new Rng(c.seed).child("val"), c.nVal, {
+    size: c.imageSize,
+    maxPrimitives: c.maxPrimitives,
+    camera,
+  });
+}
+
+/**
+ * Render-and-compare refinement of a finished run's proposals, λ chosen on its validation scenes
+ * (what `refine: true` does inside {@link runAir3d}; the notebook refines the model it trained).
+ */
+export function refineRun(run: Air3dRun, onLog: (line: string) => void = () => {}): Promise<Refinement> {
+  const { model } = run, c = run.result.config, camera = cameraOf(c);
+  if (!model) throw new Error("refineRun needs a trained network; the direct baseline has none");
+  const val = validationSet(c);
+  const predict = (d: SlotDataset) => toWorld(model.predict(d.images, d.n, MIN_PRESENCE), camera);
+  const v = proposals(predict(val), camera), t = proposals(predict(run.test), camera);
+  return refineSet(c, val, run.test, v.starts, v.weaker, t.starts, t.weaker, onLog);
 }
 
 /** A refinement's outcome: its scores, the fits, and the refined predictions' metrics. */

@@ -110,6 +110,10 @@ Deno.test("fit errors name the option and what is allowed", () => {
     /image must hold 32×32/,
   );
   assert.throws(
+    () => fitScene(image, [], { size, lambda: 1, budget: 5, camera: { ...DEFAULT_CAMERA, yaw: 0.3 } }),
+    /camera must be at the default pose \(yaw 0, pitch 0\) to fit, got yaw 0.3, pitch 0/,
+  );
+  assert.throws(
     () => fitImages(image, 2, [[], []], { size, lambda: 1, budget: 5 }, 3),
     /images must hold 2 images/,
   );
@@ -129,4 +133,31 @@ Deno.test("failureRate counts fits worse than the truth by more than λ; calibra
   // Fits that count one object for λ ≥ 4 and two below; the truth is one object.
   const fit = (l: number) => [[slot(1), slot(l < 4 ? 1 : 0)]];
   assert.deepEqual(calibrateFitLambda(fit, [1]), { lambda: 4, accuracy: 1 });
+});
+
+Deno.test("record keeps each accepted move; fitStepsGrid shows them; fitCurvesFigure averages the traces", async () => {
+  const { fitStepsGrid, fitCurvesFigure } = await import("../../lib/air3d/report.ts");
+  const scene: Scene = [
+    { type: "sphere", position: [-0.5, 0.2, 0], rotation: [0, 0, 0] },
+    { type: "cube", position: [0.4, -0.3, 0], rotation: [0.3, 0.5, 0.1] },
+  ];
+  const image = renderScene(scene, { size }).image;
+  const fit = fitScene(image, [], { size, lambda: 2, budget: 3000, record: true });
+  const steps = fit.steps!;
+  assert.equal(steps[0].move, "start");
+  assert.equal(steps[0].objects.length, 0);
+  assert.equal(steps.at(-1)!.move, "final");
+  assert.ok(steps.some((s) => s.move === "birth"));
+  for (let i = 1; i < steps.length - 1; i++) {
+    assert.ok(steps[i].cost < steps[i - 1].cost, `step ${i} lowers C`);
+  }
+  const grid = fitStepsGrid(image, steps, { size });
+  assert.equal(grid.length, steps.length + 1);
+  assert.match(grid.at(-1)!.caption!, /^final · \d+ renders · C /);
+  // Without record, no steps are kept.
+  assert.equal(fitScene(image, [], { size, lambda: 2, budget: 200 }).steps, undefined);
+  const fig = fitCurvesFigure([{ name: "a", traces: [[[1, 10], [100, 2]], [[1, 4], [10, 3]]] }]);
+  const y = (fig.data[0] as { y: (number | null)[] }).y;
+  assert.equal(y.at(-1), (2 + 3) / 2); // both images at their last value
+  assert.ok(y.every((v, i) => i === 0 || v! <= y[i - 1]!), "the mean best cost never rises");
 });

@@ -86,6 +86,8 @@ const builders: Record<string, () => FigureSpec | FigureSpec[]> = {
       imageSize: 64,
       renderScenesPerS: 500,
     }),
+  fitCurvesFigure: () =>
+    air3dReport.fitCurvesFigure([{ name: "refined", traces: [[[1, 9], [40, 2]], [[1, 4]]] }]),
   cameraRingFigure: () => gqnReport.cameraRingFigure(batch.scenes[0], batch.cameras[0]),
   gqnTraceFigure: () => gqnReport.gqnTraceFigure([[1, 5, 1, 2], [10, 4, 1, 0.7]]),
   gqnCurveFigure: () => gqnReport.gqnCurveFigure([[0, 0.1], [5, 0.02]], 0.03, 0.02),
