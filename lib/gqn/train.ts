@@ -36,6 +36,7 @@ import {
   sampleTestSet,
 } from "../scenes/views.ts";
 import { requireBytes, requireInt, requireKnownKeys, requirePositive } from "../core/validate.ts";
+import { colourHitRate, pooledObjectMse, queryGeometry, varianceBySeen } from "./scores.ts";
 
 /** One run: data, model, optimiser schedule, σ schedule and budget. */
 export interface GqnRunConfig {
@@ -246,6 +247,62 @@ export function baselines(
   return { nearest: sn / n, mean: sm / n, nearestByM };
 }
 
+/** The scores that look at the objects (`scores.ts`), for the GQN and the baselines. */
+export interface ObjectScores {
+  object_mse: number;
+  baseline_nearest_object_mse: number;
+  baseline_mean_object_mse: number;
+  colour_hit_rate: number;
+  baseline_nearest_colour_hit_rate: number;
+  /** Per-pixel sample variance on query pixels no context view saw over that on pixels one did, at M = 1. */
+  variance_unseen_vs_seen: number;
+  variance_unseen: number;
+  variance_seen: number;
+  /** The share of non-sky query pixels no context view saw, at M = 1. */
+  unseen_share: number;
+}
+
+/**
+ * Object MSE and colour hit rate over every held-out group, beside the nearest-view and mean-image
+ * baselines; the sample variance on unseen against seen pixels from `samples` draws of the M = 1
+ * group (NaN when the test set has no M = 1 group).
+ */
+export function scoreObjects(
+  model: Gqn,
+  test: QueryBatch[],
+  meanImage: Float32Array,
+  rng: Rng,
+  samples = 8,
+): ObjectScores {
+  const groups = test.map((batch) => ({ batch, geometry: queryGeometry(batch) }));
+  const preds = groups.map(({ batch }) => predictQueries(model, batch, rng));
+  const near = groups.map(({ batch }) => nearestViewPrediction(batch));
+  const pooled = (p: Float32Array[]) => pooledObjectMse(groups.map((g, i) => ({ ...g, prediction: p[i] })));
+  const hitRate = (p: Float32Array[]) => {
+    const rates = groups.map((g, i) => colourHitRate(g.batch, p[i], g.geometry));
+    return rates.reduce((a, r) => a + r, 0) / Math.max(1, rates.length);
+  };
+  const one = groups.find((g) => g.batch.m === 1);
+  const variance = one
+    ? varianceBySeen(
+      one.batch,
+      Array.from({ length: samples }, () => predictQueries(model, one.batch, rng)),
+      one.geometry,
+    )
+    : { unseen: NaN, seen: NaN, ratio: NaN, unseenShare: NaN };
+  return {
+    object_mse: pooled(preds),
+    baseline_nearest_object_mse: pooled(near),
+    baseline_mean_object_mse: pooled(groups.map(() => meanImage)),
+    colour_hit_rate: hitRate(preds),
+    baseline_nearest_colour_hit_rate: hitRate(near),
+    variance_unseen_vs_seen: variance.ratio,
+    variance_unseen: variance.unseen,
+    variance_seen: variance.seen,
+    unseen_share: variance.unseenShare,
+  };
+}
+
 /** One step's figures. */
 export interface GqnStepStats {
   step: number;
@@ -305,7 +362,7 @@ export class GqnTrainer {
 }
 
 /** The CLI's JSON result. */
-export interface GqnResult {
+export interface GqnResult extends ObjectScores {
   query_mse: number;
   baseline_nearest_mse: number;
   baseline_mean_mse: number;
@@ -382,6 +439,14 @@ export async function runGqn(
     },
   });
   const final = evaluate(trainS);
+  const objects = scoreObjects(trainer.model, test, meanImage, new Rng(`${config.seed}/objects`));
+  log(
+    `[gqn] object MSE ${objects.object_mse.toFixed(4)} (nearest view ${
+      objects.baseline_nearest_object_mse.toFixed(4)
+    }), colour hit rate ${objects.colour_hit_rate.toFixed(3)}, sample variance unseen / seen ${
+      objects.variance_unseen_vs_seen.toFixed(2)
+    }`,
+  );
   return {
     result: {
       query_mse: final.queryMse,
@@ -394,6 +459,7 @@ export async function runGqn(
       steps: trainer.step,
       train_s: +trainS.toFixed(2),
       images_per_s: +(trainer.step * config.batchSize / Math.max(trainS, 1e-9)).toFixed(1),
+      ...objects,
       curve,
       trace: trace.rows,
       config,

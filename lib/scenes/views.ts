@@ -339,3 +339,83 @@ export function queryMse(batch: QueryBatch, prediction: Float32Array): number {
   for (let i = 0; i < batch.query.length; i++) se += (batch.query[i] - prediction[shared ? i % px : i]) ** 2;
   return se / batch.query.length;
 }
+
+/** What a view shows at each pixel: the primitive (id ≥ 0), the floor (−1) or the sky (−2), and where in the world. */
+export interface ViewGeometry {
+  /** Per pixel: primitive index, {@link FLOOR_ID} or {@link SKY_ID}. */
+  ids: Int16Array;
+  /** Per pixel: depth along the camera's view axis (+∞ on the sky). */
+  depth: Float32Array;
+  /** Per pixel: the world point shown, [S·S, 3] (NaN on the sky). */
+  points: Float32Array;
+}
+
+export const FLOOR_ID = -1;
+export const SKY_ID = -2;
+
+/** The geometry behind {@link renderView}'s image: per-pixel ids, depth and world points. */
+export function viewGeometry(scene: RingScene, cam: Camera, size: number): ViewGeometry {
+  const r0 = renderScene(scene.primitives, { size, camera: cam });
+  const { c, r, u, f } = cameraFrame(cam);
+  const xs = pixelCentres(size), n = size * size;
+  const ids = Int16Array.from(r0.ids), depth = Float32Array.from(r0.depth), points = new Float32Array(n * 3);
+  for (let i = 0; i < size; i++) {
+    const y = xs[size - 1 - i];
+    for (let j = 0; j < size; j++) {
+      const p = i * size + j, x = xs[j];
+      // The pixel's ray q = c + x r + y u + t f (orthographic).
+      const o = [c[0] + x * r[0] + y * u[0], c[1] + x * r[1] + y * u[1], c[2] + x * r[2] + y * u[2]];
+      let t = depth[p];
+      if (ids[p] < 0) {
+        t = (FLOOR_Y - o[1]) / f[1];
+        const qx = o[0] + t * f[0], qz = o[2] + t * f[2];
+        const floor = f[1] < 0 && qx * qx + qz * qz <= FLOOR_RADIUS * FLOOR_RADIUS;
+        ids[p] = floor ? FLOOR_ID : SKY_ID;
+        depth[p] = t = floor ? t : Infinity;
+      }
+      for (let k = 0; k < 3; k++) points[p * 3 + k] = Number.isFinite(t) ? o[k] + t * f[k] : NaN;
+    }
+  }
+  return { ids, depth, points };
+}
+
+/**
+ * Which pixels of a query view some context view also saw: the query pixel's world point, projected
+ * into each context camera, lands where the context's own depth (nearest of the 3×3 pixels around)
+ * agrees within `tolerance` — default one pixel's width, as a grazing floor's depth changes that much
+ * from pixel to pixel — so nothing hides it there. Sky pixels are never "seen" (they have no point).
+ * 1 = seen, 0 = unseen.
+ */
+export function seenByContext(
+  query: ViewGeometry,
+  contexts: { cam: Camera; geometry: ViewGeometry }[],
+  size: number,
+  tolerance?: number,
+): Uint8Array {
+  const n = size * size, out = new Uint8Array(n), xs = pixelCentres(size);
+  const step = size > 1 ? xs[1] - xs[0] : 1, tol = tolerance ?? step;
+  const frames = contexts.map(({ cam }) => cameraFrame(cam));
+  for (let p = 0; p < n; p++) {
+    if (query.ids[p] === SKY_ID) continue;
+    const q = [query.points[p * 3], query.points[p * 3 + 1], query.points[p * 3 + 2]];
+    for (let k = 0; k < contexts.length && !out[p]; k++) {
+      const { c, r, u, f } = frames[k], d = [q[0] - c[0], q[1] - c[1], q[2] - c[2]];
+      const x = d[0] * r[0] + d[1] * r[1] + d[2] * r[2], y = d[0] * u[0] + d[1] * u[1] + d[2] * u[2];
+      const z = d[0] * f[0] + d[1] * f[1] + d[2] * f[2];
+      const j = Math.round((x - xs[0]) / step), i = size - 1 - Math.round((y - xs[0]) / step);
+      if (i < 0 || i >= size || j < 0 || j >= size) continue;
+      const depth = contexts[k].geometry.depth;
+      for (let di = -1; di <= 1 && !out[p]; di++) {
+        for (let dj = -1; dj <= 1; dj++) {
+          const ii = i + di, jj = j + dj;
+          if (ii < 0 || ii >= size || jj < 0 || jj >= size) continue;
+          if (Math.abs(depth[ii * size + jj] - z) <= tol) {
+            out[p] = 1;
+            break;
+          }
+        }
+      }
+    }
+  }
+  return out;
+}

@@ -140,6 +140,12 @@ Deno.test("held-out scoring: per-M figures, baselines on the same queries, same 
   assert.equal(a.result.steps, 3);
   assert.deepEqual(strip({ ...a.result }), strip({ ...b.result }));
   close(a.result.ratio_to_nearest, a.result.query_mse / a.result.baseline_nearest_mse, 1e-12);
+  // The object scores are there, in range, and reproducible (the deepEqual above covers them).
+  for (const k of ["object_mse", "baseline_nearest_object_mse", "baseline_mean_object_mse"] as const) {
+    assert.ok(a.result[k] > 0 && a.result[k] < 1, `${k} ${a.result[k]}`);
+  }
+  assert.ok(a.result.colour_hit_rate >= 0 && a.result.colour_hit_rate <= 1);
+  assert.ok(a.result.variance_unseen_vs_seen > 0 && a.result.unseen_share > 0 && a.result.unseen_share < 1);
   a.trainer.dispose(), b.trainer.dispose();
 });
 
