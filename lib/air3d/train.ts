@@ -64,9 +64,9 @@ export interface Air3dConfig {
   /** Wall-clock cap on training, seconds (0 = none); a run that hits it says so. */
   budgetS: number;
   /**
-   * Count by re-rendering (lib/air3d_refine.ts): keep the number of proposed objects whose
-   * rendering explains the image best, with the MDL weight λ chosen on the validation scenes.
-   * Off by default: it costs ≈ 1.5 ms per image at inference (see the README for its effect).
+   * Count by re-rendering (`refine.ts`): keep the number of proposed objects whose rendering
+   * explains the image best, with the MDL weight λ chosen on the validation scenes. Off by default;
+   * `refine` does this and much more (it moves poses, adds and removes objects, changes types).
    */
   rerender: boolean;
   /**
