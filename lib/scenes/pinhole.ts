@@ -84,14 +84,6 @@ export function drawPerspective(
 
     // One loop per kind, each with its intersection written out (calls per pixel into shared
     // intersection functions ran at ≈ 0.6× in bench:render). D = F + x̃A + ỹC per pixel, B fixed.
-    const write = (pix: number, tWorld: number, shade: number) => {
-      if (tWorld < zbuf[pix]) {
-        zbuf[pix] = tWorld;
-        image[offset + pix] = shade;
-        if (ids) ids[offset + pix] = k;
-        if (depth) depth[offset + pix] = tWorld;
-      }
-    };
     const cB = Bx * Bx + By * By + Bz * Bz - 1, cXZ = Bx * Bx + Bz * Bz - 1;
     for (let i = i0; i <= i1; i++) {
       const y = xs[size - 1 - i];
@@ -100,15 +92,16 @@ export function drawPerspective(
       for (let j = j0; j <= j1; j++) {
         const x = xs[j];
         const Dx = rowX + x * Ax, Dy = rowY + x * Ay, Dz = rowZ + x * Az;
+        let tau: number, shade: number; // the entry point's ray parameter and its shade
         if (kind === SPHERE) {
           // |B + τD|² = 1  →  τ = (−b − √(b² − a·c)) / a, a = |D|², b = B·D, c = |B|² − 1
           const a = Dx * Dx + Dy * Dy + Dz * Dz, b = Bx * Dx + By * Dy + Bz * Dz;
           const disc = b * b - a * cB;
           if (disc < 0) continue;
-          const tau = (-b - Math.sqrt(disc)) / a;
+          tau = (-b - Math.sqrt(disc)) / a;
           if (!(tau > 0)) continue;
           const nd = (Bx + tau * Dx) * Lx + (By + tau * Dy) * Ly + (Bz + tau * Dz) * Lz;
-          write(rowOff + j, tau * s, AMBIENT + DIFFUSE * (nd > 0 ? nd : 0));
+          shade = AMBIENT + DIFFUSE * (nd > 0 ? nd : 0);
         } else if (kind === CUBE) {
           // Slabs |B_k + τ D_k| ≤ 1; the entry face is the axis of the largest entry τ.
           let tn = -Infinity, tf = Infinity, face = -1;
@@ -137,11 +130,8 @@ export function drawPerspective(
             if (hi < tf) tf = hi;
           }
           if (!(tn <= tf && tn > 0)) continue;
-          write(
-            rowOff + j,
-            tn * s,
-            face === 0 ? slabShade(Dx, Lx) : face === 1 ? slabShade(Dy, Ly) : slabShade(Dz, Lz),
-          );
+          tau = tn;
+          shade = face === 0 ? slabShade(Dx, Lx) : face === 1 ? slabShade(Dy, Ly) : slabShade(Dz, Lz);
         } else {
           // The infinite cylinder x² + z² ≤ 1 (a = Dx² + Dz²) cut by the slab |y| ≤ 1 (its caps).
           let tn = -Infinity, tf = Infinity, side = false;
@@ -163,12 +153,18 @@ export function drawPerspective(
             if (hi < tf) tf = hi;
           }
           if (!(tn <= tf && tn > 0)) continue;
-          let shade: number;
+          tau = tn;
           if (side) {
             const nd = (Bx + tn * Dx) * Lx + (Bz + tn * Dz) * Lz;
             shade = AMBIENT + DIFFUSE * (nd > 0 ? nd : 0);
           } else shade = slabShade(Dy, Ly);
-          write(rowOff + j, tn * s, shade);
+        }
+        const tWorld = tau * s, pix = rowOff + j;
+        if (tWorld < zbuf[pix]) {
+          zbuf[pix] = tWorld;
+          image[offset + pix] = shade;
+          if (ids) ids[offset + pix] = k;
+          if (depth) depth[offset + pix] = tWorld;
         }
       }
     }
