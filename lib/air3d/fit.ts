@@ -174,8 +174,6 @@ class Fitter {
   /** Perspective: the ray slope per unit of image-plane coordinate, tan(fov/2) / 1.6. */
   readonly slope: number;
   readonly range: readonly (readonly [number, number])[];
-  /** The camera's distance from the origin. */
-  readonly distance: number;
   constructor(
     readonly image: Float32Array,
     readonly raster: Rasteriser,
@@ -187,7 +185,6 @@ class Fitter {
     this.perspective = options.camera?.projection === "perspective";
     this.maxObjects = options.maxObjects ?? 3;
     this.slope = Math.tan(((options.camera?.fovDeg ?? DEFAULT_FOV_DEG) * Math.PI) / 360) / VIEW_HALF_WIDTH;
-    this.distance = options.camera?.distance ?? 5;
     this.range = options.range ??
       POSITION_RANGE.map(([lo, hi]) => [lo - RANGE_SLACK, hi + RANGE_SLACK] as const);
   }
@@ -196,20 +193,10 @@ class Fitter {
     return this.renders >= this.options.budget;
   }
 
-  /**
-   * An object's world (x, y): at the default pose (which {@link fitScene} requires) the pixel ray
-   * through (u, v) reaches depth z at (u, v)·g·(d − z) under perspective, and at (u, v) itself
-   * under the orthographic camera (`unprojectAtZ`, written out: it runs for every render).
-   */
-  world(o: FitObject): [number, number] {
-    if (!this.perspective) return [o.u, o.v];
-    const k = this.slope * (this.distance - o.z);
-    return [o.u * k, o.v * k];
-  }
-
   /** Whether an object's world centre lies within the range a centre may take. */
   inRange(o: FitObject): boolean {
-    const [x, y] = this.world(o), r = this.range;
+    const cam = this.options.camera;
+    const [x, y] = cam ? unprojectAtZ(o.u, o.v, o.z, cam) : [o.u, o.v], r = this.range;
     return x >= r[0][0] && x <= r[0][1] && y >= r[1][0] && y <= r[1][1] && o.z >= r[2][0] && o.z <= r[2][1];
   }
 
@@ -228,8 +215,9 @@ class Fitter {
 
   /** The scene a hypothesis stands for (world positions on each centre's pixel ray at its z). */
   scene(objects: FitObject[]): Scene {
+    const cam = this.options.camera;
     return objects.map((o) => {
-      const [x, y] = this.world(o);
+      const [x, y] = cam ? unprojectAtZ(o.u, o.v, o.z, cam) : [o.u, o.v];
       // (The rotation is passed to the rasteriser as the matrix itself; Euler angles only for show.)
       return { type: PRIMITIVE_TYPES[o.type], position: [x, y, o.z], rotation: NO_TURN };
     });
