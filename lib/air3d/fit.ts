@@ -534,7 +534,7 @@ export function fitScene(
     let changed = false;
     // Births pay only where more than λ of squared error is left to explain. First the network's
     // weaker proposals, then the residual's peak: every type and a few turns, behind or in front
-    // of the others, each screened by a short polish of the newcomer's centre alone.
+    // of the others (`births`: screened by a polish of the newcomer's centre, the best few in full).
     move = "birth";
     while (objects.length < f.maxObjects && pool.length && sse() > options.lambda && !f.spent) {
       if (accept([...objects, pool.shift()!])) changed = true;
@@ -561,12 +561,13 @@ export function fitScene(
         if (trial && accept(trial, COARSE, [trial.length - 1])) changed = true;
       }
     }
-    // Deaths (the others polished after it goes: they may have been bent to share its work).
+    // Deaths (the others polished after it goes: they may have been bent to share its work). One
+    // object always stays: the task's scenes hold one to three.
     move = "death";
     for (let k = objects.length - 1; k >= 0 && objects.length > 1 && !f.spent; k--) {
       if (accept(objects.filter((_, i) => i !== k))) changed = true;
     }
-    // Type changes and depth swaps, where some error is left.
+    // Type changes, mirror flips and depth swaps, where more than λ of error is left.
     if (sse() > options.lambda) {
       move = "type";
       for (let k = 0; k < objects.length && !f.spent; k++) {
