@@ -226,6 +226,9 @@ export interface Air3dResult extends Omit<SceneMetrics, "confusion" | "errors"> 
   refined?: RefinedScores;
   /** Direct baseline: the share of images stuck in a local minimum (`failureRate`). */
   failure_rate?: number;
+  /** Direct baseline: the λ chosen on the validation scenes, and the renders spent per image. */
+  lambda?: number;
+  renders_per_image?: number;
   best_epoch: number;
   epochs_run: number;
   stopped_by_budget: boolean;
@@ -561,6 +564,8 @@ async function runDirect(
     matching: "hungarian",
     rerender_lambda: null,
     failure_rate: refinement.scores.failure_rate,
+    lambda: refinement.scores.lambda,
+    renders_per_image: refinement.scores.renders_per_image,
     best_epoch: 0,
     epochs_run: 0,
     stopped_by_budget: false,

@@ -8,6 +8,7 @@ import { type Air3dConfig, defaultConfig, runAir3d, validateConfig } from "../..
 import { asSeen, cameraOf, toWorld } from "../../lib/air3d/camera.ts";
 import { sampleSlotDataset, slotDataset } from "../../lib/scenes/scenes3d.ts";
 import { LAMBDAS } from "../../lib/air3d/refine.ts";
+import { FIT_LAMBDAS } from "../../lib/air3d/fit.ts";
 import { AdamW } from "../../lib/nn/adam.ts";
 import { Rng } from "../../lib/core/random.ts";
 import { runScript } from "../fixtures.ts";
@@ -125,6 +126,28 @@ Deno.test("counting by re-rendering: λ comes from the validation scenes; presen
   const plain = await runAir3d(tiny("grid"));
   assert.equal(plain.result.rerender_lambda, null);
   for (const r of [run, plain]) r.model?.params.dispose();
+});
+
+Deno.test("render-and-compare: --refine adds the refined figures beside the network's; direct trains nothing", async () => {
+  const fit = { refineBudget: 200, refineThreads: 2 };
+  const run = await runAir3d({ ...tiny("grid"), ...fit, refine: true });
+  const r = run.result.refined!;
+  assert.ok(FIT_LAMBDAS.includes(r.lambda), `λ ${r.lambda}`);
+  assert.ok(r.renders_per_image > 0 && r.renders_per_image <= 200 + 5, `renders ${r.renders_per_image}`);
+  assert.ok(r.count_acc >= 0 && r.count_acc <= 1 && r.failure_rate >= 0 && r.failure_rate <= 1);
+  assert.ok(r.infer_ms_per_image > run.result.infer_ms_per_image); // the network's time is in it
+  assert.equal(run.refinement!.fits.predictions.length, run.test.n);
+  // One thread gives the same fits as two.
+  const one = await runAir3d({ ...tiny("grid"), ...fit, refine: true, refineThreads: 1 });
+  assert.deepEqual(one.refinement!.fits.costs, run.refinement!.fits.costs);
+  const direct = await runAir3d({ ...defaultConfig("direct"), nVal: 8, nTest: 8, ...fit });
+  assert.equal(direct.model, null);
+  assert.equal(direct.result.n_params, 0);
+  assert.equal(direct.history.length, 0);
+  assert.ok(FIT_LAMBDAS.includes(direct.result.lambda!));
+  assert.ok(direct.result.failure_rate! >= 0 && direct.result.failure_rate! <= 1);
+  assert.equal(direct.result.refined, undefined);
+  for (const x of [run, one]) x.model?.params.dispose();
 });
 
 Deno.test("bad configs are clear errors naming the field", () => {
