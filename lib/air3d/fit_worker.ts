@@ -1,10 +1,10 @@
 /// <reference lib="deno.worker" />
 /**
- * The Web Worker of {@link fitImagesParallel}: fits the share of images it is sent with
- * `fitImages` and posts the fits back. Pure JavaScript (no tfjs), so it starts in milliseconds.
+ * The Web Worker of `fitImagesParallel` (`fit_images.ts`): fits the share of images it is sent with
+ * `fitImages` and posts the fits back. Pure JavaScript: it loads no tfjs.
  * @module
  */
-import { fitImages } from "./fit.ts";
+import { fitImages } from "./fit_images.ts";
 
 /** What the worker is sent: `fitImages`'s arguments. */
 export interface FitJob {

@@ -25,15 +25,14 @@ import { AdamW } from "../nn/adam.ts";
 import { BestCheckpoint } from "../nn/best_checkpoint.ts";
 import { cosineLr } from "../nn/schedule.ts";
 import { applyCounts, calibrateLambda, chooseCounts, countCosts, MIN_PRESENCE } from "./refine.ts";
+import { type FitObject, fromPredictions } from "./fit.ts";
 import {
   calibrateFitLambda,
   failureRate,
   FIT_LAMBDAS,
   fitImagesParallel,
-  type FitObject,
   type FitSet,
-  fromPredictions,
-} from "./fit.ts";
+} from "./fit_images.ts";
 
 /** What `--model` may name: a slot model, or "direct" — render-and-compare from an empty scene, no network. */
 export type RunKind = ModelKind | "direct";

@@ -1,13 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  calibrateFitLambda,
-  failureRate,
-  fitImages,
-  type FitObject,
-  fitScene,
-  fromPredictions,
-  toPredictions,
-} from "../../lib/air3d/fit.ts";
+import { type FitObject, fitScene, fromPredictions, toPredictions } from "../../lib/air3d/fit.ts";
+import { calibrateFitLambda, failureRate, fitImages } from "../../lib/air3d/fit_images.ts";
 import { DEFAULT_CAMERA, eulerZYX, PRIMITIVE_TYPES, type Scene } from "../../lib/scenes/primitives.ts";
 import { renderBatch, renderScene } from "../../lib/scenes/render.ts";
 import { rotationError, scoreScenes, type SlotPrediction } from "../../lib/metrics/slots.ts";

@@ -8,7 +8,7 @@ import { type Air3dConfig, defaultConfig, runAir3d, validateConfig } from "../..
 import { asSeen, cameraOf, toWorld } from "../../lib/air3d/camera.ts";
 import { sampleSlotDataset, slotDataset } from "../../lib/scenes/scenes3d.ts";
 import { LAMBDAS } from "../../lib/air3d/refine.ts";
-import { FIT_LAMBDAS } from "../../lib/air3d/fit.ts";
+import { FIT_LAMBDAS } from "../../lib/air3d/fit_images.ts";
 import { AdamW } from "../../lib/nn/adam.ts";
 import { Rng } from "../../lib/core/random.ts";
 import { runScript } from "../fixtures.ts";
