@@ -331,14 +331,14 @@ export async function runAir3d(
   validateConfig(config);
   const c = config;
   const rng = new Rng(c.seed);
-  const opts = { size: c.imageSize, maxPrimitives: c.maxPrimitives, camera: cameraOf(c) };
+  const camera = cameraOf(c);
+  const opts = { size: c.imageSize, maxPrimitives: c.maxPrimitives, camera };
   onLog(
     `rendering ${c.streaming ? 0 : c.nTrain} training, ${c.nVal} validation and ${c.nTest} test scenes …`,
   );
   const t0 = performance.now();
-  const camera = cameraOf(c);
   const train = c.streaming ? null : asSeen(sampleSlotDataset(rng.child("train"), c.nTrain, opts), camera);
-  const val = asSeen(sampleSlotDataset(rng.child("val"), c.nVal, opts), camera);
+  const val = asSeen(validationSet(c), camera);
   const test = sampleSlotDataset(rng.child("test"), c.nTest, opts);
   const synthS = (performance.now() - t0) / 1000;
   onLog(`… rendered in ${synthS.toFixed(1)} s`);
