@@ -149,10 +149,76 @@ const CYLINDER_TURNS: Float64Array[] = [
     return eulerZYX(a, 0, Math.PI / 2 - e);
   });
 
-/** Rotations tried for a birth (and for a type change), by type: a sphere needs only one. */
+/** Rotations tried for a birth, by type: a sphere needs only one. */
 const TURNS: Float64Array[][] = [[eulerZYX(0, 0, 0)], CUBE_TURNS, CYLINDER_TURNS];
 
+/** A rotation by `angle` about the unit `axis` (Rodrigues: R = I + sin θ [a]× + (1 − cos θ) [a]×²). */
+function rotationAbout(axis: readonly number[], angle: number): Float64Array {
+  const n = Math.hypot(...axis), [x, y, z] = axis.map((a) => a / n);
+  const c = Math.cos(angle), s = Math.sin(angle), t = 1 - c;
+  return Float64Array.of(
+    t * x * x + c,
+    t * x * y - s * z,
+    t * x * z + s * y,
+    t * x * y + s * z,
+    t * y * y + c,
+    t * y * z - s * x,
+    t * x * z - s * y,
+    t * y * z + s * x,
+    t * z * z + c,
+  );
+}
+
+/**
+ * Dense sets of rotations for a re-pose (and a type change), screened by one render each: a cube's
+ * identity and turns of ±22.5° and ±45° about its 13 symmetry axes (3 face, 6 edge, 4 vertex
+ * directions) — 53 rotations spread over the cube's rotations modulo its symmetries (every one
+ * within ≈ 20° of one of them), from where the pattern search converges; a cylinder's axis in 33
+ * directions over the half-sphere (elevation 0°–90° in steps of 22.5°, 8 azimuths over 180°).
+ */
+const DENSE_TURNS: Float64Array[][] = [
+  [eulerZYX(0, 0, 0)],
+  [
+    eulerZYX(0, 0, 0),
+    ...[
+      [1, 0, 0],
+      [0, 1, 0],
+      [0, 0, 1],
+      [1, 1, 0],
+      [1, -1, 0],
+      [1, 0, 1],
+      [1, 0, -1],
+      [0, 1, 1],
+      [0, 1, -1],
+      [1, 1, 1],
+      [1, 1, -1],
+      [1, -1, 1],
+      [-1, 1, 1],
+    ].flatMap((axis) => [-45, -22.5, 22.5, 45].map((deg) => rotationAbout(axis, (deg * Math.PI) / 180))),
+  ],
+  [
+    eulerZYX(0, 0, Math.PI / 2),
+    ...[22.5, 45, 67.5, 90].flatMap((e) =>
+      [0, 22.5, 45, 67.5, 90, 112.5, 135, 157.5].map((a) =>
+        eulerZYX((a * Math.PI) / 180, 0, Math.PI / 2 - (e * Math.PI) / 180)
+      )
+    ),
+  ],
+];
+
 const NO_TURN: [number, number, number] = [0, 0, 0];
+
+/**
+ * The scene a hypothesis stands for: world positions on each centre's pixel ray at its z. The
+ * rotations go to the rasteriser as the matrices themselves (`objects.map((o) => o.R)`), so the
+ * scene's Euler angles are left at zero.
+ */
+export function sceneOf(objects: readonly FitObject[], camera: Camera | undefined): Scene {
+  return objects.map((o) => {
+    const [x, y] = camera ? unprojectAtZ(o.u, o.v, o.z, camera) : [o.u, o.v];
+    return { type: PRIMITIVE_TYPES[o.type], position: [x, y, o.z], rotation: NO_TURN };
+  });
+}
 
 /** The radius of a ball around each type's unit primitive, times its scale: sphere 1, cube √3, cylinder √2. */
 const REACH = [1, Math.sqrt(3), Math.sqrt(2)].map((r) => r * DEFAULT_SCALE);
@@ -213,14 +279,9 @@ class Fitter {
     return { ...o, u, v, z };
   }
 
-  /** The scene a hypothesis stands for (world positions on each centre's pixel ray at its z). */
+  /** The scene a hypothesis stands for. */
   scene(objects: FitObject[]): Scene {
-    const cam = this.options.camera;
-    return objects.map((o) => {
-      const [x, y] = cam ? unprojectAtZ(o.u, o.v, o.z, cam) : [o.u, o.v];
-      // (The rotation is passed to the rasteriser as the matrix itself; Euler angles only for show.)
-      return { type: PRIMITIVE_TYPES[o.type], position: [x, y, o.z], rotation: NO_TURN };
-    });
+    return sceneOf(objects, this.options.camera);
   }
 
   /** Notes C on the trace when it is a new best; returns it. */
@@ -400,6 +461,26 @@ class Fitter {
   }
 
   /**
+   * Object k of the held hypothesis `objects` as type `type` (default its own) in each of that
+   * type's dense turns, screened by one windowed render each at its centre; the best few are
+   * polished (its centre, then its whole pose) and the best returned.
+   */
+  reposed(objects: FitObject[], k: number, type = objects[k].type): [FitObject[], number] {
+    this.cost(objects);
+    const tries: [FitObject, number][] = DENSE_TURNS[type].map((R) => {
+      const o = { ...objects[k], type, R };
+      return [o, this.tryMove(objects, k, o)];
+    });
+    return tries.sort((p, q) => p[1] - q[1]).slice(0, SCREENED_BIRTHS)
+      .map(([o]) => {
+        const trial = objects.slice();
+        trial[k] = o;
+        return this.polish(this.polish(trial, 1 / 2, [k], true)[0], COARSE, [k]);
+      })
+      .sort((p, q) => p[1] - q[1])[0];
+  }
+
+  /**
    * Candidate births at the residual's peak, best first: every type and a few turns, behind or in
    * front of the others, each screened by a short polish of the newcomer's centre alone.
    */
@@ -572,18 +653,11 @@ export function fitScene(
       move = "type";
       for (let k = 0; k < objects.length && !f.spent; k++) {
         for (let t = 0; t < PRIMITIVE_TYPES.length && !f.spent; t++) {
-          if (t === objects[k].type) continue;
-          // The new type keeps the pose, or takes one of the birth turns (a sphere's rotation
-          // says nothing about how the cube or cylinder it really is stands), screened as births are.
-          const turns = PRIMITIVE_TYPES[t] === "sphere" ? [objects[k].R] : [objects[k].R, ...TURNS[t]];
-          const tries = turns.map((R) => {
-            const trial = objects.slice();
-            trial[k] = { ...objects[k], type: t, R };
-            return f.polish(trial, 1 / 2, [k], true);
-          }).sort((p, q) => p[1] - q[1]).slice(0, SCREENED_BIRTHS)
-            .map(([trial]) => f.polish(trial, COARSE, [k]))
-            .sort((p, q) => p[1] - q[1]);
-          if (accept(tries[0][0], COARSE, [k])) changed = true;
+          // Another type, or (a re-pose) the same one: each in its dense turns (a sphere's rotation says
+          // nothing about how the cube or cylinder it really is stands, and a pose the network got
+          // wrong by more than the pattern search's reach is a local minimum of C).
+          if (t === objects[k].type && PRIMITIVE_TYPES[t] === "sphere") continue;
+          if (accept(f.reposed(objects, k, t)[0], COARSE, [k])) changed = true;
         }
       }
       move = "mirror";

@@ -1,0 +1,154 @@
+/**
+ * Figures and tables of notebook 05 (AIR-3D without labels), built from `unsup_train.ts` runs: the
+ * learning curve that redraws live, test images beside the scenes each method inferred (re-rendered),
+ * the estimators' spread, and the results table. It joins the science and the display (`display/`)
+ * so that neither imports the other.
+ *
+ * @example
+ * ```ts
+ * import { Notebook } from "../display/notebook.ts";
+ * import { liveUnsupCurve } from "./unsup_report.ts";
+ * const nb = new Notebook();
+ * const live = await liveUnsupCurve(nb, "unsupervised"); // pass live.onCurve to runUnsupervised
+ * ```
+ * @module
+ */
+import type { FigureSpec } from "../display/plot.ts";
+import { plot } from "../display/plot.ts";
+import type { GridItem } from "../display/images.ts";
+import type { LiveOutput, Notebook } from "../display/notebook.ts";
+import type { SlotPrediction } from "../metrics/slots.ts";
+import type { SlotDataset } from "../scenes/scenes3d.ts";
+import { PRIMITIVE_TYPES } from "../scenes/primitives.ts";
+import { renderBatch } from "../scenes/render.ts";
+import { cameraOf } from "./camera.ts";
+import { predictedScene } from "./report.ts";
+import type { CurvePoint, UnsupConfig, UnsupResult } from "./unsup_train.ts";
+
+/** Type accuracy and the median rotation errors against training time, one set of traces per run. */
+export function unsupCurveFigure(runs: { name: string; curve: CurvePoint[] }[], title: string): FigureSpec {
+  const data = runs.flatMap(({ name, curve }, r) => {
+    const x = curve.map((p) => p.seconds);
+    const dash = ["solid", "dot", "dash"][r % 3];
+    return [
+      { type: "scatter", mode: "lines+markers", name: `${name}: type acc`, x, y: curve.map((p) => p.type_acc) },
+      {
+        type: "scatter",
+        mode: "lines+markers",
+        name: `${name}: cube rot (°)`,
+        x,
+        y: curve.map((p) => p.rot_err_median_deg.cube),
+        yaxis: "y2",
+        line: { dash },
+      },
+      {
+        type: "scatter",
+        mode: "lines+markers",
+        name: `${name}: cylinder rot (°)`,
+        x,
+        y: curve.map((p) => p.rot_err_median_deg.cylinder),
+        yaxis: "y2",
+        line: { dash },
+      },
+    ];
+  });
+  return {
+    data,
+    layout: {
+      title: { text: title },
+      xaxis: { title: { text: "training time (s)" } },
+      yaxis: { title: { text: "type accuracy" }, range: [0, 1] },
+      yaxis2: { title: { text: "median rotation error (°)" }, overlaying: "y", side: "right", rangemode: "tozero" },
+      height: 360,
+      margin: { t: 40, b: 40 },
+      legend: { orientation: "h", y: -0.25 },
+    },
+  };
+}
+
+/** A live figure of one run's learning curve and the `onCurve` hook that redraws it. */
+export async function liveUnsupCurve(
+  nb: Notebook,
+  title: string,
+): Promise<{ onCurve: (p: CurvePoint, curve: CurvePoint[]) => Promise<void>; finish: () => Promise<void> }> {
+  let points: CurvePoint[] = [];
+  const out: LiveOutput = await nb.display(`${title}: starting…`);
+  const view = () => {
+    const last = points.at(-1);
+    return plot(unsupCurveFigure([{ name: title, curve: points }], `${title} — ${last ? `${last.seconds.toFixed(0)} s, step ${last.step}` : ""}`));
+  };
+  return {
+    onCurve: async (_p, curve) => {
+      points = curve;
+      await out.update(view());
+    },
+    finish: () => out.finish(points.length ? view() : `${title}: no points`),
+  };
+}
+
+const SHORT = { sphere: "sph", cube: "cube", cylinder: "cyl" } as const;
+
+/**
+ * For the first `count` test scenes: the input, then each method's inferred scene re-rendered (its
+ * caption the type it read). Rows are scenes.
+ */
+export function inferenceGrid(
+  test: SlotDataset,
+  methods: { name: string; predictions: SlotPrediction[][] }[],
+  count: number,
+  projection: UnsupConfig["projection"],
+): GridItem[] {
+  const S = test.size, px = S * S, n = Math.min(count, test.n), camera = cameraOf({ camera: projection });
+  const renders = methods.map((m) =>
+    renderBatch(m.predictions.slice(0, n).map(predictedScene), { size: S, ...(camera ? { camera } : {}) }).images
+  );
+  return Array.from({ length: n }, (_, b) => [
+    {
+      data: test.images.subarray(b * px, (b + 1) * px),
+      width: S,
+      height: S,
+      caption: `input: ${test.scenes[b].map((p) => SHORT[p.type]).join(",")}`,
+    },
+    ...methods.map((m, k) => ({
+      data: renders[k].subarray(b * px, (b + 1) * px),
+      width: S,
+      height: S,
+      caption: `${m.name}: ${predictedScene(m.predictions[b]).map((p) => SHORT[p.type]).join(",") || "∅"}`,
+    })),
+  ]).flat();
+}
+
+/** One results-table row. */
+export function unsupRow(name: string, r: Pick<UnsupResult, "type_acc" | "pos_mae" | "rot_err_median_deg">, extra: {
+  seconds?: number;
+  msPerImage?: number;
+  reconMse?: number;
+} = {}): Record<string, unknown> {
+  return {
+    method: name,
+    type_acc: r.type_acc,
+    "x / y MAE": `${r.pos_mae[0].toFixed(3)} / ${r.pos_mae[1].toFixed(3)}`,
+    "rot median cube / cyl (°)": `${r.rot_err_median_deg.cube.toFixed(1)} / ${r.rot_err_median_deg.cylinder.toFixed(1)}`,
+    "recon MSE": extra.reconMse ?? "—",
+    "train s": extra.seconds ?? "—",
+    "ms / image": extra.msPerImage ?? "—",
+  };
+}
+
+/** The estimators' spread as table rows (App. A's comparison). */
+export function varianceRows(v: NonNullable<UnsupResult["estimator_variance"]>): Record<string, unknown>[] {
+  const names: Record<string, string> = {
+    reinforce: "REINFORCE, no baseline",
+    reinforce_nvil: "REINFORCE − NVIL baseline b(x)",
+    enumerate: "the type summed out (3 renders)",
+  };
+  return Object.entries(v).map(([k, s]) => ({
+    estimator: names[k] ?? k,
+    "Σ Var": s.variance,
+    "‖mean‖²": s.meanNorm2,
+    "Var / ‖mean‖²": s.ratio,
+  }));
+}
+
+/** The type names, for confusion matrices. */
+export const TYPE_NAMES = [...PRIMITIVE_TYPES];

@@ -1,0 +1,277 @@
+/**
+ * One run of AIR-3D without labels as a plain config object (nanoGPT style): stream freshly rendered
+ * images (their latents are never handed to the learner), train the one-object network by the ELBO
+ * through the renderer for a time budget — or, as the paper's Fig. 6c baseline, the identical network
+ * on the true latents with Euler-angle regression — and score it on held-out scenes.
+ * `scripts/air3d_unsup.ts` is its CLI; notebook 05 calls it with a progress callback.
+ *
+ * @example
+ * ```ts
+ * import { initTf } from "../core/tf.ts";
+ * import { defaultUnsupConfig, runUnsupervised } from "./unsup_train.ts";
+ * await initTf();
+ * const run = await runUnsupervised({ ...defaultUnsupConfig(), budgetS: 5, nTest: 50, imageSize: 32 });
+ * run.result.type_acc;
+ * ```
+ * @module
+ */
+import { environment, tf } from "../core/tf.ts";
+import { Rng } from "../core/random.ts";
+import { requireInt, requireKnownKeys, requirePositive } from "../core/validate.ts";
+import { sampleSlotDataset, type SlotDataset } from "../scenes/scenes3d.ts";
+import { PRIMITIVE_TYPES } from "../scenes/primitives.ts";
+import { renderBatch } from "../scenes/render.ts";
+import { scoreScenes, type SlotPrediction } from "../metrics/slots.ts";
+import { AdamW } from "../nn/adam.ts";
+import { asSeen, cameraOf, zFloorMae } from "./camera.ts";
+import { predictSingle, singleObjectNet, supervisedLoss, UnsupervisedGuide } from "./unsupervised.ts";
+
+/** Every knob of a run. */
+export interface UnsupConfig {
+  /** "unsupervised" (the ELBO through the renderer) or "supervised" (the true latents, Euler regression). */
+  learning: "unsupervised" | "supervised";
+  seed: number;
+  imageSize: number;
+  /** Objects per scene: 1 (the paper's Fig. 6). */
+  maxObjects: number;
+  /** The camera: "fixed" (the default pose). */
+  camera: "fixed";
+  projection: "orthographic" | "perspective";
+  /** Training time, seconds. */
+  budgetS: number;
+  batchSize: number;
+  lr: number;
+  hidden: number;
+  /** σ of the likelihood, pixel values in [0, 1]. */
+  sigma: number;
+  /** σ of the likelihood's blur, pixels. */
+  blurPx: number;
+  /** The type's gradient (unsupervised): the score function with NVIL, or summed out. */
+  typeGradient: "reinforce" | "enumerate";
+  /** Held-out scenes scored at the end. */
+  nTest: number;
+  /** Held-out scenes scored for the learning curve (every `budgetS`/`curvePoints` seconds). */
+  nCurve: number;
+  curvePoints: number;
+}
+
+/** The defaults: 10 minutes of training on the paper's single-object task, orthographic camera. */
+export function defaultUnsupConfig(): UnsupConfig {
+  return {
+    learning: "unsupervised",
+    seed: 0,
+    imageSize: 64,
+    maxObjects: 1,
+    camera: "fixed",
+    projection: "orthographic",
+    budgetS: 600,
+    batchSize: 32,
+    lr: 1e-3,
+    hidden: 256,
+    sigma: 0.1,
+    blurPx: 1,
+    typeGradient: "reinforce",
+    nTest: 500,
+    nCurve: 200,
+    curvePoints: 10,
+  };
+}
+
+/** Checks every field, naming it and what is allowed; unknown keys are errors. */
+export function validateUnsupConfig(c: UnsupConfig): UnsupConfig {
+  requireKnownKeys(c, Object.keys(defaultUnsupConfig()), "config key");
+  const oneOf = <K extends keyof UnsupConfig>(key: K, allowed: readonly string[]) => {
+    if (!allowed.includes(c[key] as string)) {
+      throw new RangeError(`${key} must be one of ${allowed.join(", ")}, got ${JSON.stringify(c[key])}`);
+    }
+  };
+  oneOf("learning", ["unsupervised", "supervised"]);
+  oneOf("projection", ["orthographic", "perspective"]);
+  oneOf("typeGradient", ["reinforce", "enumerate"]);
+  if (c.camera !== "fixed") {
+    throw new RangeError(`camera must be "fixed" (the orbit camera is not built yet), got ${JSON.stringify(c.camera)}`);
+  }
+  if (c.maxObjects !== 1) {
+    throw new RangeError(`maxObjects must be 1 (scenes of up to 3 objects are not built yet), got ${c.maxObjects}`);
+  }
+  requireInt(c, "seed", 0);
+  requireInt(c, "imageSize", 16, 256);
+  if (c.imageSize % 16) throw new RangeError(`imageSize must be a multiple of 16, got ${c.imageSize}`);
+  requireInt(c, "batchSize", 1, 4096);
+  requireInt(c, "hidden", 1, 4096);
+  requireInt(c, "nTest", 1, 100_000);
+  requireInt(c, "nCurve", 1, 100_000);
+  requireInt(c, "curvePoints", 1, 1000);
+  requirePositive(c, "budgetS");
+  requirePositive(c, "lr");
+  requirePositive(c, "sigma");
+  requirePositive(c, "blurPx", true);
+  return c;
+}
+
+/** A point of the learning curve. */
+export interface CurvePoint {
+  step: number;
+  seconds: number;
+  elbo: number;
+  type_acc: number;
+  pos_mae: [number, number, number];
+  rot_err_median_deg: { cube: number; cylinder: number };
+  liveTensors: number;
+}
+
+/** The last JSON line of the CLI. */
+export interface UnsupResult {
+  count_acc: number;
+  type_acc: number;
+  pos_mae: [number, number, number];
+  z_floor_mae: number;
+  rot_err_median_deg: { cube: number; cylinder: number };
+  camera_err_deg: number | null;
+  /** Mean squared error per pixel between each test image and the rendering of what was inferred. */
+  recon_mse: number;
+  /** Mean ELBO per test image (nats; unsupervised only, else null). */
+  elbo: number | null;
+  steps: number;
+  train_s: number;
+  infer_ms_per_image: number;
+  /** The type gradient's spread (Σ Var / ‖mean‖²) per estimator on 32 test images, 16 draws each. */
+  estimator_variance: Record<string, { variance: number; meanNorm2: number; ratio: number }> | null;
+  confusion: number[][];
+  config: UnsupConfig;
+  env: Record<string, string>;
+}
+
+/**
+ * Images only, freshly rendered: the learner's whole view of the data (the scenes are drawn and
+ * dropped here, so no latent can reach it).
+ */
+export function imageStream(rng: Rng, c: Pick<UnsupConfig, "imageSize" | "maxObjects" | "projection">) {
+  const camera = cameraOf({ camera: c.projection });
+  return (n: number): Float32Array =>
+    renderBatch(sampleSlotDataset(rng, n, { size: c.imageSize, maxPrimitives: c.maxObjects }).scenes, {
+      size: c.imageSize,
+      ...(camera ? { camera } : {}),
+    }).images;
+}
+
+/** Mean squared error per pixel between images and the renderings of their predictions. */
+export function reconstructionMse(
+  images: Float32Array,
+  predictions: SlotPrediction[][],
+  size: number,
+  projection: UnsupConfig["projection"],
+): number {
+  const camera = cameraOf({ camera: projection });
+  const scenes = predictions.map((p) =>
+    p.filter((s) => s.presence > 0.5).map((s) => ({
+      type: PRIMITIVE_TYPES[s.type],
+      position: s.position,
+      rotation: s.euler,
+    }))
+  );
+  const r = renderBatch(scenes, { size, ...(camera ? { camera } : {}) }).images;
+  let e = 0;
+  for (let i = 0; i < r.length; i++) e += (r[i] - images[i]) ** 2;
+  return e / r.length;
+}
+
+/**
+ * Trains and scores one run. `onCurve` receives the learning curve as it grows (the notebook's live
+ * plot); `onLog` progress lines.
+ */
+export async function runUnsupervised(
+  config: UnsupConfig,
+  onCurve?: (point: CurvePoint, curve: CurvePoint[]) => void | Promise<void>,
+  onLog?: (line: string) => void,
+) {
+  const c = validateUnsupConfig(structuredClone(config));
+  const rng = new Rng(c.seed), camera = cameraOf({ camera: c.projection });
+  const opts = { size: c.imageSize, maxPrimitives: c.maxObjects, ...(camera ? { camera } : {}) };
+  const test = sampleSlotDataset(rng.child("test"), c.nTest, opts);
+  const curveSet = sampleSlotDataset(rng.child("curve"), c.nCurve, opts);
+  const net = singleObjectNet(rng.child("net"), { size: c.imageSize, hidden: c.hidden });
+  const rotation = c.learning === "unsupervised" ? "6d" : "euler";
+  const guide = c.learning === "unsupervised"
+    ? new UnsupervisedGuide(net, rng.child("guide"), {
+      size: c.imageSize,
+      sigma: c.sigma,
+      blurPx: c.blurPx,
+      lr: c.lr,
+      typeGradient: c.typeGradient,
+      ...(camera ? { camera } : {}),
+    })
+    : null;
+  const supervised = guide ? null : new AdamW(net.params, { lr: c.lr });
+  const images = imageStream(rng.child("train"), c);
+  const labelled = rng.child("train-labelled");
+  const curve: CurvePoint[] = [];
+  const score = (d: SlotDataset) => scoreScenes(d.scenes, predictSingle(net, d.images, d.n, camera, rotation), "slot");
+  let steps = 0, elbo = NaN;
+  const t0 = performance.now();
+  const addPoint = async () => {
+    const m = score(curveSet), seconds = (performance.now() - t0) / 1000;
+    const point: CurvePoint = {
+      step: steps,
+      seconds,
+      elbo,
+      type_acc: m.type_acc,
+      pos_mae: m.pos_mae,
+      rot_err_median_deg: m.rot_err_median_deg,
+      liveTensors: tf.memory().numTensors,
+    };
+    curve.push(point);
+    onLog?.(
+      `step ${steps} ${seconds.toFixed(0)}s elbo ${elbo.toFixed(0)} type ${m.type_acc.toFixed(3)} x/y ${
+        m.pos_mae[0].toFixed(3)
+      }/${m.pos_mae[1].toFixed(3)} rot ${m.rot_err_median_deg.cube.toFixed(1)}°/${
+        m.rot_err_median_deg.cylinder.toFixed(1)
+      }° tensors ${point.liveTensors}`,
+    );
+    await onCurve?.(point, curve);
+  };
+  let nextPoint = 0;
+  for (;;) {
+    const elapsed = (performance.now() - t0) / 1000;
+    if (elapsed >= nextPoint) {
+      await addPoint();
+      nextPoint += c.budgetS / c.curvePoints;
+    }
+    if (elapsed >= c.budgetS) break;
+    if (guide) {
+      elbo = guide.step(images(c.batchSize), c.batchSize).elbo;
+    } else {
+      // The baseline alone reads latents: the image-plane centre (asSeen) and Euler angles.
+      const batch = asSeen(sampleSlotDataset(labelled, c.batchSize, opts), camera);
+      elbo = NaN;
+      supervised!.step(() => supervisedLoss(net, batch));
+    }
+    steps++;
+  }
+  const trainS = (performance.now() - t0) / 1000;
+  predictSingle(net, test.images, Math.min(50, test.n), camera, rotation); // warm-up
+  const t1 = performance.now();
+  const predictions = predictSingle(net, test.images, test.n, camera, rotation);
+  const inferMs = (performance.now() - t1) / test.n;
+  const m = scoreScenes(test.scenes, predictions, "slot");
+  const result: UnsupResult = {
+    count_acc: m.count_acc,
+    type_acc: m.type_acc,
+    pos_mae: m.pos_mae,
+    z_floor_mae: zFloorMae(test),
+    rot_err_median_deg: m.rot_err_median_deg,
+    camera_err_deg: null,
+    recon_mse: reconstructionMse(test.images, predictions, c.imageSize, c.projection),
+    elbo: guide ? guide.meanElbo(test.images, test.n) : null,
+    steps,
+    train_s: trainS,
+    infer_ms_per_image: inferMs,
+    estimator_variance: guide ? guide.estimatorVariance(test.images, Math.min(32, test.n), 16) : null,
+    confusion: m.confusion,
+    config: c,
+    env: environment(),
+  };
+  guide?.dispose();
+  supervised?.dispose();
+  return { result, curve, net, test, predictions };
+}

@@ -1,0 +1,525 @@
+/**
+ * AIR-3D with no labels, one object per image (paper §3.2, Fig. 6; App. I): an inference network
+ * q(z | x) trained to maximise the ELBO of the generative model *through the renderer*,
+ *
+ *     ELBO(x) = E_q[ log p(x | z) ] − KL(q(type) ‖ p(type)) − KL(q(pos) ‖ p(pos)) − KL(q(R) ‖ p(R)),
+ *
+ * with p(x | z) the blurred Gaussian likelihood of `likelihood.ts`, type ~ Discrete(⅓, ⅓, ⅓),
+ * position ~ N(0, diag(s²)) (App. I.3: z_where ~ N(0, Σ_where); s matches the scenes' spread), and
+ * the rotation uniform on SO(3). The guide is
+ *
+ *     type ~ Cat(softmax(ℓ)),   (u, v, z) = μ + σ ⊙ ε,   R = exp([σ_R ε_R]×) · R̂_type,
+ *
+ * with ε, ε_R ~ N(0, I) and R̂_type the 6-D rotation (Zhou et al. 2019) of the sampled type's head.
+ * Its gradient has three parts:
+ *
+ * - **continuous latents, reparameterised**: ∂ log p / ∂(u, v, z, turn) by central finite
+ *   differences through the renderer (`RenderLikelihood.gradient`), chained into the network by the
+ *   surrogate g·(μ + σε) (g held constant) for the centre, and ⟨G, R̂⟩ with
+ *   G = ½ Σ_a g_a [e_a]× R̂ for the rotation (its derivative along a turn [e_b]×R̂ is g_b);
+ * - **the discrete type, by the score function** (REINFORCE) with NVIL's variance reduction
+ *   (Mnih & Gregor 2014, `lib/air/estimators.ts`): (ℓ − b(x) − c)/s · ∇ log q(type), ℓ = log p(x | z)
+ *   and b(x) a learned, input-dependent baseline;
+ * - **the KL terms, analytically** (categorical against uniform, Gaussian against Gaussian, and the
+ *   rotation's spread: −3 log σ_R up to a constant).
+ *
+ * Nothing in a training step reads a ground-truth latent: {@link UnsupervisedGuide.step} takes
+ * images only.
+ *
+ * The supervised baseline of Fig. 6c is the identical network trained on the true latents, with
+ * the reproduction's Euler-angle regression for the rotation ({@link supervisedLoss}).
+ *
+ * @example
+ * ```ts
+ * import { initTf } from "../core/tf.ts";
+ * import { Rng } from "../core/random.ts";
+ * import { singleObjectNet, UnsupervisedGuide } from "./unsupervised.ts";
+ * await initTf();
+ * const net = singleObjectNet(new Rng(0), { size: 32, hidden: 32 });
+ * const guide = new UnsupervisedGuide(net, new Rng(1), { size: 32, sigma: 0.2, blurPx: 1, lr: 1e-3 });
+ * const stats = guide.step(new Float32Array(4 * 32 * 32), 4); // images only
+ * stats.elbo; // the batch's mean ELBO estimate
+ * ```
+ * @module
+ */
+import { tf } from "../core/tf.ts";
+import type { Rng } from "../core/random.ts";
+import { Params } from "../nn/params.ts";
+import { dense } from "../nn/dense.ts";
+import { AdamW } from "../nn/adam.ts";
+import { type Camera, eulerZYX, POSITION_RANGE } from "../scenes/primitives.ts";
+import { unprojectAtZ } from "../scenes/render.ts";
+import type { SlotDataset } from "../scenes/scenes3d.ts";
+import { eulerFromMatrix, matMul3, type SlotPrediction } from "../metrics/slots.ts";
+import { SignalNormalizer } from "../air/estimators.ts";
+import { Baseline } from "../air/baseline.ts";
+import { GLIMPSE, N_TYPES, rotationFrom6d, smallCnn, TO_IMAGE } from "./blocks.ts";
+import { glimpseHost } from "../nn/spatial.ts";
+import { meanPool } from "./mlp.ts";
+import type { FitObject } from "./fit.ts";
+import { RenderLikelihood } from "./likelihood.ts";
+
+/** The prior's std of each centre coordinate: that of U(range), (hi − lo)/√12 (x, y ≈ 0.52, z ≈ 0.17). */
+export const PRIOR_STD = POSITION_RANGE.map(([lo, hi]) => (hi - lo) / Math.sqrt(12));
+/** The largest |μ| per centre coordinate the guide can output (a little beyond the scenes' ranges). */
+const MU_REACH = [1.2, 1.2, 0.4];
+/** log σ bounds of the guide's Gaussians (position and rotation spread). */
+const LOG_STD = { min: -7, max: 0, start: -2 };
+
+/** Outputs of {@link singleObjectNet} for n images. */
+export interface SingleOutputs {
+  /** [n, 3] type logits. */
+  typeLogits: tf.Tensor2D;
+  /** [n, 3] centre means (u, v, z: image plane and depth). */
+  mu: tf.Tensor2D;
+  /** [n, 3] log σ of the centre. */
+  logStd: tf.Tensor2D;
+  /** [n, 3, 9] the rotation R̂ each type's head proposes (row-major). */
+  rot: tf.Tensor3D;
+  /** [n, 1] log σ_R of the rotation's spread. */
+  rotLogStd: tf.Tensor2D;
+  /** [n, 3] Euler angles (the supervised baseline's rotation output). */
+  euler: tf.Tensor2D;
+}
+
+/**
+ * The one-object network both learning rules train, AIR's two stages for one step: z_where from the
+ * whole image (a small CNN on the image pooled 2×, one hidden layer: the centre's mean and spread),
+ * then z_what from a glimpse cut at the centre's mean at full resolution (a small CNN with the first
+ * stage's hidden state as context: the type logits, each type's rotation and its spread, and the
+ * supervised baseline's Euler angles). The glimpse is cut on the host, so its place carries no
+ * gradient (as in the supervised models' glimpse reader).
+ */
+export interface SingleObjectNet {
+  params: Params;
+  size: number;
+  forward(images: Float32Array, n: number): SingleOutputs;
+}
+
+/** Builds the network for `size`×`size` images (size a multiple of 16) with `hidden` units per stage. */
+export function singleObjectNet(rng: Rng, options: { size: number; hidden: number }): SingleObjectNet {
+  const { size, hidden } = options;
+  if (!Number.isInteger(size) || size < 16 || size % 16) {
+    throw new RangeError(`imageSize must be a multiple of 16, got ${size}`);
+  }
+  if (!Number.isInteger(hidden) || hidden < 1) throw new RangeError(`hidden must be an integer ≥ 1, got ${hidden}`);
+  const params = new Params(rng);
+  const enc = smallCnn(params, "where_cnn", 32);
+  const flat = (size / 8) ** 2 * 32;
+  const fc = params.dense("where_fc", flat, hidden);
+  const whereHead = params.dense("where", hidden, 6, 0.1); // μ 3 · log σ 3
+  const glimpseCnn = smallCnn(params, "what_cnn", 32);
+  const gFlat = (GLIMPSE.size / 4) ** 2 * 32;
+  const whatFc = params.dense("what_fc", gFlat + hidden, hidden);
+  // type 3 · 6-D rotation per type 18 · log σ_R 1 · Euler 3
+  const whatHead = params.dense("what", hidden, 25, 0.1);
+  const clampLog = (t: tf.Tensor) => tf.clipByValue(tf.add(t, LOG_STD.start), LOG_STD.min, LOG_STD.max);
+  return {
+    params,
+    size,
+    forward(images, n) {
+      const half = size / 2;
+      const x = tf.tensor4d(meanPool(images, n, size, 2), [n, half, half, 1]);
+      const h = tf.relu(dense(enc(x).coarse.reshape([n, flat]) as tf.Tensor2D, fc));
+      const [muRaw, logStd] = tf.split(dense(h, whereHead), [3, 3], 1);
+      const mu = tf.mul(tf.tanh(muRaw), tf.tensor1d(MU_REACH)) as tf.Tensor2D;
+      // z_what: a glimpse at each image's mean centre (image-plane u, v).
+      const m = mu.dataSync(), poses = new Float32Array(n * 3);
+      for (let i = 0; i < n; i++) poses.set([GLIMPSE.halfWidth, m[i * 3] * TO_IMAGE, -m[i * 3 + 1] * TO_IMAGE], i * 3);
+      const source = Int32Array.from({ length: n }, (_, i) => i);
+      const g = tf.tensor4d(glimpseHost(images, size, source, poses, GLIMPSE.size), [n, GLIMPSE.size, GLIMPSE.size, 1]);
+      const gf = glimpseCnn(g).coarse.reshape([n, gFlat]);
+      const hw = tf.relu(dense(tf.concat([gf, h], 1) as tf.Tensor2D, whatFc));
+      const [typeLogits, rot6, rotLogStd, euler] = tf.split(dense(hw, whatHead), [3, 18, 1, 3], 1);
+      return {
+        typeLogits: typeLogits as tf.Tensor2D,
+        mu,
+        logStd: clampLog(logStd) as tf.Tensor2D,
+        rot: rotationFrom6d(rot6.reshape([n, N_TYPES, 6])) as tf.Tensor3D,
+        rotLogStd: clampLog(rotLogStd) as tf.Tensor2D,
+        euler: euler as tf.Tensor2D,
+      };
+    },
+  };
+}
+
+/** R ≈ exp([w]×) (Rodrigues), row-major. */
+export function expRotation(w: ArrayLike<number>): Float64Array {
+  const t = Math.hypot(w[0], w[1], w[2]);
+  if (t < 1e-12) return Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1);
+  const [x, y, z] = [w[0] / t, w[1] / t, w[2] / t], c = Math.cos(t), s = Math.sin(t), k = 1 - c;
+  return Float64Array.of(
+    k * x * x + c,
+    k * x * y - s * z,
+    k * x * z + s * y,
+    k * x * y + s * z,
+    k * y * y + c,
+    k * y * z - s * x,
+    k * x * z - s * y,
+    k * y * z + s * x,
+    k * z * z + c,
+  );
+}
+
+/** [e_a]× for a = 0, 1, 2 (row-major): the generators of turns about the world axes. */
+const GENERATORS = [
+  Float64Array.of(0, 0, 0, 0, 0, -1, 0, 1, 0),
+  Float64Array.of(0, 0, 1, 0, 0, 0, -1, 0, 0),
+  Float64Array.of(0, -1, 0, 1, 0, 0, 0, 0, 0),
+];
+
+/** Settings of {@link UnsupervisedGuide}. */
+export interface UnsupervisedOptions {
+  size: number;
+  camera?: Camera;
+  /** σ of the likelihood (pixel values in [0, 1]). */
+  sigma: number;
+  /** σ of the likelihood's blur, pixels. */
+  blurPx: number;
+  lr: number;
+  /**
+   * The type's gradient: `"reinforce"` (the score function with NVIL, as the paper) or `"enumerate"`
+   * (E_q over the three types summed out — exact, from the same three renders).
+   */
+  typeGradient?: "reinforce" | "enumerate";
+}
+
+/** What one training step measured (batch means; `gradVariance` per estimator, see {@link UnsupervisedGuide.step}). */
+export interface StepStats {
+  elbo: number;
+  logLik: number;
+  kl: number;
+  /** Renders spent in the step. */
+  renders: number;
+}
+
+/**
+ * Trains a {@link SingleObjectNet} by the ELBO through the renderer; `step(images, n)` is one
+ * update from a batch of images (the only input it has).
+ */
+export class UnsupervisedGuide {
+  readonly lik: RenderLikelihood;
+  readonly baseline: Baseline;
+  readonly normalizer = new SignalNormalizer(0.9);
+  readonly opt: AdamW;
+  /** Running mean and std of ℓ = log p(x | z), the units the baseline regresses in. */
+  #signal = { mean: 0, std: 1, started: false };
+  constructor(
+    readonly net: SingleObjectNet,
+    readonly rng: Rng,
+    readonly options: UnsupervisedOptions,
+  ) {
+    this.lik = new RenderLikelihood({
+      size: options.size,
+      sigma: options.sigma,
+      blurPx: options.blurPx,
+      ...(options.camera ? { camera: options.camera } : {}),
+    });
+    const pooled = (options.size / 2) ** 2;
+    this.baseline = new Baseline(rng.child("baseline"), pooled, 1, 64);
+    const all = new Params(rng.child("all"));
+    for (const p of [net.params, this.baseline.params]) {
+      for (const [k, v] of p.vars) all.vars.set(k, v);
+    }
+    this.opt = new AdamW(all, { lr: options.lr });
+  }
+
+  /** The latents of a guide sample, drawn on the host from the network's outputs for image i. */
+  sample(o: HostOutputs, i: number) {
+    const logits = o.typeLogits.subarray(i * 3, i * 3 + 3);
+    const m = Math.max(...logits), p = Array.from(logits, (l) => Math.exp(l - m)), s = p[0] + p[1] + p[2];
+    let u = this.rng.uniform() * s, type = 0;
+    while (type < 2 && (u -= p[type]) > 0) type++;
+    const eps = [0, 1, 2].map(() => this.rng.normal(0, 1)), epsR = [0, 1, 2].map(() => this.rng.normal(0, 1));
+    const pos = [0, 1, 2].map((a) => o.mu[i * 3 + a] + Math.exp(o.logStd[i * 3 + a]) * eps[a]);
+    const sr = Math.exp(o.rotLogStd[i]), turnNoise = expRotation(epsR.map((e) => e * sr));
+    const R = matMul3(turnNoise, o.rot.subarray((i * 3 + type) * 9, (i * 3 + type + 1) * 9));
+    const object: FitObject = { type, u: pos[0], v: pos[1], z: pos[2], R };
+    return { type, eps, epsR, turnNoise, object };
+  }
+
+  /**
+   * One ELBO step on `n` images (size² values each). Per image: one guide sample, its log p(x | z)
+   * (1 render), the finite-difference gradient of log p in the object's centre and rotation (2 renders
+   * per latent), the type's REINFORCE term with the NVIL baseline, and the KL terms.
+   */
+  step(images: Float32Array, n: number): StepStats {
+    const { size } = this.options, px = size * size, rendersBefore = this.lik.renders;
+    const pooled = meanPool(images, n, size, 2);
+    let stats: StepStats = { elbo: 0, logLik: 0, kl: 0, renders: 0 };
+    this.opt.step(() => {
+      const out = this.net.forward(images, n);
+      const host = readHost(out);
+      // Host: samples, log p, finite-difference gradients.
+      const gPos = new Float32Array(n * 3), eps = new Float32Array(n * 3);
+      const G = new Float32Array(n * 27), gSigmaR = new Float32Array(n), typeOneHot = new Float32Array(n * 3);
+      const ell = new Float32Array(n);
+      const ellAll = new Float32Array(n * 3);
+      for (let i = 0; i < n; i++) {
+        const s = this.sample(host, i);
+        this.lik.setImage(images.subarray(i * px, (i + 1) * px));
+        // ℓ_t = log p(x | type t, the sampled pose) for every type: the sampled one's is REINFORCE's
+        // signal, all three are the enumeration's.
+        const asType = (t: number): FitObject => {
+          const R = matMul3(s.turnNoise, host.rot.subarray((i * 3 + t) * 9, (i * 3 + t + 1) * 9));
+          return { ...s.object, type: t, R };
+        };
+        for (let t = 0; t < 3; t++) ellAll[i * 3 + t] = this.lik.logLik([asType(t)]);
+        ell[i] = ellAll[i * 3 + s.type];
+        const g = this.lik.gradient([s.object], 0, "centre");
+        gPos.set([g[0], g[1], g[2]], i * 3);
+        eps.set(s.eps, i * 3);
+        // Each type's rotation head learns from its own turn gradient at the sampled centre (the
+        // conditional ELBO given the type), so a type the guide seldom samples still has a pose:
+        // G_t = ½ Σ_a g_a [e_a]× R̂_t, whose inner product with a turn [e_b]× R̂_t is g_b.
+        for (let t = 1; t < 3; t++) {
+          const gt = this.lik.gradient([asType(t)], 0, "turns");
+          const Rhat = host.rot.subarray((i * 3 + t) * 9, (i * 3 + t + 1) * 9);
+          for (let a = 0; a < 3; a++) {
+            const m = matMul3(GENERATORS[a], Rhat);
+            for (let j = 0; j < 9; j++) G[(i * 3 + t) * 9 + j] += 0.5 * gt[3 + a] * m[j];
+          }
+          // ∂ log p / ∂σ_R through R = exp([σ_R ε_R]×) R̂: the sampled type's turn gradient along ε_R.
+          if (t === s.type) gSigmaR[i] = gt[3] * s.epsR[0] + gt[4] * s.epsR[1] + gt[5] * s.epsR[2];
+        }
+        typeOneHot[i * 3 + s.type] = 1;
+      }
+      // NVIL: the baseline regresses ℓ in running units; the residual is centred and scaled again.
+      const sig = this.#signal, mean = ell.reduce((a, v) => a + v, 0) / n;
+      const std = Math.sqrt(ell.reduce((a, v) => a + (v - mean) ** 2, 0) / n) || 1;
+      if (!sig.started) Object.assign(sig, { mean, std, started: true });
+      else sig.mean = 0.9 * sig.mean + 0.1 * mean, sig.std = 0.9 * sig.std + 0.1 * std;
+      const target = ell.map((v) => (v - sig.mean) / sig.std);
+      const xPool = tf.tensor2d(pooled, [n, (size / 2) ** 2]);
+      const b = this.baseline.apply(xPool).reshape([n]);
+      const bHost = b.dataSync();
+      const advantage = this.normalizer.normalize(target.map((t, i) => t - bHost[i]));
+
+      const { typeLogits, mu, logStd, rot, rotLogStd } = out;
+      const logQ = tf.logSoftmax(typeLogits);
+      const q = tf.exp(logQ);
+      const oneHot = tf.tensor2d(typeOneHot, [n, 3]);
+      // KL(q(type) ‖ U) = Σ q log q + log 3.
+      const klType = tf.add(tf.sum(tf.mul(q, logQ), 1), Math.log(N_TYPES));
+      // KL(N(μ, σ²) ‖ N(0, s²)) per coordinate = log(s/σ) + (σ² + μ²)/(2s²) − ½.
+      const s2 = tf.tensor1d(PRIOR_STD.map((s) => s * s));
+      const klPos = tf.sum(
+        tf.add(
+          tf.sub(tf.log(tf.tensor1d(PRIOR_STD)), logStd),
+          tf.sub(tf.div(tf.add(tf.exp(tf.mul(logStd, 2)), tf.square(mu)), tf.mul(s2, 2)), 0.5),
+        ),
+        1,
+      );
+      // The rotation's spread: KL to the uniform density on SO(3), −3 log σ_R + const (small σ_R).
+      const klRot = tf.mul(rotLogStd.reshape([n]), -3);
+      // Reparameterised log p: g·(μ + σε) + ⟨G, R̂_type⟩ + σ_R·(g_R·ε_R), g and G held constant.
+      const posSample = tf.add(mu, tf.mul(tf.exp(logStd), tf.tensor2d(eps, [n, 3])));
+      const likSurrogate = tf.addN([
+        tf.sum(tf.mul(posSample, tf.tensor2d(gPos, [n, 3])), 1),
+        tf.sum(tf.mul(rot.reshape([n, 27]), tf.tensor2d(G, [n, 27])), 1),
+        tf.mul(tf.exp(rotLogStd.reshape([n])), tf.tensor1d(gSigmaR)),
+      ]);
+      // The type: REINFORCE, advantage · log q(type), or the expectation Σ_t q_t ℓ_t enumerated.
+      const score = this.options.typeGradient === "enumerate"
+        ? tf.sum(tf.mul(q, tf.tensor2d(ellAll.map((v) => v - mean), [n, 3])), 1)
+        : tf.mul(tf.sum(tf.mul(logQ, oneHot), 1), tf.tensor1d(advantage));
+      const kl = tf.addN([klType, klPos, klRot]);
+      const baselineLoss = tf.mean(tf.square(tf.sub(b, tf.tensor1d(target))));
+      let klMean = 0;
+      for (let i = 0; i < n; i++) klMean += klOf(host, i) / n;
+      stats = { elbo: mean - klMean, logLik: mean, kl: klMean, renders: 0 };
+      return tf.add(tf.neg(tf.mean(tf.sub(tf.add(likSurrogate, score), kl))), baselineLoss) as tf.Scalar;
+    });
+    stats.renders = this.lik.renders - rendersBefore;
+    return stats;
+  }
+
+  /** b(x) in nats for n images: the baseline network's output in the running units of ℓ. */
+  baselineNats(images: Float32Array, n: number): Float32Array {
+    const pooled = meanPool(images, n, this.options.size, 2), sig = this.#signal;
+    let b: Float32Array = new Float32Array(n);
+    tf.tidy(() => {
+      b = Float32Array.from(this.baseline.apply(tf.tensor2d(pooled, [n, (this.options.size / 2) ** 2])).dataSync());
+    });
+    return b.map((v) => sig.mean + sig.std * v);
+  }
+
+  /**
+   * The spread of the type's gradient (∂ELBO/∂ type logits of n images, App. A's measure): `draws`
+   * estimates with fresh guide samples, the same samples for every estimator — REINFORCE alone,
+   * REINFORCE less the NVIL baseline b(x), and the enumeration. Σ Var over the n·3 logits, the squared
+   * norm of the mean, and their ratio (noise per unit of signal; lower is better).
+   */
+  estimatorVariance(images: Float32Array, n: number, draws = 16) {
+    if (!Number.isInteger(draws) || draws < 2) throw new RangeError(`draws must be an integer ≥ 2, got ${draws}`);
+    const px = this.options.size * this.options.size;
+    const host = readForward(this.net, images, n);
+    const b = this.baselineNats(images, n);
+    const names = ["reinforce", "reinforce_nvil", "enumerate"] as const;
+    const sums = names.map(() => [new Float64Array(n * 3), new Float64Array(n * 3)]);
+    for (let d = 0; d < draws; d++) {
+      for (let i = 0; i < n; i++) {
+        const s = this.sample(host, i), q = softmax3(host.typeLogits, i);
+        this.lik.setImage(images.subarray(i * px, (i + 1) * px));
+        const ell = [0, 1, 2].map((t) =>
+          this.lik.logLik([{
+            ...s.object,
+            type: t,
+            R: matMul3(s.turnNoise, host.rot.subarray((i * 3 + t) * 9, (i * 3 + t + 1) * 9)),
+          }])
+        );
+        const expected = q[0] * ell[0] + q[1] * ell[1] + q[2] * ell[2];
+        for (let j = 0; j < 3; j++) {
+          const score = (j === s.type ? 1 : 0) - q[j]; // ∂ log q(type) / ∂ logit j
+          const g = [ell[s.type] * score, (ell[s.type] - b[i]) * score, q[j] * (ell[j] - expected)];
+          g.forEach((v, e) => {
+            sums[e][0][i * 3 + j] += v / n;
+            sums[e][1][i * 3 + j] += (v / n) ** 2;
+          });
+        }
+      }
+    }
+    return Object.fromEntries(names.map((name, e) => {
+      let variance = 0, meanNorm2 = 0;
+      for (let k = 0; k < n * 3; k++) {
+        const m = sums[e][0][k] / draws;
+        meanNorm2 += m * m;
+        variance += Math.max(0, sums[e][1][k] / draws - m * m) * draws / (draws - 1);
+      }
+      return [name, { variance, meanNorm2, ratio: variance / Math.max(meanNorm2, 1e-30) }];
+    }));
+  }
+
+  /** The mean ELBO of n images, one guide sample each (nats). */
+  meanElbo(images: Float32Array, n: number): number {
+    const px = this.options.size * this.options.size;
+    let total = 0;
+    for (let start = 0; start < n; start += 250) {
+      const m = Math.min(250, n - start);
+      const host = readForward(this.net, images.subarray(start * px, (start + m) * px), m);
+      for (let i = 0; i < m; i++) {
+        this.lik.setImage(images.subarray((start + i) * px, (start + i + 1) * px));
+        total += this.lik.logLik([this.sample(host, i).object]) - klOf(host, i);
+      }
+    }
+    return total / n;
+  }
+
+  dispose(): void {
+    this.opt.dispose();
+    this.baseline.params.dispose();
+  }
+}
+
+/** softmax of image i's three type logits. */
+function softmax3(logits: Float32Array, i: number): number[] {
+  const l = logits.subarray(i * 3, i * 3 + 3), m = Math.max(l[0], l[1], l[2]);
+  const e = Array.from(l, (v) => Math.exp(v - m)), s = e[0] + e[1] + e[2];
+  return e.map((v) => v / s);
+}
+
+/**
+ * The KL terms of image i (nats), as the step's tensors compute them: categorical against uniform,
+ * each centre coordinate's Gaussian against the prior's, and −3 log σ_R + log 8π² − (3/2) log 2πe
+ * for the rotation's spread against the uniform density on SO(3) (small σ_R).
+ */
+export function klOf(o: HostOutputs, i: number): number {
+  const q = softmax3(o.typeLogits, i);
+  let kl = Math.log(N_TYPES) + q.reduce((a, p) => a + (p > 0 ? p * Math.log(p) : 0), 0);
+  for (let a = 0; a < 3; a++) {
+    const ls = o.logStd[i * 3 + a], mu = o.mu[i * 3 + a], s = PRIOR_STD[a];
+    kl += Math.log(s) - ls + (Math.exp(2 * ls) + mu * mu) / (2 * s * s) - 0.5;
+  }
+  return kl - 3 * o.rotLogStd[i] + Math.log(8 * Math.PI ** 2) - 1.5 * Math.log(2 * Math.PI * Math.E);
+}
+
+/** The network's outputs read back to the host. */
+export interface HostOutputs {
+  typeLogits: Float32Array;
+  mu: Float32Array;
+  logStd: Float32Array;
+  rot: Float32Array;
+  rotLogStd: Float32Array;
+  euler: Float32Array;
+}
+
+/** The network's outputs for n images, read back (no tensor outlives the call). */
+export function readForward(net: SingleObjectNet, images: Float32Array, n: number): HostOutputs {
+  let host: HostOutputs | undefined;
+  tf.tidy(() => {
+    host = readHost(net.forward(images, n));
+  });
+  return host!;
+}
+
+function readHost(o: SingleOutputs): HostOutputs {
+  return {
+    typeLogits: o.typeLogits.dataSync() as Float32Array,
+    mu: o.mu.dataSync() as Float32Array,
+    logStd: o.logStd.dataSync() as Float32Array,
+    rot: o.rot.dataSync() as Float32Array,
+    rotLogStd: o.rotLogStd.dataSync() as Float32Array,
+    euler: o.euler.dataSync() as Float32Array,
+  };
+}
+
+/**
+ * The supervised baseline's loss (Fig. 6c; the reproduction's regression): type cross-entropy, the
+ * centre's squared error (image-plane u, v and depth z, as `asSeen` gives them) and the Euler
+ * angles' squared error (spheres left out: their angles mean nothing).
+ */
+export function supervisedLoss(net: SingleObjectNet, batch: SlotDataset): tf.Scalar {
+  const { n } = batch;
+  const o = net.forward(batch.images, n);
+  const onehot = tf.oneHot(tf.tensor1d(Array.from(batch.type.subarray(0, n)), "int32"), N_TYPES);
+  const ce = tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(o.typeLogits), onehot), 1)));
+  const pos = tf.mean(tf.sum(tf.squaredDifference(o.mu, tf.tensor2d(batch.position.subarray(0, n * 3), [n, 3])), 1));
+  const rotating = Float32Array.from(batch.type.subarray(0, n), (t) => (t === 0 ? 0 : 1));
+  const eul = tf.div(
+    tf.sum(
+      tf.mul(
+        tf.sum(tf.squaredDifference(o.euler, tf.tensor2d(batch.euler.subarray(0, n * 3), [n, 3])), 1),
+        tf.tensor1d(rotating),
+      ),
+    ),
+    Math.max(1, rotating.reduce((a, v) => a + v, 0)),
+  );
+  return tf.addN([ce, pos, eul]) as tf.Scalar;
+}
+
+/**
+ * The network's reading of each image as one slot prediction (world position): the most likely
+ * type, the centre's mean, and the rotation — the type's R̂ (`"6d"`, the unsupervised guide) or the
+ * Euler head (`"euler"`, the supervised baseline).
+ */
+export function predictSingle(
+  net: SingleObjectNet,
+  images: Float32Array,
+  n: number,
+  camera: Camera | undefined,
+  rotation: "6d" | "euler",
+  chunk = 250,
+): SlotPrediction[][] {
+  const out: SlotPrediction[][] = [];
+  const px = net.size * net.size;
+  for (let start = 0; start < n; start += chunk) {
+    const m = Math.min(chunk, n - start);
+    const host = readForward(net, images.subarray(start * px, (start + m) * px), m);
+    for (let i = 0; i < m; i++) {
+      const l = host.typeLogits.subarray(i * 3, i * 3 + 3);
+      const type = l[0] >= l[1] && l[0] >= l[2] ? 0 : l[1] >= l[2] ? 1 : 2;
+      const [u, v, z] = host.mu.subarray(i * 3, i * 3 + 3);
+      const [x, y] = camera ? unprojectAtZ(u, v, z, camera) : [u, v];
+      let R: Float64Array, euler: [number, number, number];
+      if (rotation === "6d") {
+        R = Float64Array.from(host.rot.subarray((i * 3 + type) * 9, (i * 3 + type + 1) * 9));
+        euler = eulerFromMatrix(R);
+      } else {
+        euler = [host.euler[i * 3], host.euler[i * 3 + 1], host.euler[i * 3 + 2]];
+        R = eulerZYX(...euler);
+      }
+      out.push([{ presence: 1, type, position: [x, y, z], rotation: R, euler }]);
+    }
+  }
+  return out;
+}
