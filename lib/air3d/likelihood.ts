@@ -98,7 +98,9 @@ function blurPass(
       if (p >= r && p < size - r) {
         for (let t = 0, q = at - r * step; t < w; t++, q += step) acc += k[t] * src[q];
       } else {
-        for (let t = Math.max(-r, -p), hi = Math.min(r, size - 1 - p); t <= hi; t++) acc += k[t + r] * src[at + t * step];
+        for (let t = Math.max(-r, -p), hi = Math.min(r, size - 1 - p); t <= hi; t++) {
+          acc += k[t + r] * src[at + t * step];
+        }
       }
       out[at] = acc;
     }
@@ -178,7 +180,11 @@ export class RenderLikelihood {
    * whose rotation shows nothing). 2 renders per latent taken; `which` limits them to the centre
    * (u, v, z) or the turns.
    */
-  gradient(objects: readonly FitObject[], k: number, which: "all" | "centre" | "turns" = "all"): Float64Array {
+  gradient(
+    objects: readonly FitObject[],
+    k: number,
+    which: "all" | "centre" | "turns" = "all",
+  ): Float64Array {
     const g = new Float64Array(6), o = objects[k], { uv, z, angle } = this.eps;
     const at = (moved: FitObject) => {
       const trial = objects.slice();
@@ -192,10 +198,43 @@ export class RenderLikelihood {
     }
     if (o.type !== 0 && which !== "centre") {
       for (let a = 0; a < 3; a++) {
-        g[3 + a] = (at({ ...o, R: matMul3(turn(a, angle), o.R) }) - at({ ...o, R: matMul3(turn(a, -angle), o.R) })) /
+        g[3 + a] =
+          (at({ ...o, R: matMul3(turn(a, angle), o.R) }) - at({ ...o, R: matMul3(turn(a, -angle), o.R) })) /
           (2 * angle);
       }
     }
     return g;
   }
+}
+
+/**
+ * log p along one latent of object k (0 u, 1 v, 2 z, 3–5 a turn about world x, y, z) moved by each of
+ * `deltas`, with the finite-difference derivative along it there: the landscape the gradient sees.
+ */
+export function logLikSlice(
+  lik: RenderLikelihood,
+  objects: readonly FitObject[],
+  k: number,
+  latent: number,
+  deltas: readonly number[],
+): { delta: number[]; logLik: number[]; derivative: number[] } {
+  if (!(Number.isInteger(latent) && latent >= 0 && latent < 6)) {
+    throw new RangeError(`latent must be 0..5 (${LATENT_NAMES.join(", ")}), got ${latent}`);
+  }
+  const o = objects[k], logLik: number[] = [], derivative: number[] = [];
+  for (const d of deltas) {
+    const moved: FitObject = latent < 3
+      ? {
+        ...o,
+        u: o.u + (latent === 0 ? d : 0),
+        v: o.v + (latent === 1 ? d : 0),
+        z: o.z + (latent === 2 ? d : 0),
+      }
+      : { ...o, R: matMul3(turn(latent - 3, d), o.R) };
+    const trial = objects.slice();
+    trial[k] = moved;
+    logLik.push(lik.logLik(trial));
+    derivative.push(lik.gradient(trial, k)[latent]);
+  }
+  return { delta: [...deltas], logLik, derivative };
 }

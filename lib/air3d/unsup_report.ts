@@ -31,7 +31,13 @@ export function unsupCurveFigure(runs: { name: string; curve: CurvePoint[] }[], 
     const x = curve.map((p) => p.seconds);
     const dash = ["solid", "dot", "dash"][r % 3];
     return [
-      { type: "scatter", mode: "lines+markers", name: `${name}: type acc`, x, y: curve.map((p) => p.type_acc) },
+      {
+        type: "scatter",
+        mode: "lines+markers",
+        name: `${name}: type acc`,
+        x,
+        y: curve.map((p) => p.type_acc),
+      },
       {
         type: "scatter",
         mode: "lines+markers",
@@ -58,7 +64,12 @@ export function unsupCurveFigure(runs: { name: string; curve: CurvePoint[] }[], 
       title: { text: title },
       xaxis: { title: { text: "training time (s)" } },
       yaxis: { title: { text: "type accuracy" }, range: [0, 1] },
-      yaxis2: { title: { text: "median rotation error (°)" }, overlaying: "y", side: "right", rangemode: "tozero" },
+      yaxis2: {
+        title: { text: "median rotation error (°)" },
+        overlaying: "y",
+        side: "right",
+        rangemode: "tozero",
+      },
       height: 360,
       margin: { t: 40, b: 40 },
       legend: { orientation: "h", y: -0.25 },
@@ -75,7 +86,12 @@ export async function liveUnsupCurve(
   const out: LiveOutput = await nb.display(`${title}: starting…`);
   const view = () => {
     const last = points.at(-1);
-    return plot(unsupCurveFigure([{ name: title, curve: points }], `${title} — ${last ? `${last.seconds.toFixed(0)} s, step ${last.step}` : ""}`));
+    return plot(
+      unsupCurveFigure(
+        [{ name: title, curve: points }],
+        `${title} — ${last ? `${last.seconds.toFixed(0)} s, step ${last.step}` : ""}`,
+      ),
+    );
   };
   return {
     onCurve: async (_p, curve) => {
@@ -100,7 +116,8 @@ export function inferenceGrid(
 ): GridItem[] {
   const S = test.size, px = S * S, n = Math.min(count, test.n), camera = cameraOf({ camera: projection });
   const renders = methods.map((m) =>
-    renderBatch(m.predictions.slice(0, n).map(predictedScene), { size: S, ...(camera ? { camera } : {}) }).images
+    renderBatch(m.predictions.slice(0, n).map(predictedScene), { size: S, ...(camera ? { camera } : {}) })
+      .images
   );
   return Array.from({ length: n }, (_, b) => [
     {
@@ -119,16 +136,22 @@ export function inferenceGrid(
 }
 
 /** One results-table row. */
-export function unsupRow(name: string, r: Pick<UnsupResult, "type_acc" | "pos_mae" | "rot_err_median_deg">, extra: {
-  seconds?: number;
-  msPerImage?: number;
-  reconMse?: number;
-} = {}): Record<string, unknown> {
+export function unsupRow(
+  name: string,
+  r: Pick<UnsupResult, "type_acc" | "pos_mae" | "rot_err_median_deg">,
+  extra: {
+    seconds?: number;
+    msPerImage?: number;
+    reconMse?: number;
+  } = {},
+): Record<string, unknown> {
   return {
     method: name,
     type_acc: r.type_acc,
     "x / y MAE": `${r.pos_mae[0].toFixed(3)} / ${r.pos_mae[1].toFixed(3)}`,
-    "rot median cube / cyl (°)": `${r.rot_err_median_deg.cube.toFixed(1)} / ${r.rot_err_median_deg.cylinder.toFixed(1)}`,
+    "rot median cube / cyl (°)": `${r.rot_err_median_deg.cube.toFixed(1)} / ${
+      r.rot_err_median_deg.cylinder.toFixed(1)
+    }`,
     "recon MSE": extra.reconMse ?? "—",
     "train s": extra.seconds ?? "—",
     "ms / image": extra.msPerImage ?? "—",
@@ -152,3 +175,34 @@ export function varianceRows(v: NonNullable<UnsupResult["estimator_variance"]>):
 
 /** The type names, for confusion matrices. */
 export const TYPE_NAMES = [...PRIMITIVE_TYPES];
+
+/** log p (left axis) and its finite-difference derivative (right axis) along one latent. */
+export function likelihoodSliceFigure(
+  slices: { name: string; delta: number[]; logLik: number[]; derivative: number[] }[],
+  title: string,
+  xTitle: string,
+): FigureSpec {
+  return {
+    data: slices.flatMap((s) => [
+      { type: "scatter", mode: "lines", name: `${s.name}: log p`, x: s.delta, y: s.logLik },
+      {
+        type: "scatter",
+        mode: "lines",
+        name: `${s.name}: ∂ log p (finite differences)`,
+        x: s.delta,
+        y: s.derivative,
+        yaxis: "y2",
+        line: { dash: "dot" },
+      },
+    ]),
+    layout: {
+      title: { text: title },
+      xaxis: { title: { text: xTitle } },
+      yaxis: { title: { text: "log p(x | z) (nats)" } },
+      yaxis2: { title: { text: "derivative" }, overlaying: "y", side: "right", zeroline: true },
+      height: 340,
+      margin: { t: 40, b: 40 },
+      legend: { orientation: "h", y: -0.3 },
+    },
+  };
+}

@@ -24,12 +24,23 @@ import { renderBatch } from "../scenes/render.ts";
 import { scoreScenes, type SlotPrediction } from "../metrics/slots.ts";
 import { AdamW } from "../nn/adam.ts";
 import { asSeen, cameraOf, zFloorMae } from "./camera.ts";
-import { predictSingle, singleObjectNet, supervisedLoss, UnsupervisedGuide } from "./unsupervised.ts";
+import {
+  predictSingle,
+  type SingleObjectNet,
+  singleObjectNet,
+  supervisedLoss,
+  UnsupervisedGuide,
+} from "./unsupervised.ts";
+import { failureRate, fitImagesParallel } from "./fit_images.ts";
 
 /** Every knob of a run. */
 export interface UnsupConfig {
-  /** "unsupervised" (the ELBO through the renderer) or "supervised" (the true latents, Euler regression). */
-  learning: "unsupervised" | "supervised";
+  /**
+   * "unsupervised" (the ELBO through the renderer), "supervised" (the identical network on the true
+   * latents, Euler regression: Fig. 6c) or "direct" (no network: each test image fitted from an empty
+   * scene by render-and-compare, `fit.ts`: Fig. 6d).
+   */
+  learning: "unsupervised" | "supervised" | "direct";
   seed: number;
   imageSize: number;
   /** Objects per scene: 1 (the paper's Fig. 6). */
@@ -48,6 +59,10 @@ export interface UnsupConfig {
   blurPx: number;
   /** The type's gradient (unsupervised): the score function with NVIL, or summed out. */
   typeGradient: "reinforce" | "enumerate";
+  /** Renders per image of the direct fit. */
+  directBudget: number;
+  /** Web Workers for the direct fit. */
+  directThreads: number;
   /** Held-out scenes scored at the end. */
   nTest: number;
   /** Held-out scenes scored for the learning curve (every `budgetS`/`curvePoints` seconds). */
@@ -71,6 +86,8 @@ export function defaultUnsupConfig(): UnsupConfig {
     sigma: 0.1,
     blurPx: 1,
     typeGradient: "reinforce",
+    directBudget: 2000,
+    directThreads: 2,
     nTest: 500,
     nCurve: 200,
     curvePoints: 10,
@@ -85,14 +102,18 @@ export function validateUnsupConfig(c: UnsupConfig): UnsupConfig {
       throw new RangeError(`${key} must be one of ${allowed.join(", ")}, got ${JSON.stringify(c[key])}`);
     }
   };
-  oneOf("learning", ["unsupervised", "supervised"]);
+  oneOf("learning", ["unsupervised", "supervised", "direct"]);
   oneOf("projection", ["orthographic", "perspective"]);
   oneOf("typeGradient", ["reinforce", "enumerate"]);
   if (c.camera !== "fixed") {
-    throw new RangeError(`camera must be "fixed" (the orbit camera is not built yet), got ${JSON.stringify(c.camera)}`);
+    throw new RangeError(
+      `camera must be "fixed" (the orbit camera is not built yet), got ${JSON.stringify(c.camera)}`,
+    );
   }
   if (c.maxObjects !== 1) {
-    throw new RangeError(`maxObjects must be 1 (scenes of up to 3 objects are not built yet), got ${c.maxObjects}`);
+    throw new RangeError(
+      `maxObjects must be 1 (scenes of up to 3 objects are not built yet), got ${c.maxObjects}`,
+    );
   }
   requireInt(c, "seed", 0);
   requireInt(c, "imageSize", 16, 256);
@@ -102,6 +123,8 @@ export function validateUnsupConfig(c: UnsupConfig): UnsupConfig {
   requireInt(c, "nTest", 1, 100_000);
   requireInt(c, "nCurve", 1, 100_000);
   requireInt(c, "curvePoints", 1, 1000);
+  requireInt(c, "directBudget", 1, 1_000_000);
+  requireInt(c, "directThreads", 1, 64);
   requirePositive(c, "budgetS");
   requirePositive(c, "lr");
   requirePositive(c, "sigma");
@@ -138,6 +161,8 @@ export interface UnsupResult {
   /** The type gradient's spread (Σ Var / ‖mean‖²) per estimator on 32 test images, 16 draws each. */
   estimator_variance: Record<string, { variance: number; meanNorm2: number; ratio: number }> | null;
   confusion: number[][];
+  /** Direct fits only: images whose final cost is above the true scene's by more than λ (stuck). */
+  failure_rate?: number;
   config: UnsupConfig;
   env: Record<string, string>;
 }
@@ -189,6 +214,7 @@ export async function runUnsupervised(
   const rng = new Rng(c.seed), camera = cameraOf({ camera: c.projection });
   const opts = { size: c.imageSize, maxPrimitives: c.maxObjects, ...(camera ? { camera } : {}) };
   const test = sampleSlotDataset(rng.child("test"), c.nTest, opts);
+  if (c.learning === "direct") return { ...(await directRun(c, test)), curve: [] as CurvePoint[], net: null };
   const curveSet = sampleSlotDataset(rng.child("curve"), c.nCurve, opts);
   const net = singleObjectNet(rng.child("net"), { size: c.imageSize, hidden: c.hidden });
   const rotation = c.learning === "unsupervised" ? "6d" : "euler";
@@ -206,7 +232,8 @@ export async function runUnsupervised(
   const images = imageStream(rng.child("train"), c);
   const labelled = rng.child("train-labelled");
   const curve: CurvePoint[] = [];
-  const score = (d: SlotDataset) => scoreScenes(d.scenes, predictSingle(net, d.images, d.n, camera, rotation), "slot");
+  const score = (d: SlotDataset) =>
+    scoreScenes(d.scenes, predictSingle(net, d.images, d.n, camera, rotation), "slot");
   let steps = 0, elbo = NaN;
   const t0 = performance.now();
   const addPoint = async () => {
@@ -273,5 +300,52 @@ export async function runUnsupervised(
   };
   guide?.dispose();
   supervised?.dispose();
-  return { result, curve, net, test, predictions };
+  return { result, curve, net: net as SingleObjectNet | null, test, predictions };
+}
+
+/** λ of the direct fit: with one object allowed, it only sets the failure threshold (C_true = λ). */
+const DIRECT_LAMBDA = 1;
+
+/**
+ * The direct-optimisation baseline (paper Fig. 6d): no network; every test image fitted from an empty
+ * scene by render-and-compare (`fit.ts`: births of every type and a few turns, then the pattern
+ * search), one object allowed.
+ */
+async function directRun(c: UnsupConfig, test: SlotDataset) {
+  const camera = cameraOf({ camera: c.projection });
+  const fits = await fitImagesParallel(
+    test.images,
+    test.n,
+    test.scenes.map(() => []),
+    {
+      size: c.imageSize,
+      lambda: DIRECT_LAMBDA,
+      budget: c.directBudget,
+      maxObjects: 1,
+      ...(camera ? { camera } : {}),
+    },
+    1,
+    undefined,
+    c.directThreads,
+  );
+  const m = scoreScenes(test.scenes, fits.predictions, "slot");
+  const result: UnsupResult = {
+    count_acc: m.count_acc,
+    type_acc: m.type_acc,
+    pos_mae: m.pos_mae,
+    z_floor_mae: zFloorMae(test),
+    rot_err_median_deg: m.rot_err_median_deg,
+    camera_err_deg: null,
+    recon_mse: reconstructionMse(test.images, fits.predictions, c.imageSize, c.projection),
+    elbo: null,
+    steps: 0,
+    train_s: 0,
+    infer_ms_per_image: fits.msPerImage,
+    estimator_variance: null,
+    confusion: m.confusion,
+    failure_rate: failureRate(fits.costs, test.scenes.map((s) => s.length), DIRECT_LAMBDA),
+    config: c,
+    env: environment(),
+  };
+  return { result, test, predictions: fits.predictions, traces: fits.traces };
 }

@@ -63,6 +63,13 @@ import { RenderLikelihood } from "./likelihood.ts";
 export const PRIOR_STD = POSITION_RANGE.map(([lo, hi]) => (hi - lo) / Math.sqrt(12));
 /** The largest |μ| per centre coordinate the guide can output (a little beyond the scenes' ranges). */
 const MU_REACH = [1.2, 1.2, 0.4];
+/**
+ * Rotation proposals per type. A cube's or a squat cylinder's likelihood has strong local maxima a
+ * quarter turn from the truth (the same outline, other shading), which a gradient cannot leave; with
+ * K proposals per type, the best one (by log p) takes each image's gradient, and the network learns
+ * to pick it (multiple-choice learning, Guzmán-Rivera et al. 2012).
+ */
+export const ROTATION_PROPOSALS = 4;
 /** log σ bounds of the guide's Gaussians (position and rotation spread). */
 const LOG_STD = { min: -7, max: 0, start: -2 };
 
@@ -74,8 +81,10 @@ export interface SingleOutputs {
   mu: tf.Tensor2D;
   /** [n, 3] log σ of the centre. */
   logStd: tf.Tensor2D;
-  /** [n, 3, 9] the rotation R̂ each type's head proposes (row-major). */
+  /** [n, 3·K, 9] the K rotations R̂ each type's head proposes (row-major; type-major). */
   rot: tf.Tensor3D;
+  /** [n, 3, K] logits of which proposal the network picks, per type. */
+  pick: tf.Tensor3D;
   /** [n, 1] log σ_R of the rotation's spread. */
   rotLogStd: tf.Tensor2D;
   /** [n, 3] Euler angles (the supervised baseline's rotation output). */
@@ -93,16 +102,26 @@ export interface SingleOutputs {
 export interface SingleObjectNet {
   params: Params;
   size: number;
+  /** Rotation proposals per type (K). */
+  proposals: number;
   forward(images: Float32Array, n: number): SingleOutputs;
 }
 
 /** Builds the network for `size`×`size` images (size a multiple of 16) with `hidden` units per stage. */
-export function singleObjectNet(rng: Rng, options: { size: number; hidden: number }): SingleObjectNet {
-  const { size, hidden } = options;
+export function singleObjectNet(
+  rng: Rng,
+  options: { size: number; hidden: number; proposals?: number },
+): SingleObjectNet {
+  const { size, hidden, proposals: K = ROTATION_PROPOSALS } = options;
+  if (!Number.isInteger(K) || K < 1 || K > 16) {
+    throw new RangeError(`proposals must be an integer in 1..16, got ${K}`);
+  }
   if (!Number.isInteger(size) || size < 16 || size % 16) {
     throw new RangeError(`imageSize must be a multiple of 16, got ${size}`);
   }
-  if (!Number.isInteger(hidden) || hidden < 1) throw new RangeError(`hidden must be an integer ≥ 1, got ${hidden}`);
+  if (!Number.isInteger(hidden) || hidden < 1) {
+    throw new RangeError(`hidden must be an integer ≥ 1, got ${hidden}`);
+  }
   const params = new Params(rng);
   const enc = smallCnn(params, "where_cnn", 32);
   const flat = (size / 8) ** 2 * 32;
@@ -111,12 +130,13 @@ export function singleObjectNet(rng: Rng, options: { size: number; hidden: numbe
   const glimpseCnn = smallCnn(params, "what_cnn", 32);
   const gFlat = (GLIMPSE.size / 4) ** 2 * 32;
   const whatFc = params.dense("what_fc", gFlat + hidden, hidden);
-  // type 3 · 6-D rotation per type 18 · log σ_R 1 · Euler 3
-  const whatHead = params.dense("what", hidden, 25, 0.1);
+  // type 3 · K 6-D rotations per type · K pick logits per type · log σ_R 1 · Euler 3
+  const whatHead = params.dense("what", hidden, 3 + 3 * K * 7 + 4, 0.1);
   const clampLog = (t: tf.Tensor) => tf.clipByValue(tf.add(t, LOG_STD.start), LOG_STD.min, LOG_STD.max);
   return {
     params,
     size,
+    proposals: K,
     forward(images, n) {
       const half = size / 2;
       const x = tf.tensor4d(meanPool(images, n, size, 2), [n, half, half, 1]);
@@ -125,17 +145,31 @@ export function singleObjectNet(rng: Rng, options: { size: number; hidden: numbe
       const mu = tf.mul(tf.tanh(muRaw), tf.tensor1d(MU_REACH)) as tf.Tensor2D;
       // z_what: a glimpse at each image's mean centre (image-plane u, v).
       const m = mu.dataSync(), poses = new Float32Array(n * 3);
-      for (let i = 0; i < n; i++) poses.set([GLIMPSE.halfWidth, m[i * 3] * TO_IMAGE, -m[i * 3 + 1] * TO_IMAGE], i * 3);
+      for (let i = 0; i < n; i++) {
+        poses.set([GLIMPSE.halfWidth, m[i * 3] * TO_IMAGE, -m[i * 3 + 1] * TO_IMAGE], i * 3);
+      }
       const source = Int32Array.from({ length: n }, (_, i) => i);
-      const g = tf.tensor4d(glimpseHost(images, size, source, poses, GLIMPSE.size), [n, GLIMPSE.size, GLIMPSE.size, 1]);
+      const g = tf.tensor4d(glimpseHost(images, size, source, poses, GLIMPSE.size), [
+        n,
+        GLIMPSE.size,
+        GLIMPSE.size,
+        1,
+      ]);
       const gf = glimpseCnn(g).coarse.reshape([n, gFlat]);
       const hw = tf.relu(dense(tf.concat([gf, h], 1) as tf.Tensor2D, whatFc));
-      const [typeLogits, rot6, rotLogStd, euler] = tf.split(dense(hw, whatHead), [3, 18, 1, 3], 1);
+      const [typeLogits, rot6, pick, rotLogStd, euler] = tf.split(dense(hw, whatHead), [
+        3,
+        18 * K,
+        3 * K,
+        1,
+        3,
+      ], 1);
       return {
         typeLogits: typeLogits as tf.Tensor2D,
         mu,
         logStd: clampLog(logStd) as tf.Tensor2D,
-        rot: rotationFrom6d(rot6.reshape([n, N_TYPES, 6])) as tf.Tensor3D,
+        rot: rotationFrom6d(rot6.reshape([n, N_TYPES * K, 6])) as tf.Tensor3D,
+        pick: pick.reshape([n, N_TYPES, K]) as tf.Tensor3D,
         rotLogStd: clampLog(rotLogStd) as tf.Tensor2D,
         euler: euler as tf.Tensor2D,
       };
@@ -233,7 +267,7 @@ export class UnsupervisedGuide {
     const eps = [0, 1, 2].map(() => this.rng.normal(0, 1)), epsR = [0, 1, 2].map(() => this.rng.normal(0, 1));
     const pos = [0, 1, 2].map((a) => o.mu[i * 3 + a] + Math.exp(o.logStd[i * 3 + a]) * eps[a]);
     const sr = Math.exp(o.rotLogStd[i]), turnNoise = expRotation(epsR.map((e) => e * sr));
-    const R = matMul3(turnNoise, o.rot.subarray((i * 3 + type) * 9, (i * 3 + type + 1) * 9));
+    const R = matMul3(turnNoise, proposal(o, i, type, picked(o, i, type)));
     const object: FitObject = { type, u: pos[0], v: pos[1], z: pos[2], R };
     return { type, eps, epsR, turnNoise, object };
   }
@@ -252,35 +286,51 @@ export class UnsupervisedGuide {
       const host = readHost(out);
       // Host: samples, log p, finite-difference gradients.
       const gPos = new Float32Array(n * 3), eps = new Float32Array(n * 3);
-      const G = new Float32Array(n * 27), gSigmaR = new Float32Array(n), typeOneHot = new Float32Array(n * 3);
+      const K = this.net.proposals,
+        pickTarget = new Float32Array(n * 3 * K),
+        pickMask = new Float32Array(n * 3);
+      const G = new Float32Array(n * 3 * K * 9),
+        gSigmaR = new Float32Array(n),
+        typeOneHot = new Float32Array(n * 3);
       const ell = new Float32Array(n);
       const ellAll = new Float32Array(n * 3);
       for (let i = 0; i < n; i++) {
         const s = this.sample(host, i);
         this.lik.setImage(images.subarray(i * px, (i + 1) * px));
-        // ℓ_t = log p(x | type t, the sampled pose) for every type: the sampled one's is REINFORCE's
-        // signal, all three are the enumeration's.
-        const asType = (t: number): FitObject => {
-          const R = matMul3(s.turnNoise, host.rot.subarray((i * 3 + t) * 9, (i * 3 + t + 1) * 9));
+        // ℓ_t = log p(x | type t at the sampled centre, its best proposal) for every type: the sampled
+        // one's is REINFORCE's signal, all three are the enumeration's. A sphere has one pose.
+        const asType = (t: number, k: number): FitObject => {
+          const R = matMul3(s.turnNoise, proposal(host, i, t, k));
           return { ...s.object, type: t, R };
         };
-        for (let t = 0; t < 3; t++) ellAll[i * 3 + t] = this.lik.logLik([asType(t)]);
+        const best = [0, 0, 0];
+        for (let t = 0; t < 3; t++) {
+          let top = -Infinity;
+          for (let k = 0; k < (t === 0 ? 1 : K); k++) {
+            const l = this.lik.logLik([asType(t, k)]);
+            if (l > top) [top, best[t]] = [l, k];
+          }
+          ellAll[i * 3 + t] = top;
+        }
         ell[i] = ellAll[i * 3 + s.type];
-        const g = this.lik.gradient([s.object], 0, "centre");
+        const g = this.lik.gradient([asType(s.type, best[s.type])], 0, "centre");
         gPos.set([g[0], g[1], g[2]], i * 3);
         eps.set(s.eps, i * 3);
-        // Each type's rotation head learns from its own turn gradient at the sampled centre (the
+        // Each type's best proposal learns from its own turn gradient at the sampled centre (the
         // conditional ELBO given the type), so a type the guide seldom samples still has a pose:
-        // G_t = ½ Σ_a g_a [e_a]× R̂_t, whose inner product with a turn [e_b]× R̂_t is g_b.
+        // G = ½ Σ_a g_a [e_a]× R̂, whose inner product with a turn [e_b]× R̂ is g_b. The pick logits
+        // learn which proposal was best.
         for (let t = 1; t < 3; t++) {
-          const gt = this.lik.gradient([asType(t)], 0, "turns");
-          const Rhat = host.rot.subarray((i * 3 + t) * 9, (i * 3 + t + 1) * 9);
+          const gt = this.lik.gradient([asType(t, best[t])], 0, "turns");
+          const Rhat = proposal(host, i, t, best[t]), at = ((i * 3 + t) * K + best[t]) * 9;
           for (let a = 0; a < 3; a++) {
             const m = matMul3(GENERATORS[a], Rhat);
-            for (let j = 0; j < 9; j++) G[(i * 3 + t) * 9 + j] += 0.5 * gt[3 + a] * m[j];
+            for (let j = 0; j < 9; j++) G[at + j] += 0.5 * gt[3 + a] * m[j];
           }
           // ∂ log p / ∂σ_R through R = exp([σ_R ε_R]×) R̂: the sampled type's turn gradient along ε_R.
           if (t === s.type) gSigmaR[i] = gt[3] * s.epsR[0] + gt[4] * s.epsR[1] + gt[5] * s.epsR[2];
+          pickTarget[(i * 3 + t) * K + best[t]] = 1;
+          pickMask[i * 3 + t] = 1;
         }
         typeOneHot[i * 3 + s.type] = 1;
       }
@@ -295,7 +345,7 @@ export class UnsupervisedGuide {
       const bHost = b.dataSync();
       const advantage = this.normalizer.normalize(target.map((t, i) => t - bHost[i]));
 
-      const { typeLogits, mu, logStd, rot, rotLogStd } = out;
+      const { typeLogits, mu, logStd, rot, rotLogStd, pick } = out;
       const logQ = tf.logSoftmax(typeLogits);
       const q = tf.exp(logQ);
       const oneHot = tf.tensor2d(typeOneHot, [n, 3]);
@@ -316,7 +366,7 @@ export class UnsupervisedGuide {
       const posSample = tf.add(mu, tf.mul(tf.exp(logStd), tf.tensor2d(eps, [n, 3])));
       const likSurrogate = tf.addN([
         tf.sum(tf.mul(posSample, tf.tensor2d(gPos, [n, 3])), 1),
-        tf.sum(tf.mul(rot.reshape([n, 27]), tf.tensor2d(G, [n, 27])), 1),
+        tf.sum(tf.mul(rot.reshape([n, 27 * K]), tf.tensor2d(G, [n, 27 * K])), 1),
         tf.mul(tf.exp(rotLogStd.reshape([n])), tf.tensor1d(gSigmaR)),
       ]);
       // The type: REINFORCE, advantage · log q(type), or the expectation Σ_t q_t ℓ_t enumerated.
@@ -325,10 +375,19 @@ export class UnsupervisedGuide {
         : tf.mul(tf.sum(tf.mul(logQ, oneHot), 1), tf.tensor1d(advantage));
       const kl = tf.addN([klType, klPos, klRot]);
       const baselineLoss = tf.mean(tf.square(tf.sub(b, tf.tensor1d(target))));
+      // The pick: cross-entropy of each type's pick logits against the proposal that scored best.
+      const pickLoss = tf.div(
+        tf.neg(tf.sum(tf.mul(tf.logSoftmax(pick), tf.tensor3d(pickTarget, [n, 3, K])))),
+        Math.max(1, pickMask.reduce((a, v) => a + v, 0)),
+      );
       let klMean = 0;
       for (let i = 0; i < n; i++) klMean += klOf(host, i) / n;
       stats = { elbo: mean - klMean, logLik: mean, kl: klMean, renders: 0 };
-      return tf.add(tf.neg(tf.mean(tf.sub(tf.add(likSurrogate, score), kl))), baselineLoss) as tf.Scalar;
+      return tf.addN([
+        tf.neg(tf.mean(tf.sub(tf.add(likSurrogate, score), kl))),
+        baselineLoss,
+        pickLoss,
+      ]) as tf.Scalar;
     });
     stats.renders = this.lik.renders - rendersBefore;
     return stats;
@@ -339,7 +398,9 @@ export class UnsupervisedGuide {
     const pooled = meanPool(images, n, this.options.size, 2), sig = this.#signal;
     let b: Float32Array = new Float32Array(n);
     tf.tidy(() => {
-      b = Float32Array.from(this.baseline.apply(tf.tensor2d(pooled, [n, (this.options.size / 2) ** 2])).dataSync());
+      b = Float32Array.from(
+        this.baseline.apply(tf.tensor2d(pooled, [n, (this.options.size / 2) ** 2])).dataSync(),
+      );
     });
     return b.map((v) => sig.mean + sig.std * v);
   }
@@ -351,7 +412,9 @@ export class UnsupervisedGuide {
    * norm of the mean, and their ratio (noise per unit of signal; lower is better).
    */
   estimatorVariance(images: Float32Array, n: number, draws = 16) {
-    if (!Number.isInteger(draws) || draws < 2) throw new RangeError(`draws must be an integer ≥ 2, got ${draws}`);
+    if (!Number.isInteger(draws) || draws < 2) {
+      throw new RangeError(`draws must be an integer ≥ 2, got ${draws}`);
+    }
     const px = this.options.size * this.options.size;
     const host = readForward(this.net, images, n);
     const b = this.baselineNats(images, n);
@@ -365,7 +428,7 @@ export class UnsupervisedGuide {
           this.lik.logLik([{
             ...s.object,
             type: t,
-            R: matMul3(s.turnNoise, host.rot.subarray((i * 3 + t) * 9, (i * 3 + t + 1) * 9)),
+            R: matMul3(s.turnNoise, proposal(host, i, t, picked(host, i, t))),
           }])
         );
         const expected = q[0] * ell[0] + q[1] * ell[1] + q[2] * ell[2];
@@ -433,8 +496,25 @@ export function klOf(o: HostOutputs, i: number): number {
   return kl - 3 * o.rotLogStd[i] + Math.log(8 * Math.PI ** 2) - 1.5 * Math.log(2 * Math.PI * Math.E);
 }
 
+/** Proposal k of type t for image i (row-major 3×3). */
+export function proposal(o: HostOutputs, i: number, t: number, k: number): Float32Array {
+  const at = ((i * 3 + t) * o.proposals + k) * 9;
+  return o.rot.subarray(at, at + 9);
+}
+
+/** The proposal the network picks for type t of image i (its highest pick logit). */
+export function picked(o: HostOutputs, i: number, t: number): number {
+  const K = o.proposals, l = o.pick.subarray((i * 3 + t) * K, (i * 3 + t + 1) * K);
+  let best = 0;
+  for (let k = 1; k < K; k++) if (l[k] > l[best]) best = k;
+  return best;
+}
+
 /** The network's outputs read back to the host. */
 export interface HostOutputs {
+  /** [n, 3, K] pick logits. */
+  pick: Float32Array;
+  proposals: number;
   typeLogits: Float32Array;
   mu: Float32Array;
   logStd: Float32Array;
@@ -458,6 +538,8 @@ function readHost(o: SingleOutputs): HostOutputs {
     mu: o.mu.dataSync() as Float32Array,
     logStd: o.logStd.dataSync() as Float32Array,
     rot: o.rot.dataSync() as Float32Array,
+    pick: o.pick.dataSync() as Float32Array,
+    proposals: o.pick.shape[2],
     rotLogStd: o.rotLogStd.dataSync() as Float32Array,
     euler: o.euler.dataSync() as Float32Array,
   };
@@ -473,7 +555,9 @@ export function supervisedLoss(net: SingleObjectNet, batch: SlotDataset): tf.Sca
   const o = net.forward(batch.images, n);
   const onehot = tf.oneHot(tf.tensor1d(Array.from(batch.type.subarray(0, n)), "int32"), N_TYPES);
   const ce = tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(o.typeLogits), onehot), 1)));
-  const pos = tf.mean(tf.sum(tf.squaredDifference(o.mu, tf.tensor2d(batch.position.subarray(0, n * 3), [n, 3])), 1));
+  const pos = tf.mean(
+    tf.sum(tf.squaredDifference(o.mu, tf.tensor2d(batch.position.subarray(0, n * 3), [n, 3])), 1),
+  );
   const rotating = Float32Array.from(batch.type.subarray(0, n), (t) => (t === 0 ? 0 : 1));
   const eul = tf.div(
     tf.sum(
@@ -512,7 +596,7 @@ export function predictSingle(
       const [x, y] = camera ? unprojectAtZ(u, v, z, camera) : [u, v];
       let R: Float64Array, euler: [number, number, number];
       if (rotation === "6d") {
-        R = Float64Array.from(host.rot.subarray((i * 3 + type) * 9, (i * 3 + type + 1) * 9));
+        R = Float64Array.from(proposal(host, i, type, picked(host, i, type)));
         euler = eulerFromMatrix(R);
       } else {
         euler = [host.euler[i * 3], host.euler[i * 3 + 1], host.euler[i * 3 + 2]];

@@ -27,7 +27,8 @@ Deno.test("gaussianKernel sums to 1 and is symmetric; blurImage keeps an image's
 
 Deno.test("RenderLikelihood: the truth scores highest, and the finite-difference gradient points at it", () => {
   const R = eulerZYX(0.3, 0.5, 0.2);
-  const x = renderScene([{ type: "cube", position: [0.2, 0.1, 0], rotation: [0.3, 0.5, 0.2] }], { size }).image;
+  const x =
+    renderScene([{ type: "cube", position: [0.2, 0.1, 0], rotation: [0.3, 0.5, 0.2] }], { size }).image;
   const lik = new RenderLikelihood({ size, sigma: 0.1, blurPx: 1 });
   lik.setImage(x);
   const truth = { type: 1, u: 0.2, v: 0.1, z: 0, R };
@@ -48,7 +49,8 @@ Deno.test("RenderLikelihood: the truth scores highest, and the finite-difference
 
 Deno.test("ascent on the finite-difference turn gradient recovers a cube's rotation (modulo symmetry)", () => {
   const Rt = eulerZYX(0.3, 0.5, 0.2);
-  const x = renderScene([{ type: "cube", position: [0, 0, 0], rotation: [0.3, 0.5, 0.2] }], { size: 48 }).image;
+  const x =
+    renderScene([{ type: "cube", position: [0, 0, 0], rotation: [0.3, 0.5, 0.2] }], { size: 48 }).image;
   const lik = new RenderLikelihood({ size: 48, sigma: 0.1, blurPx: 1 });
   lik.setImage(x);
   let R = matMul3(expRotation([0.3, -0.2, 0.15]), Rt);
@@ -65,7 +67,8 @@ Deno.test("ascent on the finite-difference turn gradient recovers a cube's rotat
 
 Deno.test("RenderLikelihood under the perspective camera: depth has a gradient, towards the true z", () => {
   const camera = { ...DEFAULT_CAMERA, projection: "perspective" as const };
-  const x = renderScene([{ type: "sphere", position: [0, 0, 0.2], rotation: [0, 0, 0] }], { size, camera }).image;
+  const x =
+    renderScene([{ type: "sphere", position: [0, 0, 0.2], rotation: [0, 0, 0] }], { size, camera }).image;
   const lik = new RenderLikelihood({ size, sigma: 0.1, blurPx: 1, camera });
   lik.setImage(x);
   const g = lik.gradient([{ type: 0, u: 0, v: 0, z: -0.1, R: eulerZYX(0, 0, 0) }], 0, "centre");
