@@ -27,6 +27,7 @@ Deno.test("docs/cli.md names every flag each tool's --help prints", async () => 
   const doc = await read("docs/cli.md");
   const tools: [string, string][] = [
     ["air3d", "air3d"],
+    ["air3d-unsup", "air3d_unsup"],
     ["air-mnist", "air_mnist"],
     ["gqn", "gqn"],
     ["genesis", "genesis"],

@@ -23,6 +23,7 @@ import { PRIMITIVE_TYPES } from "../scenes/primitives.ts";
 import { renderBatch } from "../scenes/render.ts";
 import { scoreScenes, type SlotPrediction } from "../metrics/slots.ts";
 import { AdamW } from "../nn/adam.ts";
+import { cosineDecay } from "../nn/schedule.ts";
 import { asSeen, cameraOf, zFloorMae } from "./camera.ts";
 import {
   predictSingle,
@@ -52,6 +53,8 @@ export interface UnsupConfig {
   budgetS: number;
   batchSize: number;
   lr: number;
+  /** Cosine decay of the learning rate over the time budget (to 2 % of `lr`). */
+  cosine: boolean;
   hidden: number;
   /** σ of the likelihood, pixel values in [0, 1]. */
   sigma: number;
@@ -82,6 +85,7 @@ export function defaultUnsupConfig(): UnsupConfig {
     budgetS: 600,
     batchSize: 32,
     lr: 1e-3,
+    cosine: true,
     hidden: 256,
     sigma: 0.1,
     blurPx: 1,
@@ -265,12 +269,15 @@ export async function runUnsupervised(
       nextPoint += c.budgetS / c.curvePoints;
     }
     if (elapsed >= c.budgetS) break;
+    const lr = c.cosine ? cosineDecay(elapsed / c.budgetS, c.lr, 0.02) : c.lr;
     if (guide) {
+      guide.opt.lr = lr;
       elbo = guide.step(images(c.batchSize), c.batchSize).elbo;
     } else {
       // The baseline alone reads latents: the image-plane centre (asSeen) and Euler angles.
       const batch = asSeen(sampleSlotDataset(labelled, c.batchSize, opts), camera);
       elbo = NaN;
+      supervised!.lr = lr;
       supervised!.step(() => supervisedLoss(net, batch));
     }
     steps++;
