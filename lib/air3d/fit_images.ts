@@ -73,6 +73,12 @@ export function fitImages(
 /** The λ values {@link calibrateFitLambda} tries (squared-error units; an object covers ≈ 100–250 px). */
 export const FIT_LAMBDAS = [1, 2, 3, 4, 6, 8];
 
+/** The share of images whose slots with presence ≥ 0.5 number `counts[b]`. */
+export function countAccuracy(predictions: SlotPrediction[][], counts: number[]): number {
+  const right = predictions.filter((slots, b) => slots.filter((s) => s.presence >= 0.5).length === counts[b]);
+  return right.length / Math.max(1, counts.length);
+}
+
 /**
  * The λ of {@link FIT_LAMBDAS} whose fits count the most validation images right (`counts`: their
  * true numbers of objects); ties go to the smaller λ. `fit(λ)` fits the validation images.
@@ -83,11 +89,7 @@ export function calibrateFitLambda(
 ): { lambda: number; accuracy: number } {
   let best = { lambda: FIT_LAMBDAS[0], accuracy: -1 };
   for (const lambda of FIT_LAMBDAS) {
-    const predictions = fit(lambda);
-    const right = predictions.filter((slots, b) =>
-      slots.filter((s) => s.presence >= 0.5).length === counts[b]
-    );
-    const accuracy = right.length / Math.max(1, counts.length);
+    const accuracy = countAccuracy(fit(lambda), counts);
     if (accuracy > best.accuracy) best = { lambda, accuracy };
   }
   return best;

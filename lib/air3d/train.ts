@@ -28,6 +28,7 @@ import { applyCounts, calibrateLambda, chooseCounts, countCosts, MIN_PRESENCE } 
 import { type FitObject, fromPredictions } from "./fit.ts";
 import {
   calibrateFitLambda,
+  countAccuracy,
   failureRate,
   FIT_LAMBDAS,
   fitImagesParallel,
@@ -528,7 +529,11 @@ export async function refineSet(
   const byLambda = new Map<number, SlotPrediction[][]>();
   for (const l of FIT_LAMBDAS) {
     const fits = await fit(val, nCal, valStarts, valWeaker, l);
-    onLog(`refinement: λ ${l} on ${nCal} validation scenes, ${fits.msPerImage.toFixed(1)} ms / image`);
+    onLog(
+      `refinement: λ ${l} on ${nCal} validation scenes: count ${
+        countAccuracy(fits.predictions, counts).toFixed(3)
+      }, ${fits.msPerImage.toFixed(1)} ms / image`,
+    );
     byLambda.set(l, fits.predictions);
   }
   const { lambda } = calibrateFitLambda((l) => byLambda.get(l)!, counts);
