@@ -51,6 +51,11 @@ export interface UnsupConfig {
   projection: "orthographic" | "perspective";
   /** Training time, seconds. */
   budgetS: number;
+  /**
+   * Most training steps (0: no limit). A time budget gives as many steps as the machine manages, so
+   * only a step-limited run is repeatable step for step: same seed and `maxSteps`, same result.
+   */
+  maxSteps: number;
   batchSize: number;
   lr: number;
   /** Cosine decay of the learning rate over the time budget (to 2 % of `lr`). */
@@ -83,6 +88,7 @@ export function defaultUnsupConfig(): UnsupConfig {
     camera: "fixed",
     projection: "orthographic",
     budgetS: 600,
+    maxSteps: 0,
     batchSize: 32,
     lr: 1e-3,
     cosine: true,
@@ -123,6 +129,7 @@ export function validateUnsupConfig(c: UnsupConfig): UnsupConfig {
   requireInt(c, "imageSize", 16, 256);
   if (c.imageSize % 16) throw new RangeError(`imageSize must be a multiple of 16, got ${c.imageSize}`);
   requireInt(c, "batchSize", 1, 4096);
+  requireInt(c, "maxSteps", 0);
   requireInt(c, "hidden", 1, 4096);
   requireInt(c, "nTest", 1, 100_000);
   requireInt(c, "nCurve", 1, 100_000);
@@ -268,8 +275,10 @@ export async function runUnsupervised(
       await addPoint();
       nextPoint += c.budgetS / c.curvePoints;
     }
-    if (elapsed >= c.budgetS) break;
-    const lr = c.cosine ? cosineDecay(elapsed / c.budgetS, c.lr, 0.02) : c.lr;
+    if (elapsed >= c.budgetS || (c.maxSteps > 0 && steps >= c.maxSteps)) break;
+    // The schedule runs on steps when they are limited (repeatable), else on the clock.
+    const progress = c.maxSteps > 0 ? steps / c.maxSteps : elapsed / c.budgetS;
+    const lr = c.cosine ? cosineDecay(progress, c.lr, 0.02) : c.lr;
     if (guide) {
       guide.opt.lr = lr;
       elbo = guide.step(images(c.batchSize), c.batchSize).elbo;

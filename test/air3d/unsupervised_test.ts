@@ -90,7 +90,8 @@ Deno.test("runUnsupervised: same seed, same result; the JSON carries the issue's
   const c = {
     ...defaultUnsupConfig(),
     imageSize: size,
-    budgetS: 1e-9,
+    budgetS: 600,
+    maxSteps: 3, // a step-limited run repeats step for step (a timed one trains as many as the machine manages)
     nTest: 20,
     nCurve: 10,
     curvePoints: 1,
@@ -123,6 +124,8 @@ Deno.test("runUnsupervised: same seed, same result; the JSON carries the issue's
     assert.ok(k in a.result, k);
   }
   assert.equal(a.result.count_acc, 1);
+  assert.equal(a.result.steps, 3);
+  assert.deepEqual(a.result.estimator_variance, b.result.estimator_variance);
   const sup = await runUnsupervised({ ...c, learning: "supervised" });
   assert.equal(sup.result.elbo, null);
   assert.equal(sup.result.estimator_variance, null);
