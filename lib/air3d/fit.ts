@@ -17,7 +17,9 @@
  *   own weaker proposals, then every type in a few orientations where the squared residual, summed
  *   over an object-sized window, is largest (screened by a short polish of the newcomer's centre,
  *   the best three polished in full); *rebirths* — an object taken out and one or two births put
- *   where the residual then peaks; *deaths*; *type changes* (with the birth orientations); *mirror
+ *   where the residual then peaks; *deaths*; *type changes* and *re-poses* (every other type, and a
+ *   cube's or cylinder's own, tried in a dense set of orientations at the object's centre, each
+ *   screened by one windowed render, the best three polished); *mirror
  *   flips* (the Necker reversal: an object reflected through the image plane has the same outline);
  *   *depth swaps* of two overlapping objects (orthographic: depth is seen only through occlusion).
  *
