@@ -19,7 +19,6 @@ import type { GridItem } from "../display/images.ts";
 import type { LiveOutput, Notebook } from "../display/notebook.ts";
 import type { SlotPrediction } from "../metrics/slots.ts";
 import type { SlotDataset } from "../scenes/scenes3d.ts";
-import { PRIMITIVE_TYPES } from "../scenes/primitives.ts";
 import { renderBatch } from "../scenes/render.ts";
 import { cameraOf } from "./camera.ts";
 import { predictedScene } from "./report.ts";
@@ -172,9 +171,6 @@ export function varianceRows(v: NonNullable<UnsupResult["estimator_variance"]>):
     "Var / ‖mean‖²": s.ratio,
   }));
 }
-
-/** The type names, for confusion matrices. */
-export const TYPE_NAMES = [...PRIMITIVE_TYPES];
 
 /** log p (left axis) and its finite-difference derivative (right axis) along one latent. */
 export function likelihoodSliceFigure(

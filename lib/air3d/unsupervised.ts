@@ -10,13 +10,14 @@
  *
  *     type ~ Cat(softmax(ℓ)),   (u, v, z) = μ + σ ⊙ ε,   R = exp([σ_R ε_R]×) · R̂_type,
  *
- * with ε, ε_R ~ N(0, I) and R̂_type the 6-D rotation (Zhou et al. 2019) of the sampled type's head.
- * Its gradient has three parts:
+ * with ε, ε_R ~ N(0, I) and R̂_type the 6-D rotation (Zhou et al. 2019) the network picks among the
+ * sampled type's K proposals ({@link ROTATION_PROPOSALS}). Its gradient has three parts:
  *
  * - **continuous latents, reparameterised**: ∂ log p / ∂(u, v, z, turn) by central finite
  *   differences through the renderer (`RenderLikelihood.gradient`), chained into the network by the
  *   surrogate g·(μ + σε) (g held constant) for the centre, and ⟨G, R̂⟩ with
- *   G = ½ Σ_a g_a [e_a]× R̂ for the rotation (its derivative along a turn [e_b]×R̂ is g_b);
+ *   G = ½ Σ_a g_a [e_a]× R̂ for the rotation (its derivative along a turn [e_b]×R̂ is g_b) — given
+ *   to each type's best-scoring proposal, whose index the pick logits learn (multiple-choice learning);
  * - **the discrete type, by the score function** (REINFORCE) with NVIL's variance reduction
  *   (Mnih & Gregor 2014, `lib/air/estimators.ts`): (ℓ − b(x) − c)/s · ∇ log q(type), ℓ = log p(x | z)
  *   and b(x) a learned, input-dependent baseline;
@@ -218,7 +219,7 @@ export interface UnsupervisedOptions {
   typeGradient?: "reinforce" | "enumerate";
 }
 
-/** What one training step measured (batch means; `gradVariance` per estimator, see {@link UnsupervisedGuide.step}). */
+/** What one training step measured: batch means of the ELBO, log p and the KL, and the renders it took. */
 export interface StepStats {
   elbo: number;
   logLik: number;
@@ -273,9 +274,11 @@ export class UnsupervisedGuide {
   }
 
   /**
-   * One ELBO step on `n` images (size² values each). Per image: one guide sample, its log p(x | z)
-   * (1 render), the finite-difference gradient of log p in the object's centre and rotation (2 renders
-   * per latent), the type's REINFORCE term with the NVIL baseline, and the KL terms.
+   * One ELBO step on `n` images (size² values each). Per image: one guide sample; log p(x | z) for
+   * every type at its best proposal (1 + 2K renders); the finite-difference gradient of log p in the
+   * centre (4 renders, 6 under perspective) and, for the cube's and the cylinder's best proposal, in
+   * the rotation (12 renders); the type's REINFORCE term with the NVIL baseline (or the sum over
+   * types); the pick logits' cross-entropy; and the KL terms.
    */
   step(images: Float32Array, n: number): StepStats {
     const { size } = this.options, px = size * size, rendersBefore = this.lik.renders;
