@@ -38,12 +38,14 @@
  * @module
  */
 import {
+  axisRotation,
   type Camera,
   DEFAULT_FOV_DEG,
   DEFAULT_SCALE,
   eulerZYX,
   POSITION_RANGE,
   PRIMITIVE_TYPES,
+  rotationAbout,
   type Scene,
   VIEW_HALF_WIDTH,
 } from "../scenes/primitives.ts";
@@ -118,14 +120,6 @@ const STEP_UV = 0.04, STEP_Z = 0.06, STEP_ANGLE = 0.15;
 /** The search stops when its steps have halved below this share of the first ones. */
 const FINE = 1 / 16, COARSE = 1 / 4;
 
-/** A rotation by `angle` about world axis 0, 1 or 2 (row-major). */
-function axisRotation(axis: number, angle: number): Float64Array {
-  const c = Math.cos(angle), s = Math.sin(angle);
-  if (axis === 0) return Float64Array.of(1, 0, 0, 0, c, -s, 0, s, c);
-  if (axis === 1) return Float64Array.of(c, 0, s, 0, 1, 0, -s, 0, c);
-  return Float64Array.of(c, -s, 0, s, c, 0, 0, 0, 1);
-}
-
 /** Rotations tried for a cube's birth: the identity and a few turns (its 24 symmetries make the rest near one). */
 const CUBE_TURNS: Float64Array[] = [
   eulerZYX(0, 0, 0),
@@ -153,23 +147,6 @@ const CYLINDER_TURNS: Float64Array[] = [
 
 /** Rotations tried for a birth, by type: a sphere needs only one. */
 const TURNS: Float64Array[][] = [[eulerZYX(0, 0, 0)], CUBE_TURNS, CYLINDER_TURNS];
-
-/** A rotation by `angle` about the unit `axis` (Rodrigues: R = I + sin θ [a]× + (1 − cos θ) [a]×²). */
-function rotationAbout(axis: readonly number[], angle: number): Float64Array {
-  const n = Math.hypot(...axis), [x, y, z] = axis.map((a) => a / n);
-  const c = Math.cos(angle), s = Math.sin(angle), t = 1 - c;
-  return Float64Array.of(
-    t * x * x + c,
-    t * x * y - s * z,
-    t * x * z + s * y,
-    t * x * y + s * z,
-    t * y * y + c,
-    t * y * z - s * x,
-    t * x * z - s * y,
-    t * y * z + s * x,
-    t * z * z + c,
-  );
-}
 
 /**
  * Dense sets of rotations for a re-pose (and a type change), screened by one render each: a cube's

@@ -24,7 +24,7 @@
  * ```
  * @module
  */
-import type { Camera } from "../scenes/primitives.ts";
+import { axisRotation, type Camera } from "../scenes/primitives.ts";
 import { Rasteriser } from "../scenes/render.ts";
 import { matMul3 } from "../metrics/slots.ts";
 import { type FitObject, sceneOf } from "./fit.ts";
@@ -105,14 +105,6 @@ function blurPass(
       out[at] = acc;
     }
   }
-}
-
-/** A rotation by `angle` about world axis 0, 1 or 2 (row-major). */
-function turn(axis: number, angle: number): Float64Array {
-  const c = Math.cos(angle), s = Math.sin(angle);
-  if (axis === 0) return Float64Array.of(1, 0, 0, 0, c, -s, 0, s, c);
-  if (axis === 1) return Float64Array.of(c, 0, s, 0, 1, 0, -s, 0, c);
-  return Float64Array.of(c, -s, 0, s, c, 0, 0, 0, 1);
 }
 
 /**
@@ -198,8 +190,8 @@ export class RenderLikelihood {
     }
     if (o.type !== 0 && which !== "centre") {
       for (let a = 0; a < 3; a++) {
-        g[3 + a] =
-          (at({ ...o, R: matMul3(turn(a, angle), o.R) }) - at({ ...o, R: matMul3(turn(a, -angle), o.R) })) /
+        g[3 + a] = (at({ ...o, R: matMul3(axisRotation(a, angle), o.R) }) -
+          at({ ...o, R: matMul3(axisRotation(a, -angle), o.R) })) /
           (2 * angle);
       }
     }
@@ -230,7 +222,7 @@ export function logLikSlice(
         v: o.v + (latent === 1 ? d : 0),
         z: o.z + (latent === 2 ? d : 0),
       }
-      : { ...o, R: matMul3(turn(latent - 3, d), o.R) };
+      : { ...o, R: matMul3(axisRotation(latent - 3, d), o.R) };
     const trial = objects.slice();
     trial[k] = moved;
     logLik.push(lik.logLik(trial));

@@ -296,8 +296,30 @@ export async function runUnsupervised(
   const t1 = performance.now();
   const predictions = predictSingle(net, test.images, test.n, camera, rotation);
   const inferMs = (performance.now() - t1) / test.n;
+  const result = scoredResult(c, test, predictions, {
+    elbo: guide ? guide.meanElbo(test.images, test.n) : null,
+    steps,
+    train_s: trainS,
+    infer_ms_per_image: inferMs,
+    estimator_variance: guide ? guide.estimatorVariance(test.images, Math.min(32, test.n), 16) : null,
+  });
+  guide?.dispose();
+  supervised?.dispose();
+  return { result, curve, net: net as SingleObjectNet | null, test, predictions };
+}
+
+/** The result of a run: the scores of `predictions` on the test scenes, with what the method itself reports. */
+function scoredResult(
+  c: UnsupConfig,
+  test: SlotDataset,
+  predictions: SlotPrediction[][],
+  own: Pick<
+    UnsupResult,
+    "elbo" | "steps" | "train_s" | "infer_ms_per_image" | "estimator_variance" | "failure_rate"
+  >,
+): UnsupResult {
   const m = scoreScenes(test.scenes, predictions, "slot");
-  const result: UnsupResult = {
+  return {
     count_acc: m.count_acc,
     type_acc: m.type_acc,
     pos_mae: m.pos_mae,
@@ -305,18 +327,16 @@ export async function runUnsupervised(
     rot_err_median_deg: m.rot_err_median_deg,
     camera_err_deg: null,
     recon_mse: reconstructionMse(test.images, predictions, c.imageSize, c.projection),
-    elbo: guide ? guide.meanElbo(test.images, test.n) : null,
-    steps,
-    train_s: trainS,
-    infer_ms_per_image: inferMs,
-    estimator_variance: guide ? guide.estimatorVariance(test.images, Math.min(32, test.n), 16) : null,
+    elbo: own.elbo,
+    steps: own.steps,
+    train_s: own.train_s,
+    infer_ms_per_image: own.infer_ms_per_image,
+    estimator_variance: own.estimator_variance,
     confusion: m.confusion,
+    ...(own.failure_rate === undefined ? {} : { failure_rate: own.failure_rate }),
     config: c,
     env: environment(),
   };
-  guide?.dispose();
-  supervised?.dispose();
-  return { result, curve, net: net as SingleObjectNet | null, test, predictions };
 }
 
 /**
@@ -349,24 +369,13 @@ async function directRun(c: UnsupConfig, test: SlotDataset) {
     undefined,
     c.directThreads,
   );
-  const m = scoreScenes(test.scenes, fits.predictions, "slot");
-  const result: UnsupResult = {
-    count_acc: m.count_acc,
-    type_acc: m.type_acc,
-    pos_mae: m.pos_mae,
-    z_floor_mae: zFloorMae(test),
-    rot_err_median_deg: m.rot_err_median_deg,
-    camera_err_deg: null,
-    recon_mse: reconstructionMse(test.images, fits.predictions, c.imageSize, c.projection),
+  const result = scoredResult(c, test, fits.predictions, {
     elbo: null,
     steps: 0,
     train_s: 0,
     infer_ms_per_image: fits.msPerImage,
     estimator_variance: null,
-    confusion: m.confusion,
     failure_rate: failureRate(fits.costs, test.scenes.map((s) => s.length), DIRECT_LAMBDA),
-    config: c,
-    env: environment(),
-  };
+  });
   return { result, test, predictions: fits.predictions, traces: fits.traces };
 }

@@ -48,7 +48,7 @@ import type { Rng } from "../core/random.ts";
 import { Params } from "../nn/params.ts";
 import { dense } from "../nn/dense.ts";
 import { AdamW } from "../nn/adam.ts";
-import { type Camera, eulerZYX, POSITION_RANGE } from "../scenes/primitives.ts";
+import { type Camera, eulerZYX, expRotation, POSITION_RANGE } from "../scenes/primitives.ts";
 import { unprojectAtZ } from "../scenes/render.ts";
 import type { SlotDataset } from "../scenes/scenes3d.ts";
 import { eulerFromMatrix, matMul3, type SlotPrediction } from "../metrics/slots.ts";
@@ -176,24 +176,6 @@ export function singleObjectNet(
       };
     },
   };
-}
-
-/** R ≈ exp([w]×) (Rodrigues), row-major. */
-export function expRotation(w: ArrayLike<number>): Float64Array {
-  const t = Math.hypot(w[0], w[1], w[2]);
-  if (t < 1e-12) return Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1);
-  const [x, y, z] = [w[0] / t, w[1] / t, w[2] / t], c = Math.cos(t), s = Math.sin(t), k = 1 - c;
-  return Float64Array.of(
-    k * x * x + c,
-    k * x * y - s * z,
-    k * x * z + s * y,
-    k * x * y + s * z,
-    k * y * y + c,
-    k * y * z - s * x,
-    k * x * z - s * y,
-    k * y * z + s * x,
-    k * z * z + c,
-  );
 }
 
 /** [e_a]× for a = 0, 1, 2 (row-major): the generators of turns about the world axes. */

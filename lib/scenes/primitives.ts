@@ -107,6 +107,37 @@ export function eulerZYX(alpha: number, beta: number, gamma: number): Float64Arr
   );
 }
 
+/** A rotation by `angle` about world axis 0 (x), 1 (y) or 2 (z), row-major. */
+export function axisRotation(axis: number, angle: number): Float64Array {
+  const c = Math.cos(angle), s = Math.sin(angle);
+  if (axis === 0) return Float64Array.of(1, 0, 0, 0, c, -s, 0, s, c);
+  if (axis === 1) return Float64Array.of(c, 0, s, 0, 1, 0, -s, 0, c);
+  return Float64Array.of(c, -s, 0, s, c, 0, 0, 0, 1);
+}
+
+/** A rotation by `angle` about `axis` (any non-zero vector; Rodrigues: I + sin θ [a]× + (1 − cos θ) [a]×²). */
+export function rotationAbout(axis: ArrayLike<number>, angle: number): Float64Array {
+  const n = Math.hypot(axis[0], axis[1], axis[2]), x = axis[0] / n, y = axis[1] / n, z = axis[2] / n;
+  const c = Math.cos(angle), s = Math.sin(angle), t = 1 - c;
+  return Float64Array.of(
+    t * x * x + c,
+    t * x * y - s * z,
+    t * x * z + s * y,
+    t * x * y + s * z,
+    t * y * y + c,
+    t * y * z - s * x,
+    t * x * z - s * y,
+    t * y * z + s * x,
+    t * z * z + c,
+  );
+}
+
+/** exp([w]×): the rotation by |w| about w (the identity for w = 0), row-major. */
+export function expRotation(w: ArrayLike<number>): Float64Array {
+  const t = Math.hypot(w[0], w[1], w[2]);
+  return t < 1e-12 ? Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1) : rotationAbout(w, t);
+}
+
 /** Pixel-centre coordinates `linspace(−1.6, 1.6, size)` (numpy's convention: `[−1.6]` when size is 1). */
 export function pixelCentres(size: number): Float64Array {
   const xs = new Float64Array(size);

@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import { blurImage, gaussianKernel, RenderLikelihood } from "../../lib/air3d/likelihood.ts";
-import { DEFAULT_CAMERA, eulerZYX } from "../../lib/scenes/primitives.ts";
+import { DEFAULT_CAMERA, eulerZYX, expRotation } from "../../lib/scenes/primitives.ts";
 import { renderScene } from "../../lib/scenes/render.ts";
 import { matMul3, rotationError } from "../../lib/metrics/slots.ts";
-import { expRotation } from "../../lib/air3d/unsupervised.ts";
 
 const size = 32;
 

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { initTf, tf } from "../../lib/core/tf.ts";
 import { Rng } from "../../lib/core/random.ts";
 import { sampleSlotDataset } from "../../lib/scenes/scenes3d.ts";
+import { expRotation } from "../../lib/scenes/primitives.ts";
 import { scoreScenes } from "../../lib/metrics/slots.ts";
 import {
-  expRotation,
   predictSingle,
   ROTATION_PROPOSALS,
   singleObjectNet,
