@@ -68,5 +68,6 @@ export const tinyGqn = (overrides: Partial<GqnConfig> = {}): GqnConfig =>
     layers: 2,
     canvasChannels: 4,
     readChannels: 4,
+    epipolarChannels: 8,
     ...overrides,
   });

@@ -30,6 +30,17 @@
  * The inputs that stay fixed over the L layers (v^q, r, coordinates, the read of x^q) enter each
  * core's gate convolution linearly, so their share of it is computed once per pass, not per layer.
  *
+ * **Epipolar read** (`epipolarDepths` D > 0; the geometry-aware GQN of Tobin et al. 2019) — what the
+ * context views show at D points along each query pixel's ray (`epipolar.ts`: mean colour μ_d,
+ * disagreement, in-frame share, on-floor flag). Per pixel, at S×S:
+ *
+ *     e = relu(W₀ · read),   ĉ₀ = Σ_d softmax_d(W_α e)_d μ_d,   e' = relu(conv3×3([e, ĉ₀]))
+ *
+ * relu(conv4×4/4(e')) joins both cores' fixed inputs beside r, and the image is drawn from the canvas
+ * and the read together:
+ *
+ *     η^g(u_L) = sigmoid(W_o relu(W_h [u_L, e', ĉ₀]))
+ *
  * @example
  * ```ts
  * import { initTf, tf } from "../core/tf.ts";
@@ -52,6 +63,7 @@ import { lstmCell } from "../nn/lstm.ts";
 import { Params } from "../nn/params.ts";
 import { requireInt, requireKnownKeys } from "../core/validate.ts";
 import { type QueryBatch, VIEW_DIM } from "../scenes/views.ts";
+import { EPIPOLAR_FEATURES, epipolarRead } from "./epipolar.ts";
 
 /** Architecture of the GQN. */
 export interface GqnConfig {
@@ -73,6 +85,10 @@ export interface GqnConfig {
   canvasChannels: number;
   /** Channels of the inference core's read of x^q. */
   readChannels: number;
+  /** D: depth samples per query ray of the epipolar read (`epipolar.ts`); 0 turns the read off. */
+  epipolarDepths: number;
+  /** Channels of the features made from the epipolar read. */
+  epipolarChannels: number;
 }
 
 export function defaultGqnConfig(overrides: Partial<GqnConfig> = {}): GqnConfig {
@@ -86,6 +102,8 @@ export function defaultGqnConfig(overrides: Partial<GqnConfig> = {}): GqnConfig 
     layers: 4,
     canvasChannels: 16,
     readChannels: 16,
+    epipolarDepths: 8,
+    epipolarChannels: 32,
     ...overrides,
   };
 }
@@ -108,6 +126,8 @@ export function validateGqnConfig(c: GqnConfig): void {
   requireInt(c, "layers", 1, 64);
   requireInt(c, "canvasChannels", 1, 256);
   requireInt(c, "readChannels", 1, 256);
+  if (c.epipolarDepths !== 0) requireInt(c, "epipolarDepths", 2, 64);
+  requireInt(c, "epipolarChannels", 1, 256);
 }
 
 /** A batch as tensors: contexts flattened over views. */
@@ -122,6 +142,10 @@ export interface GqnInputs {
   query: tf.Tensor4D;
   /** [B, 7] */
   queryV: tf.Tensor2D;
+  /** The epipolar read [B, S, S, D·6] (`epipolar.ts`), when the model uses one. */
+  epipolar?: tf.Tensor4D;
+  /** Its mean colours μ_d alone, [B·S·S, D, 3]. */
+  epipolarColour?: tf.Tensor3D;
 }
 
 /** What Algorithm S2 produces for a batch. */
@@ -152,6 +176,21 @@ const conv = (x: tf.Tensor4D, l: Dense, stride = 1, pad: "same" | "valid" = "sam
 const broadcastMap = (v: tf.Tensor2D, g: number) =>
   tf.tile(tf.reshape(v, [v.shape[0], 1, 1, v.shape[1]]), [1, g, g, 1]) as tf.Tensor4D;
 
+/** What the model makes of the epipolar read (see {@link Gqn.readEpipolar}). */
+interface EpipolarFeatures {
+  /** [e', ĉ] at S×S. */
+  full: tf.Tensor4D;
+  /** relu(conv4×4/4(e')) at G×G. */
+  grid: tf.Tensor4D;
+}
+
+/** ĉ = Σ_d α_d μ_d with α = softmax_d(logits): [B, S, S, 3]. */
+function pickColour(logits: tf.Tensor4D, mu: tf.Tensor3D): tf.Tensor4D {
+  const [b, S, , D] = logits.shape;
+  const alpha = tf.reshape(tf.softmax(logits), [b * S * S, 1, D]);
+  return tf.reshape(tf.matMul(alpha, mu), [b, S, S, 3]) as tf.Tensor4D;
+}
+
 /** The GQN with its parameters. */
 export class Gqn {
   readonly params: Params;
@@ -167,6 +206,7 @@ export class Gqn {
   private post: Dense;
   private delta: Dense;
   private out: Dense;
+  private epi: Dense[] = [];
 
   constructor(readonly config: GqnConfig, rng: Rng) {
     validateGqnConfig(config);
@@ -187,7 +227,8 @@ export class Gqn {
       p.conv("tower.3", 3, c2 + VIEW_DIM, c2),
       p.conv("tower.4", 1, c2, R),
     ];
-    const fixedIn = VIEW_DIM + R + 2;
+    const D = c.epipolarDepths, E = c.epipolarChannels;
+    const fixedIn = VIEW_DIM + R + 2 + (D > 0 ? R : 0);
     const core = (name: string, varIn: number, fixed: number): Core => ({
       w: p.normal(`${name}.w`, [3, 3, varIn + H, 4 * H], 1 / Math.sqrt(9 * (varIn + H + fixed))),
       fixed: {
@@ -201,7 +242,16 @@ export class Gqn {
     this.prior = { w: p.normal("prior.w", [3, 3, H, 2 * Z], 0.01), b: p.zeros("prior.b", [2 * Z]) };
     this.post = { w: p.normal("post.w", [3, 3, H, 2 * Z], 0.01), b: p.zeros("post.b", [2 * Z]) };
     this.delta = p.dense("delta", H, 16 * c.canvasChannels, 1);
-    this.out = p.conv("out", 1, c.canvasChannels, 3);
+    if (D > 0) {
+      this.epi = [
+        p.conv("epi.0", 1, D * EPIPOLAR_FEATURES, E),
+        p.conv("epi.attend", 1, E, D),
+        p.conv("epi.1", 3, E + 3, E),
+        p.conv("epi.down", 4, E, R),
+        p.conv("epi.out", 1, c.canvasChannels + E + 3, E),
+      ];
+      this.out = p.conv("out", 1, E, 3);
+    } else this.out = p.conv("out", 1, c.canvasChannels, 3);
   }
 
   /** Copies a {@link QueryBatch} into tensors (dispose them, or build inside a tidy). */
@@ -218,6 +268,36 @@ export class Gqn {
       contextV: tf.tensor2d(batch.contextV, [b * m, VIEW_DIM]),
       query: tf.tensor4d(batch.query, [b, S, S, 3]),
       queryV: tf.tensor2d(batch.queryV, [b, VIEW_DIM]),
+      ...(this.config.epipolarDepths > 0 ? this.epipolarTensors(batch) : {}),
+    };
+  }
+
+  private epipolarTensors(batch: QueryBatch): { epipolar: tf.Tensor4D; epipolarColour: tf.Tensor3D } {
+    const D = this.config.epipolarDepths, S = this.config.size, n = batch.b * S * S;
+    const read = epipolarRead(batch, D), colour = new Float32Array(n * D * 3);
+    for (let i = 0; i < n * D; i++) {
+      for (let ch = 0; ch < 3; ch++) colour[i * 3 + ch] = read[i * EPIPOLAR_FEATURES + ch];
+    }
+    return {
+      epipolar: tf.tensor4d(read, [batch.b, S, S, D * EPIPOLAR_FEATURES]),
+      epipolarColour: tf.tensor3d(colour, [n, D, 3]),
+    };
+  }
+
+  /**
+   * What the model makes of the epipolar read, per query pixel: features e = relu(W₀ · read), an
+   * attention over the D depths α = softmax_d(W_α e) and the colour it picks, ĉ = Σ_d α_d μ_d; then
+   * e' = relu(conv3×3([e, ĉ])). Returns [e', ĉ] at S×S (for the image) and relu(conv4×4/4(e')) at
+   * G×G (for both cores, beside r).
+   */
+  private readEpipolar(read: tf.Tensor4D, mu: tf.Tensor3D): EpipolarFeatures {
+    const [e0, attend, e1, down] = this.epi;
+    const e = tf.relu(conv(read, e0)) as tf.Tensor4D;
+    const picked = pickColour(conv(e, attend), mu); // ĉ = Σ_d α_d μ_d, α = softmax_d(W_α e)
+    const e2 = tf.relu(conv(tf.concat([e, picked], 3) as tf.Tensor4D, e1)) as tf.Tensor4D;
+    return {
+      full: tf.concat([e2, picked], 3) as tf.Tensor4D,
+      grid: tf.relu(conv(e2, down, 4, "valid")) as tf.Tensor4D,
     };
   }
 
@@ -240,10 +320,20 @@ export class Gqn {
     return h === this.g ? r : tf.tile(r, [1, this.g, this.g, 1]) as tf.Tensor4D;
   }
 
-  /** The per-pass inputs shared by both cores: [v^q, r, coordinates] at G×G. */
-  private fixedInputs(r: tf.Tensor4D, queryV: tf.Tensor2D): tf.Tensor4D {
+  /** The per-pass inputs shared by both cores: [v^q, r, coordinates (, the epipolar grid)] at G×G. */
+  private fixedInputs(r: tf.Tensor4D, queryV: tf.Tensor2D, grid?: tf.Tensor4D): tf.Tensor4D {
     const b = r.shape[0];
-    return tf.concat([broadcastMap(queryV, this.g), r, tf.tile(this.coords, [b, 1, 1, 1])], 3) as tf.Tensor4D;
+    const parts = [broadcastMap(queryV, this.g), r, tf.tile(this.coords, [b, 1, 1, 1])];
+    return tf.concat(grid ? [...parts, grid] : parts, 3) as tf.Tensor4D;
+  }
+
+  /** The epipolar features for a pass (none when the model has no epipolar read). */
+  private epipolarOf(inputs: GqnInputs): EpipolarFeatures | undefined {
+    if (this.config.epipolarDepths === 0) return undefined;
+    if (!inputs.epipolar || !inputs.epipolarColour) {
+      throw new Error("this model reads the context along query rays: build inputs with tensors()");
+    }
+    return this.readEpipolar(inputs.epipolar, inputs.epipolarColour);
   }
 
   private step(core: Core, fixed: tf.Tensor4D, input: tf.Tensor4D, h: tf.Tensor4D, c: tf.Tensor4D) {
@@ -267,9 +357,14 @@ export class Gqn {
     return tf.reshape(tf.transpose(cells, [0, 1, 3, 2, 4, 5]), [b, 4 * G, 4 * G, C]) as tf.Tensor4D;
   }
 
-  /** Mean image η^g(u) = sigmoid(conv1×1(u)). */
-  private render(u: tf.Tensor4D): tf.Tensor4D {
-    return tf.sigmoid(conv(u, this.out)) as tf.Tensor4D;
+  /**
+   * Mean image η^g(u) = sigmoid(conv1×1(u)); with the epipolar read, η^g(u, e) =
+   * sigmoid(conv1×1(relu(conv1×1([u, e', ĉ])))).
+   */
+  private render(u: tf.Tensor4D, epi?: EpipolarFeatures): tf.Tensor4D {
+    if (!epi) return tf.sigmoid(conv(u, this.out)) as tf.Tensor4D;
+    const h = tf.relu(conv(tf.concat([u, epi.full], 3) as tf.Tensor4D, this.epi[4])) as tf.Tensor4D;
+    return tf.sigmoid(conv(h, this.out)) as tf.Tensor4D;
   }
 
   private noise(rng: Rng, b: number): tf.Tensor4D {
@@ -282,7 +377,8 @@ export class Gqn {
     if (!(sigma > 0)) throw new RangeError(`sigma must be > 0, got ${sigma}`);
     const { b } = inputs, G = this.g, H = this.config.hidden, S = this.config.size;
     const r = this.represent(inputs);
-    const fixed = this.fixedInputs(r, inputs.queryV);
+    const epi = this.epipolarOf(inputs);
+    const fixed = this.fixedInputs(r, inputs.queryV, epi?.grid);
     const read = tf.relu(conv(inputs.query, this.read, 4, "valid"));
     const fixedG = conv(fixed, this.gen.fixed);
     const fixedE = conv(tf.concat([fixed, read], 3) as tf.Tensor4D, this.inf.fixed);
@@ -299,7 +395,7 @@ export class Gqn {
       u = tf.add(u, this.write(hg)) as tf.Tensor4D;
       kls.push(tf.sum(gaussianKl(mq, tf.exp(lq), mp, tf.exp(lp)), [1, 2, 3]) as tf.Tensor1D); // KL(q ‖ π) per image
     }
-    const mean = this.render(u);
+    const mean = this.render(u, epi);
     const d = S * S * 3;
     const sq = tf.sum(tf.square(tf.sub(inputs.query, mean)), [1, 2, 3]);
     const logLik = tf.sub(tf.mul(sq, -0.5 / (sigma * sigma)), d * (Math.log(sigma) + 0.5 * LOG_2PI));
@@ -319,7 +415,8 @@ export class Gqn {
    */
   generateLayers(inputs: GqnInputs, rng: Rng, everyLayer = true): tf.Tensor4D[] {
     const { b } = inputs, G = this.g, H = this.config.hidden, S = this.config.size;
-    const fixedG = conv(this.fixedInputs(this.represent(inputs), inputs.queryV), this.gen.fixed);
+    const epi = this.epipolarOf(inputs);
+    const fixedG = conv(this.fixedInputs(this.represent(inputs), inputs.queryV, epi?.grid), this.gen.fixed);
     let hg = tf.zeros([b, G, G, H]) as tf.Tensor4D, cg = hg;
     let u = tf.zeros([b, S, S, this.config.canvasChannels]) as tf.Tensor4D;
     const shown: tf.Tensor4D[] = [];
@@ -328,7 +425,7 @@ export class Gqn {
       const z = tf.add(mp, tf.mul(tf.exp(lp), this.noise(rng, b))) as tf.Tensor4D;
       [hg, cg] = this.step(this.gen, fixedG, z, hg, cg);
       u = tf.add(u, this.write(hg)) as tf.Tensor4D;
-      if (everyLayer || l === this.config.layers - 1) shown.push(this.render(u));
+      if (everyLayer || l === this.config.layers - 1) shown.push(this.render(u, epi));
     }
     return shown;
   }

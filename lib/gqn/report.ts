@@ -1,7 +1,7 @@
 /**
  * What notebook 03 shows of the GQN, computed here so tests reach it: the ring of cameras as a 3D
- * plot, query predictions beside the truth and the nearest-view baseline, training curves, and the
- * spread of generated samples as context views are added.
+ * plot, the epipolar read by depth, query predictions beside the truth and the nearest-view baseline,
+ * training curves, and the spread of generated samples as context views are added.
  *
  * @example
  * ```ts
@@ -16,6 +16,7 @@
 import type { FigureSpec } from "../display/plot.ts";
 import type { GridItem } from "../display/images.ts";
 import type { Gqn } from "./model.ts";
+import { EPIPOLAR_FEATURES, EPIPOLAR_TOP, epipolarRead } from "./epipolar.ts";
 import { predictQueries, sampleVariance, sliceBatch } from "./train.ts";
 import { Rng } from "../core/random.ts";
 import type { Camera } from "../scenes/primitives.ts";
@@ -304,5 +305,22 @@ export function contextSampleItems(model: Gqn, batch: QueryBatch, ms: number[], 
       channels: 3 as const,
       caption: `M=${k}, sample ${s + 1}`,
     }));
+  });
+}
+
+/**
+ * The epipolar read of the first scene's query view, one image per depth: at each pixel, the mean
+ * colour μ_d the context views show at the ray's d-th point (black where no view holds it in frame).
+ * An object appears sharp in the slices at its own height and smeared in the others.
+ */
+export function epipolarSliceItems(batch: QueryBatch, depths: number): GridItem[] {
+  const S = batch.size, n = S * S, read = epipolarRead(sliceBatch(batch, 0, 1), depths);
+  return Array.from({ length: depths }, (_, d) => {
+    const data = new Float32Array(n * 3);
+    for (let p = 0; p < n; p++) {
+      for (let c = 0; c < 3; c++) data[p * 3 + c] = read[(p * depths + d) * EPIPOLAR_FEATURES + c];
+    }
+    const height = EPIPOLAR_TOP * (1 - d / (depths - 1));
+    return { data, width: S, height: S, channels: 3, caption: `${height.toFixed(2)} above the floor` };
   });
 }

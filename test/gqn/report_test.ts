@@ -6,6 +6,7 @@ import {
   cameraRingFigure,
   contextItems,
   contextSampleItems,
+  epipolarSliceItems,
   gqnCurveFigure,
   gqnTraceFigure,
   queryItems,
@@ -91,4 +92,19 @@ Deno.test("contextItems and contextSampleItems: the first scene's views, then sa
   assert.deepEqual(contextSampleItems(model, batch, [1, 3], 2).map((i) => i.data), items.map((i) => i.data));
   assert.notDeepEqual(items[0].data, items[1].data, "two samples differ");
   model.dispose();
+});
+
+Deno.test("epipolarSliceItems: one image per depth; with the query's own camera as context, each slice is the query", () => {
+  const batch = sampleQueryBatch(new Rng(4), { batch: 2, size: 8, m: 1 });
+  const slices = epipolarSliceItems(batch, 3);
+  assert.deepEqual(slices.map((s) => s.caption), [
+    "0.90 above the floor",
+    "0.45 above the floor",
+    "0.00 above the floor",
+  ]);
+  assert.ok(slices.every((s) => s.width === 8 && s.data.length === 8 * 8 * 3));
+  const self = { ...batch, context: batch.query.slice(), cameras: batch.cameras.map((c) => [c[1], c[1]]) };
+  for (const s of epipolarSliceItems(self, 3)) {
+    s.data.forEach((v, i) => assert.ok(Math.abs(v - self.query[i]) < 1e-5));
+  }
 });

@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import { Rng } from "../../lib/core/random.ts";
+import { EPIPOLAR_FEATURES, epipolarRead } from "../../lib/gqn/epipolar.ts";
+import { FLOOR_ID, type QueryBatch, sampleQueryBatch, viewGeometry } from "../../lib/scenes/views.ts";
+
+const S = 16, D = 6, F = EPIPOLAR_FEATURES;
+
+/** A batch whose M context views are all taken from the query camera itself. */
+function selfViewed(m: number): QueryBatch {
+  const batch = sampleQueryBatch(new Rng(2), { batch: 3, size: S, m });
+  const px = S * S * 3;
+  for (let b = 0; b < batch.b; b++) {
+    const cams = batch.cameras[b];
+    for (let k = 0; k < m; k++) {
+      cams[k] = cams[m];
+      batch.context.set(batch.query.subarray(b * px, (b + 1) * px), (b * m + k) * px);
+    }
+  }
+  return batch;
+}
+
+Deno.test("a context view from the query's own camera: every depth on a ray reads the query pixel itself", () => {
+  const batch = selfViewed(2), read = epipolarRead(batch, D);
+  assert.equal(read.length, 3 * S * S * D * F);
+  for (let b = 0; b < 3; b++) {
+    for (let p = 0; p < S * S; p++) {
+      for (let d = 0; d < D; d++) {
+        const at = ((b * S * S + p) * D + d) * F;
+        for (let ch = 0; ch < 3; ch++) {
+          const want = batch.query[(b * S * S + p) * 3 + ch];
+          assert.ok(Math.abs(read[at + ch] - want) < 1e-5, `scene ${b} pixel ${p} depth ${d}`);
+        }
+        assert.ok(read[at + 3] < 1e-9, "two identical views agree"); // disagreement
+        assert.equal(read[at + 4], 1); // both views hold the point in frame
+      }
+    }
+  }
+});
+
+Deno.test("the last depth is the floor: where a context view sees the same floor, it reads the floor's colour", () => {
+  const batch = sampleQueryBatch(new Rng(7), { batch: 12, size: S, m: 1 });
+  const read = epipolarRead(batch, D);
+  let checked = 0, onDisc = 0, floorPixels = 0;
+  for (let b = 0; b < batch.b; b++) {
+    const [ctx, query] = batch.cameras[b];
+    const qg = viewGeometry(batch.scenes[b], query, S), cg = viewGeometry(batch.scenes[b], ctx, S);
+    const floorColour = (() => { // the floor is one colour: any context floor pixel shows it
+      const p = cg.ids.indexOf(FLOOR_ID);
+      return p < 0
+        ? null
+        : Array.from(batch.context.subarray(b * S * S * 3 + p * 3, b * S * S * 3 + p * 3 + 3));
+    })();
+    // Context pixels whose 3×3 neighbourhood is all floor: a bilinear read there is exactly the floor colour.
+    const allFloor = (i: number, j: number) => {
+      for (let di = -1; di <= 1; di++) {
+        for (let dj = -1; dj <= 1; dj++) {
+          const y = i + di, x = j + dj;
+          if (y < 0 || x < 0 || y >= S || x >= S || cg.ids[y * S + x] !== FLOOR_ID) return false;
+        }
+      }
+      return true;
+    };
+    for (let p = 0; p < S * S; p++) {
+      if (qg.ids[p] !== FLOOR_ID) continue;
+      floorPixels++;
+      const at = ((b * S * S + p) * D + D - 1) * F;
+      if (read[at + 5] === 1) onDisc++;
+      if (!floorColour) continue;
+      // Where the query's floor point falls in the context image: find the context pixel nearest it.
+      let best = -1, bestD = Infinity;
+      for (let q = 0; q < S * S; q++) {
+        if (cg.ids[q] !== FLOOR_ID) continue;
+        const dd = (cg.points[q * 3] - qg.points[p * 3]) ** 2 +
+          (cg.points[q * 3 + 2] - qg.points[p * 3 + 2]) ** 2;
+        if (dd < bestD) [best, bestD] = [q, dd];
+      }
+      if (best < 0 || bestD > 0.01 || !allFloor(Math.floor(best / S), best % S)) continue;
+      for (let ch = 0; ch < 3; ch++) assert.ok(Math.abs(read[at + ch] - floorColour[ch]) < 1e-5);
+      checked++;
+    }
+  }
+  assert.ok(checked > 50, `only ${checked} floor pixels checked`);
+  assert.equal(onDisc, floorPixels, "every floor pixel's last sample lies on the floor disc");
+});
+
+Deno.test("one context view: no disagreement; the in-frame share is 0 or 1", () => {
+  const batch = sampleQueryBatch(new Rng(3), { batch: 2, size: S, m: 1 });
+  const read = epipolarRead(batch, D);
+  for (let at = 0; at < read.length; at += F) {
+    assert.equal(read[at + 3], 0);
+    assert.ok(read[at + 4] === 0 || read[at + 4] === 1);
+  }
+});
+
+Deno.test("bad depth counts are refused by name", () => {
+  const batch = sampleQueryBatch(new Rng(3), { batch: 1, size: S, m: 1 });
+  assert.throws(() => epipolarRead(batch, 1), /depths must be an integer in 2\.\.64, got 1/);
+  assert.throws(() => epipolarRead(batch, 2.5), /depths/);
+});
