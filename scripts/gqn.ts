@@ -5,7 +5,7 @@
  * baseline_mean_mse, ratio_to_nearest, by_m, elbo, kl, steps, train_s, images_per_s, the object
  * scores — object_mse, baseline_nearest_object_mse, baseline_mean_object_mse, colour_hit_rate,
  * baseline_nearest_colour_hit_rate, variance_unseen_vs_seen, variance_unseen, variance_seen,
- * unseen_share — curve, trace, config, env).
+ * unseen_share, variance_by_kind — curve, trace, config, env).
  *
  *     deno task gqn -- --seed 0 --budget-s 600
  *     deno task gqn -- --max-steps 200              # reproducible (step-limited)

@@ -103,21 +103,35 @@ export function colourHitRate(batch: QueryBatch, prediction: Float32Array, geome
   return objects ? sum / objects : NaN;
 }
 
+/** Mean sample variance by kind of query pixel: floor or object, seen by a context view or not. */
+export interface VarianceByKind {
+  seen_floor: number;
+  seen_object: number;
+  unseen_floor: number;
+  unseen_object: number;
+  /** The share of object pixels among the seen and among the unseen non-sky pixels. */
+  object_share_seen: number;
+  object_share_unseen: number;
+}
+
 /**
  * Per-pixel variance across `samples` (≥ 2 predictions of the same batch), averaged over channels and
  * over the non-sky pixels no context view saw, and over those one did; `ratio` = unseen / seen.
+ * `byKind` splits both by what the pixel shows (floor or object), since unseen pixels are more often
+ * object pixels, whose colours are less certain anyway.
  */
 export function varianceBySeen(
   batch: QueryBatch,
   samples: Float32Array[],
   geometry: QueryGeometry,
-): { unseen: number; seen: number; ratio: number; unseenShare: number } {
+): { unseen: number; seen: number; ratio: number; unseenShare: number; byKind: VarianceByKind } {
   if (samples.length < 2) {
     throw new RangeError(`samples must hold at least 2 predictions, got ${samples.length}`);
   }
   for (const s of samples) checkPrediction(batch, s);
   const n = batch.size * batch.size, S = samples.length;
   const sums = [0, 0], counts = [0, 0];
+  const kindSums = [0, 0, 0, 0], kindCounts = [0, 0, 0, 0]; // [seen][object] as 2·seen + object
   for (let b = 0; b < batch.b; b++) {
     const { ids } = geometry.query[b], seen = geometry.seen[b];
     for (let p = 0; p < n; p++) {
@@ -134,10 +148,28 @@ export function varianceBySeen(
       }
       sums[seen[p]] += v / 3;
       counts[seen[p]]++;
+      const kind = 2 * seen[p] + (ids[p] >= 0 ? 1 : 0);
+      kindSums[kind] += v / 3;
+      kindCounts[kind]++;
     }
   }
   const unseen = counts[0] ? sums[0] / counts[0] : NaN, seen = counts[1] ? sums[1] / counts[1] : NaN;
-  return { unseen, seen, ratio: unseen / seen, unseenShare: counts[0] / Math.max(1, counts[0] + counts[1]) };
+  const mean = (k: number) => kindCounts[k] ? kindSums[k] / kindCounts[k] : NaN;
+  const share = (s: number) => kindCounts[2 * s + 1] / Math.max(1, kindCounts[2 * s] + kindCounts[2 * s + 1]);
+  return {
+    unseen,
+    seen,
+    ratio: unseen / seen,
+    unseenShare: counts[0] / Math.max(1, counts[0] + counts[1]),
+    byKind: {
+      seen_floor: mean(2),
+      seen_object: mean(3),
+      unseen_floor: mean(0),
+      unseen_object: mean(1),
+      object_share_seen: share(1),
+      object_share_unseen: share(0),
+    },
+  };
 }
 
 /** How many (pixel, channel) values {@link objectMse} averages over: 3 × the object pixels of the query views. */

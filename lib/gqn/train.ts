@@ -38,7 +38,13 @@ import {
   sampleTestSet,
 } from "../scenes/views.ts";
 import { requireBytes, requireInt, requireKnownKeys, requirePositive } from "../core/validate.ts";
-import { colourHitRate, pooledObjectMse, queryGeometry, varianceBySeen } from "./scores.ts";
+import {
+  colourHitRate,
+  pooledObjectMse,
+  queryGeometry,
+  type VarianceByKind,
+  varianceBySeen,
+} from "./scores.ts";
 
 /** One run: data, model, optimiser schedule, σ schedule and budget. */
 export interface GqnRunConfig {
@@ -266,6 +272,8 @@ export interface ObjectScores {
   variance_seen: number;
   /** The share of non-sky query pixels no context view saw, at M = 1. */
   unseen_share: number;
+  /** The variances split by kind of pixel (floor or object), and the object share of each set. */
+  variance_by_kind: VarianceByKind | null;
 }
 
 /**
@@ -295,7 +303,7 @@ export function scoreObjects(
       Array.from({ length: samples }, () => predictQueries(model, one.batch, rng)),
       one.geometry,
     )
-    : { unseen: NaN, seen: NaN, ratio: NaN, unseenShare: NaN };
+    : { unseen: NaN, seen: NaN, ratio: NaN, unseenShare: NaN, byKind: null };
   return {
     object_mse: pooled(preds),
     baseline_nearest_object_mse: pooled(near),
@@ -306,6 +314,7 @@ export function scoreObjects(
     variance_unseen: variance.unseen,
     variance_seen: variance.seen,
     unseen_share: variance.unseenShare,
+    variance_by_kind: variance.byKind,
   };
 }
 

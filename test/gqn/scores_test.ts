@@ -70,4 +70,20 @@ Deno.test("varianceBySeen: samples that differ only where no context looked have
     () => varianceBySeen(batch, [a], geometry),
     /samples must hold at least 2 predictions, got 1/,
   );
+  // By kind: a change on the unseen object pixels alone shows there and nowhere else; the object shares count pixels.
+  const c = batch.query.slice(), counts = [0, 0, 0, 0]; // [seen][object] as 2·seen + object
+  for (let s = 0; s < batch.b; s++) {
+    const { ids } = geometry.query[s], seen = geometry.seen[s];
+    for (let p = 0; p < n; p++) {
+      if (ids[p] === SKY_ID) continue;
+      counts[2 * seen[p] + (ids[p] >= 0 ? 1 : 0)]++;
+      if (!seen[p] && ids[p] >= 0) c[(s * n + p) * 3 + 1] += 0.3;
+    }
+  }
+  const k = varianceBySeen(batch, [a, c], geometry).byKind;
+  assert.ok(counts[1] > 0, "some unseen pixels show an object");
+  assert.ok(Math.abs(k.unseen_object - 0.3 ** 2 / 2 / 3) < 1e-6, `${k.unseen_object}`); // (0.3²/2) in one channel of 3
+  assert.deepEqual([k.seen_floor, k.seen_object, k.unseen_floor], [0, 0, 0]);
+  assert.equal(k.object_share_unseen, counts[1] / (counts[0] + counts[1]));
+  assert.equal(k.object_share_seen, counts[3] / (counts[2] + counts[3]));
 });
