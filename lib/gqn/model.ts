@@ -176,9 +176,9 @@ const conv = (x: tf.Tensor4D, l: Dense, stride = 1, pad: "same" | "valid" = "sam
 const broadcastMap = (v: tf.Tensor2D, g: number) =>
   tf.tile(tf.reshape(v, [v.shape[0], 1, 1, v.shape[1]]), [1, g, g, 1]) as tf.Tensor4D;
 
-/** What the model makes of the epipolar read (see {@link Gqn.readEpipolar}). */
+/** What the model makes of the epipolar read (`readEpipolar`). */
 interface EpipolarFeatures {
-  /** [e', ĉ] at S×S. */
+  /** [e', ĉ₀] at S×S. */
   full: tf.Tensor4D;
   /** relu(conv4×4/4(e')) at G×G. */
   grid: tf.Tensor4D;
@@ -272,6 +272,7 @@ export class Gqn {
     };
   }
 
+  /** The epipolar read as a tensor, and its mean colours apart (slicing them per pass is slow on wasm). */
   private epipolarTensors(batch: QueryBatch): { epipolar: tf.Tensor4D; epipolarColour: tf.Tensor3D } {
     const D = this.config.epipolarDepths, S = this.config.size, n = batch.b * S * S;
     const read = epipolarRead(batch, D), colour = new Float32Array(n * D * 3);
