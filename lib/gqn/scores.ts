@@ -130,8 +130,7 @@ export function varianceBySeen(
   }
   for (const s of samples) checkPrediction(batch, s);
   const n = batch.size * batch.size, S = samples.length;
-  const sums = [0, 0], counts = [0, 0];
-  const kindSums = [0, 0, 0, 0], kindCounts = [0, 0, 0, 0]; // [seen][object] as 2·seen + object
+  const sums = [0, 0, 0, 0], counts = [0, 0, 0, 0]; // by kind: 2·seen + object
   for (let b = 0; b < batch.b; b++) {
     const { ids } = geometry.query[b], seen = geometry.seen[b];
     for (let p = 0; p < n; p++) {
@@ -146,21 +145,24 @@ export function varianceBySeen(
         }
         v += Math.max(0, q - (m * m) / S) / (S - 1);
       }
-      sums[seen[p]] += v / 3;
-      counts[seen[p]]++;
       const kind = 2 * seen[p] + (ids[p] >= 0 ? 1 : 0);
-      kindSums[kind] += v / 3;
-      kindCounts[kind]++;
+      sums[kind] += v / 3;
+      counts[kind]++;
     }
   }
-  const unseen = counts[0] ? sums[0] / counts[0] : NaN, seen = counts[1] ? sums[1] / counts[1] : NaN;
-  const mean = (k: number) => kindCounts[k] ? kindSums[k] / kindCounts[k] : NaN;
-  const share = (s: number) => kindCounts[2 * s + 1] / Math.max(1, kindCounts[2 * s] + kindCounts[2 * s + 1]);
+  // Mean variance over some kinds; pixel count and object share of the seen (s = 1) or unseen (s = 0) set.
+  const mean = (...k: number[]) => {
+    const c = k.reduce((a, i) => a + counts[i], 0);
+    return c ? k.reduce((a, i) => a + sums[i], 0) / c : NaN;
+  };
+  const pixels = (s: number) => counts[2 * s] + counts[2 * s + 1];
+  const share = (s: number) => counts[2 * s + 1] / Math.max(1, pixels(s));
+  const unseen = mean(0, 1), seen = mean(2, 3);
   return {
     unseen,
     seen,
     ratio: unseen / seen,
-    unseenShare: counts[0] / Math.max(1, counts[0] + counts[1]),
+    unseenShare: pixels(0) / Math.max(1, pixels(0) + pixels(1)),
     byKind: {
       seen_floor: mean(2),
       seen_object: mean(3),

@@ -153,9 +153,11 @@ Deno.test("the epipolar read: the query view follows the context image through i
   for (const epipolarDepths of [0, 4]) {
     const model = new Gqn(tiny({ epipolarDepths }), new Rng(0));
     const batch = sampleQueryBatch(new Rng(1), { batch: 2, size: 16, m: 1 });
-    const inputs = model.tensors(batch);
-    assert.equal(inputs.epipolar?.shape.join(","), epipolarDepths ? "2,16,16,24" : undefined);
-    tf.dispose(Object.values(inputs).filter((v) => v instanceof tf.Tensor));
+    withInputs(
+      model,
+      batch,
+      (inputs) => assert.equal(inputs.epipolar?.shape.join(","), epipolarDepths ? "2,16,16,24" : undefined),
+    );
     // The same camera and query, another context image: only the read differs between the two passes.
     const other = { ...batch, context: batch.context.map((v) => 1 - v) };
     const mean = (b: QueryBatch) =>
