@@ -16,18 +16,17 @@
  * --refine-budget (renders per image). `--model direct` trains nothing: it fits every test image by
  * render-and-compare from an empty scene and reports `failure_rate` too.
  */
-import { initTf } from "../lib/core/tf.ts";
+import { initCliBackend } from "../lib/core/tf.ts";
 import { cliConfig, runCli } from "../lib/core/flags.ts";
 import { defaultConfig, runAir3d, type RunKind } from "../lib/air3d/train.ts";
 
 await runCli("air3d", async () => {
-  const { config } = cliConfig(import.meta.url, defaultConfig("mlp"), {
+  const { config, extra: { backend } } = cliConfig(import.meta.url, defaultConfig("mlp"), {
     omit: ["model"], // --model picks the model's defaults (hidden units, batch, learning rate, …)
-    extra: { model: "mlp" },
+    extra: { model: "mlp", backend: "wasm" },
     base: ({ model }) => defaultConfig(model as RunKind),
   });
-  const backend = await initTf();
-  if (backend.notice) console.error(`[air3d] ${backend.notice}`);
+  await initCliBackend("air3d", backend);
   console.error(`[air3d] ${JSON.stringify(config)}`);
   const run = await runAir3d(config, (r, c) => {
     const v = r.val;

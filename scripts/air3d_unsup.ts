@@ -14,14 +14,15 @@
  * not built yet) --projection orthographic|perspective --budget-s --batch-size --lr --hidden --sigma
  * --blur-px --type-gradient reinforce|enumerate --n-test --n-curve --curve-points.
  */
-import { initTf } from "../lib/core/tf.ts";
+import { initCliBackend } from "../lib/core/tf.ts";
 import { cliConfig, runCli } from "../lib/core/flags.ts";
 import { defaultUnsupConfig, runUnsupervised } from "../lib/air3d/unsup_train.ts";
 
 await runCli("air3d-unsup", async () => {
-  const { config } = cliConfig(import.meta.url, defaultUnsupConfig());
-  const backend = await initTf();
-  if (backend.notice) console.error(`[air3d-unsup] ${backend.notice}`);
+  const { config, extra: { backend } } = cliConfig(import.meta.url, defaultUnsupConfig(), {
+    extra: { backend: "wasm" },
+  });
+  await initCliBackend("air3d-unsup", backend);
   console.error(`[air3d-unsup] ${JSON.stringify(config)}`);
   const run = await runUnsupervised(config, undefined, (line) => console.error(`[air3d-unsup] ${line}`));
   console.log(JSON.stringify(run.result));

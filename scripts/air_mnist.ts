@@ -20,7 +20,7 @@
  * --save PATH (write the trained model and config; `loadAirTrainer` in lib/air/checkpoint.ts reads it).
  */
 import { probeWritable, saveOrFallback } from "../lib/core/files.ts";
-import { environment, initTf } from "../lib/core/tf.ts";
+import { environment, initCliBackend } from "../lib/core/tf.ts";
 import { cliConfig, runCli } from "../lib/core/flags.ts";
 import { loadMnist, type MnistSource } from "../lib/scenes/mnist.ts";
 import { canvasAirConfig, defaultAirRunConfig } from "../lib/air/config.ts";
@@ -30,13 +30,12 @@ import { saveAirTrainer } from "../lib/air/checkpoint.ts";
 await runCli("air-mnist", async () => {
   const { config, extra: f } = cliConfig(import.meta.url, defaultAirRunConfig(), {
     omit: ["air.canvas"], // --canvas picks the architecture's canvas-dependent defaults (window, scale prior)
-    extra: { canvas: 50, mnistSource: "auto", save: "" },
+    extra: { canvas: 50, mnistSource: "auto", save: "", backend: "wasm" },
     base: ({ canvas }) => defaultAirRunConfig({ air: canvasAirConfig(canvas as 50 | 32) }),
   });
   // Fail now, not after the training, if the model could not be written there.
   if (f.save) await probeWritable(f.save).catch((e) => Promise.reject(new Error(`--save: ${e.message}`)));
-  const backend = await initTf();
-  if (backend.notice) console.error(`[air] ${backend.notice}`);
+  await initCliBackend("air", f.backend);
   const mnist = await loadMnist({ source: f.mnistSource as "auto" | MnistSource, onProgress: console.error });
   console.error(`[air] MNIST source: ${mnist.source}; config ${JSON.stringify(config)}`);
   const { result, trainer } = await runAirMnist(config, mnist, { onLog: console.error });

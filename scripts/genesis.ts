@@ -12,7 +12,7 @@
  * --masks icsbp|latent, --size, --slots, --z-dim, --lstm, --enc-channels 32,32,64, …; `--help`
  * lists them all. Besides: --dataset sprites|prims (its default number of slots: 5 or 4).
  */
-import { environment, initTf } from "../lib/core/tf.ts";
+import { environment, initCliBackend } from "../lib/core/tf.ts";
 import { cliConfig, runCli } from "../lib/core/flags.ts";
 import {
   defaultGenesisRunConfig,
@@ -22,14 +22,13 @@ import {
 } from "../lib/genesis/train.ts";
 
 await runCli("genesis", async () => {
-  const { config } = cliConfig(import.meta.url, defaultGenesisRunConfig(), {
+  const { config, extra: { backend } } = cliConfig(import.meta.url, defaultGenesisRunConfig(), {
     omit: ["dataset"], // --dataset picks the model's defaults (the number of slots)
-    extra: { dataset: "sprites" },
+    extra: { dataset: "sprites", backend: "wasm" },
     base: ({ dataset }) => defaultGenesisRunConfig({ dataset: dataset as GenesisDataset }),
   });
   validateGenesisRunConfig(config);
-  const backend = await initTf();
-  if (backend.notice) console.error(`[genesis] ${backend.notice}`);
+  await initCliBackend("genesis", backend);
   console.error(`[genesis] config ${JSON.stringify(config)}`);
   const { result, trainer } = await runGenesis(config, { onLog: console.error });
   trainer.dispose();

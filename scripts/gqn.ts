@@ -15,15 +15,16 @@
  * --sigma-start, --sigma-end, --test-per-m, …, --size, --representation tower|pool,
  * --tower-channels 32,64, --r-channels, --hidden, --z-channels, --layers, …; `--help` lists them all.
  */
-import { environment, initTf } from "../lib/core/tf.ts";
+import { environment, initCliBackend } from "../lib/core/tf.ts";
 import { cliConfig, runCli } from "../lib/core/flags.ts";
 import { defaultGqnRunConfig, runGqn, validateGqnRunConfig } from "../lib/gqn/train.ts";
 
 await runCli("gqn", async () => {
-  const { config } = cliConfig(import.meta.url, defaultGqnRunConfig());
+  const { config, extra: { backend } } = cliConfig(import.meta.url, defaultGqnRunConfig(), {
+    extra: { backend: "wasm" },
+  });
   validateGqnRunConfig(config);
-  const backend = await initTf();
-  if (backend.notice) console.error(`[gqn] ${backend.notice}`);
+  await initCliBackend("gqn", backend);
   console.error(`[gqn] config ${JSON.stringify(config)}`);
   const { result, trainer } = await runGqn(config, { onLog: console.error });
   trainer.dispose();

@@ -40,7 +40,7 @@ export async function run(
 }
 
 /** Runs a command with its output passed through; throws with `what` when it fails. */
-async function runLoud(cmd: string, args: string[], what: string): Promise<void> {
+export async function runLoud(cmd: string, args: string[], what: string): Promise<void> {
   const st = await new Deno.Command(cmd, { args, stdout: "inherit", stderr: "inherit" }).output();
   if (st.code !== 0) throw new Error(`${what} failed (exit ${st.code}): ${cmd} ${args.join(" ")}`);
 }

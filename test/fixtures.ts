@@ -4,6 +4,7 @@
  */
 import { defaultAirConfig, defaultAirRunConfig } from "../lib/air/config.ts";
 import { defaultGqnConfig, type GqnConfig } from "../lib/gqn/model.ts";
+import { defaultGenesisConfig, type GenesisConfig } from "../lib/genesis/model.ts";
 import { encodeIdx, type Mnist, parseSplit } from "../lib/scenes/mnist.ts";
 
 /** A small fake MNIST: 40 "digits", each a filled rectangle of its own size. */
@@ -69,5 +70,17 @@ export const tinyGqn = (overrides: Partial<GqnConfig> = {}): GqnConfig =>
     canvasChannels: 4,
     readChannels: 4,
     epipolarChannels: 8,
+    ...overrides,
+  });
+
+/** A GENESIS model small enough to train in milliseconds per step on 16×16 images. */
+export const tinyGenesis = (overrides: Partial<GenesisConfig> = {}): GenesisConfig =>
+  defaultGenesisConfig({
+    size: 16,
+    encChannels: [8, 8],
+    encHidden: 32,
+    lstm: 16,
+    zDim: 4,
+    maskHidden: 8,
     ...overrides,
   });

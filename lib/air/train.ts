@@ -14,7 +14,7 @@
  * ```
  * @module
  */
-import { tf } from "../core/tf.ts";
+import { requireAsyncReads, tf } from "../core/tf.ts";
 import { trainWithinBudget } from "../nn/loop.ts";
 import { DataParallelAir } from "./parallel.ts";
 import type { Mnist } from "../scenes/mnist.ts";
@@ -51,6 +51,7 @@ export async function runAirMnist(
   validateAirRunConfig(config);
   const log = hooks.onLog ?? (() => {});
   const trainer = new AirTrainer(config);
+  requireAsyncReads("air");
   const dataRng = trainer.rng.child("data"), noiseRng = trainer.rng.child("noise");
   const test = sampleMultiMnist(
     trainer.rng.child("test"),

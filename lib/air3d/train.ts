@@ -15,7 +15,7 @@
  */
 import { asSeen, cameraOf, toWorld, zFloorMae } from "./camera.ts";
 import type { Camera } from "../scenes/primitives.ts";
-import { environment, tf } from "../core/tf.ts";
+import { environment, requireAsyncReads, tf } from "../core/tf.ts";
 import { requireBytes, requireInt, requireKnownKeys, requirePositive } from "../core/validate.ts";
 import { Rng } from "../core/random.ts";
 import { buildModel, MODEL_KINDS, type ModelKind, type SlotModel } from "./model.ts";
@@ -334,6 +334,7 @@ export async function runAir3d(
   validateConfig(config);
   const c = config;
   const rng = new Rng(c.seed);
+  requireAsyncReads("air3d");
   const camera = cameraOf(c);
   const opts = { size: c.imageSize, maxPrimitives: c.maxPrimitives, camera };
   onLog(

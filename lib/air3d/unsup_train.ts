@@ -15,7 +15,7 @@
  * ```
  * @module
  */
-import { environment, tf } from "../core/tf.ts";
+import { environment, requireAsyncReads, tf } from "../core/tf.ts";
 import { Rng } from "../core/random.ts";
 import { requireInt, requireKnownKeys, requirePositive } from "../core/validate.ts";
 import { sampleSlotDataset, type SlotDataset } from "../scenes/scenes3d.ts";
@@ -222,6 +222,7 @@ export async function runUnsupervised(
   onLog?: (line: string) => void,
 ) {
   const c = validateUnsupConfig(structuredClone(config));
+  requireAsyncReads("air3d-unsup");
   const rng = new Rng(c.seed), camera = cameraOf({ camera: c.projection });
   const opts = { size: c.imageSize, maxPrimitives: c.maxObjects, ...(camera ? { camera } : {}) };
   const test = sampleSlotDataset(rng.child("test"), c.nTest, opts);

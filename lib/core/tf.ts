@@ -1,15 +1,25 @@
 /**
  * tfjs backend choice and small memory helpers.
  *
- * {@link initTf} selects the WebAssembly backend (its SIMD binary is picked up
- * automatically; ≈ 40× the plain `cpu` backend on matMul) and falls back to
- * `cpu` with a visible notice when wasm cannot start. It also installs the fast conv and matMul
- * gradients of `wasm_grads.ts` (wasm has no `Conv2DBackpropFilter`).
+ * {@link initTf} selects a backend:
+ * - `wasm` (the default) — WebAssembly with SIMD (≈ 40× the plain `cpu` backend on matMul), on every
+ *   machine; falls back to `cpu` with a visible notice when it cannot start;
+ * - `webgpu` — tfjs's WebGPU backend on Deno's WebGPU (Vulkan, Metal or DX12; on Linux without a GPU,
+ *   Mesa's software adapter "llvmpipe" from Debian's `mesa-vulkan-drivers`). Asked for with no adapter,
+ *   it throws, naming what to install;
+ * - `cpu` — plain JavaScript;
+ * - `auto` — `webgpu` when a hardware adapter is present, else `wasm`.
+ *
+ * `TFJS_BACKEND` picks the backend when the caller names none (notebooks and tests). It also installs
+ * the fast conv and matMul gradients of `wasm_grads.ts` (wasm has no `Conv2DBackpropFilter`).
+ *
+ * On `webgpu` the host cannot read a tensor synchronously (`dataSync` needs a canvas Deno lacks):
+ * code that runs there reads with `await t.data()`. {@link requireAsyncReads} says which models do.
  *
  * @example
  * ```ts
  * import { initTf, tf } from "./tf.ts";
- * const info = await initTf();           // { backend: "wasm", notice: null }
+ * const info = await initTf();           // { backend: "wasm", adapter: null, notice: null }
  * const y = tf.tidy(() => tf.add(1, 2));
  * ```
  * @module
@@ -17,6 +27,7 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { installFastGrads } from "./wasm_grads.ts";
+import { findAdapter, WEBGPU_HELP } from "./webgpu.ts";
 
 export { tf };
 
@@ -34,38 +45,97 @@ if (cpuFactory) {
   }, 1);
 }
 
-/** Which backend is active, and a notice for the reader when it is not the requested one. */
+/** The backends {@link initTf} accepts. */
+export const BACKENDS = ["wasm", "webgpu", "cpu", "auto"] as const;
+export type BackendChoice = typeof BACKENDS[number];
+
+/** Which backend is active, its adapter (webgpu), and a notice for the reader when it is not the requested one. */
 export interface BackendInfo {
   backend: string;
+  /** The WebGPU adapter, e.g. "llvmpipe (software)"; null on wasm and cpu. */
+  adapter: string | null;
   notice: string | null;
 }
 
+let adapterName: string | null = null;
+
 /**
- * Selects `preferred` ("wasm" by default) before any op runs; falls back to "cpu".
- * The notice is also written to stderr, so a fallback is never silent.
+ * Selects a backend before any op runs: `preferred`, else `TFJS_BACKEND`, else "wasm". wasm falls
+ * back to "cpu" with a notice (also written to stderr, so a fallback is never silent); "webgpu"
+ * with no adapter throws, naming what to install; "auto" is webgpu on a hardware adapter, else wasm.
  */
-export async function initTf(preferred: "wasm" | "cpu" = "wasm"): Promise<BackendInfo> {
-  if (preferred !== "wasm" && preferred !== "cpu") {
-    throw new RangeError(`initTf: preferred must be "wasm" or "cpu", got ${JSON.stringify(preferred)}`);
+export async function initTf(preferred?: BackendChoice): Promise<BackendInfo> {
+  const asked = preferred ?? (Deno.env.get("TFJS_BACKEND") || "wasm");
+  if (!(BACKENDS as readonly string[]).includes(asked)) {
+    const from = preferred === undefined ? "TFJS_BACKEND" : "backend";
+    throw new RangeError(`${from} must be one of ${BACKENDS.join(", ")}, got ${JSON.stringify(asked)}`);
   }
   let notice: string | null = null;
-  let ok = false;
-  try {
-    ok = await tf.setBackend(preferred);
-  } catch (e) {
-    notice = `tfjs backend "${preferred}" failed to start (${
-      (e as Error).message
-    }); using "cpu" (≈ 40× slower)`;
+  let choice = asked as BackendChoice;
+  if (choice === "webgpu" || choice === "auto") {
+    const adapter = await findAdapter();
+    if (choice === "auto") choice = adapter && !adapter.software ? "webgpu" : "wasm";
+    else if (!adapter) {
+      throw new Error(`backend "webgpu": Deno found no WebGPU adapter; ${WEBGPU_HELP}`);
+    }
+    if (choice === "webgpu") {
+      await import("@tensorflow/tfjs-backend-webgpu");
+      if (!(await tf.setBackend("webgpu"))) {
+        throw new Error(`backend "webgpu": tfjs could not start on adapter ${adapter!.name}`);
+      }
+      adapterName = `${adapter!.name}${adapter!.software ? " (software)" : ""}`;
+    }
   }
-  if (!ok) {
-    notice ??= `tfjs backend "${preferred}" is unavailable; using "cpu" (≈ 40× slower)`;
-    await tf.setBackend("cpu");
+  if (choice === "wasm" || choice === "cpu") {
+    adapterName = null;
+    let ok = false;
+    try {
+      ok = await tf.setBackend(choice);
+    } catch (e) {
+      notice = `tfjs backend "${choice}" failed to start (${
+        (e as Error).message
+      }); using "cpu" (≈ 40× slower)`;
+    }
+    if (!ok) {
+      notice ??= `tfjs backend "${choice}" is unavailable; using "cpu" (≈ 40× slower)`;
+      await tf.setBackend("cpu");
+    }
   }
   await tf.ready();
-  // wasm lacks Conv2DBackpropFilter and is slow on transposed matMuls: flag-free gradients.
+  // wasm lacks Conv2DBackpropFilter and is slow on transposed matMuls: flag-free gradients (built
+  // from ops, so every backend runs the same gradient formulas).
   installFastGrads();
   if (notice) console.error(`[tf] ${notice}`);
-  return { backend: tf.getBackend(), notice };
+  return { backend: tf.getBackend(), adapter: adapterName, notice };
+}
+
+/** The models whose training and evaluation read tensors only asynchronously, so run on webgpu. */
+export const WEBGPU_READY = ["gqn", "genesis"] as const;
+
+/**
+ * Throws a clear error when `what` (a CLI or model name) is asked to run on a backend whose tensors
+ * cannot be read synchronously (webgpu) but still reads them that way.
+ */
+export function requireAsyncReads(what: string): void {
+  if (tf.getBackend() !== "webgpu" || (WEBGPU_READY as readonly string[]).includes(what)) return;
+  throw new Error(
+    `${what} does not run on the webgpu backend yet (it reads tensors synchronously); ` +
+      `use --backend wasm. On webgpu now: ${WEBGPU_READY.join(", ")}`,
+  );
+}
+
+/**
+ * A CLI's `--backend`: checks the flag, starts the backend ({@link initTf}), refuses a model that
+ * does not run there yet ({@link requireAsyncReads}) and says on stderr what it runs on.
+ */
+export async function initCliBackend(cli: string, backend: string): Promise<BackendInfo> {
+  if (!(BACKENDS as readonly string[]).includes(backend)) {
+    throw new RangeError(`--backend must be one of ${BACKENDS.join(", ")}, got ${JSON.stringify(backend)}`);
+  }
+  const info = await initTf(backend as BackendChoice);
+  requireAsyncReads(cli);
+  console.error(`[${cli}] backend ${info.backend}${info.adapter ? ` on ${info.adapter}` : ""}`);
+  return info;
 }
 
 interface WasmBackend {
@@ -115,6 +185,7 @@ export function environment(): Record<string, string> {
     deno: Deno.version.deno,
     tfjs: tf.version.tfjs,
     backend: tf.getBackend(),
+    ...(adapterName ? { adapter: adapterName } : {}),
     os: `${Deno.build.os} ${Deno.build.arch}`,
     cpus: String(navigator.hardwareConcurrency),
   };

@@ -288,7 +288,7 @@ export class Genesis {
       // j_k = argmax_i (log s_{k−1,i} + g_i): a draw from s_{k−1} / Σ s_{k−1}
       const noise = rng ? tf.tensor2d(gumbel(rng, B * P), [B, P]) : this.evalNoise[k];
       const seed = tf.oneHot(tf.argMax(tf.add(logScope, noise), 1), P).toFloat(); // [B, P]
-      const zetaSeed = tf.matMul(seed.expandDims(1), zeta); // ζ_{j_k} [B, 1, E]
+      const zetaSeed = tf.sum(tf.mul(seed.expandDims(2), zeta), 1, true); // ζ_{j_k} [B, 1, E]
       // α_k,i = 0.999 exp(−‖ζ_i − ζ_{j_k}‖²) (below 1, so log(1 − α) stays finite)
       const alpha = tf.mul(0.999, tf.exp(tf.neg(tf.sum(tf.square(tf.sub(zeta, zetaSeed)), 2))));
       logPi.push(tf.add(logScope, tf.log(alpha)) as tf.Tensor2D);

@@ -17,10 +17,11 @@
  * ```
  * @module
  */
-import { tf } from "../core/tf.ts";
+import { requireAsyncReads, tf, toArray } from "../core/tf.ts";
 import { Rng } from "../core/random.ts";
 import { HostAdam } from "../nn/adam.ts";
 import { StepTrace, trainWithinBudget } from "../nn/loop.ts";
+import { probeTraining, type TrainingProbe } from "../nn/probe.ts";
 import { Geco } from "./pieces.ts";
 import { defaultGenesisConfig, Genesis, type GenesisConfig, validateGenesisConfig } from "./model.ts";
 import { sampleSprites, type SegmentationSet } from "../scenes/sprites.ts";
@@ -106,11 +107,11 @@ export function sampleSegmentationSet(c: GenesisRunConfig, rng: Rng, n: number):
 }
 
 /** Soft masks π [n, K, P] and reconstructions Σ_k π_k μ_k [n, P, 3] of `set` (guide means, no noise). */
-export function decompose(
+export async function decompose(
   model: Genesis,
   set: SegmentationSet,
   batchSize = 64,
-): { masks: Float32Array; components: Float32Array; recon: Float32Array } {
+): Promise<{ masks: Float32Array; components: Float32Array; recon: Float32Array }> {
   const { n } = set, S = model.config.size, P = S * S, K = model.config.slots;
   if (set.size !== S) throw new RangeError(`scenes are ${set.size}×${set.size}, the model takes ${S}×${S}`);
   const masks = new Float32Array(n * K * P), components = new Float32Array(n * K * P * 3);
@@ -124,17 +125,19 @@ export function decompose(
       const pi = tf.exp(logPi);
       return [pi, mu, tf.sum(tf.mul(pi.expandDims(3), mu), 1)];
     });
-    masks.set(pi.dataSync(), b0 * K * P);
-    components.set(mu.dataSync(), b0 * K * P * 3);
-    recon.set(rec.dataSync(), b0 * P * 3);
-    tf.dispose([pi, mu, rec]);
+    masks.set((await toArray(pi)).data, b0 * K * P);
+    components.set((await toArray(mu)).data, b0 * K * P * 3);
+    recon.set((await toArray(rec)).data, b0 * P * 3);
   }
   return { masks, components, recon };
 }
 
 /** Held-out scores: ARI, fg-ARI, SC, mSC (means over images) and the reconstruction MSE. */
-export function evaluateGenesis(model: Genesis, set: SegmentationSet): SegmentationScores & { mse: number } {
-  const { masks, recon } = decompose(model, set);
+export async function evaluateGenesis(
+  model: Genesis,
+  set: SegmentationSet,
+): Promise<SegmentationScores & { mse: number }> {
+  const { masks, recon } = await decompose(model, set);
   const scores = batchMaskScores(set.masks, masks, { n: set.n, k: model.config.slots });
   let se = 0;
   for (let i = 0; i < recon.length; i++) se += (recon[i] - set.images[i]) ** 2;
@@ -168,20 +171,23 @@ export class GenesisTrainer {
     this.geco = new Geco({ goal: config.gecoGoal * P * 3 });
   }
 
-  /** One step on images x [B, S, S, 3]; `noise` draws the reparameterisation ε. */
-  train(x: tf.Tensor4D, noise: Rng): GenesisStepStats {
-    let err = 0, kl = 0;
+  /**
+   * One step on images x [B, S, S, 3]; `noise` draws the reparameterisation ε. err and KL are read
+   * back after the update is queued, asynchronously (the only way on webgpu); GECO's β then moves.
+   */
+  async train(x: tf.Tensor4D, noise: Rng): Promise<GenesisStepStats> {
+    let parts: tf.Tensor | undefined;
     const { grads, value } = tf.variableGrads(() => {
       const pass = this.model.forward(x, noise);
       const errT = tf.neg(tf.mean(pass.logLik)) as tf.Scalar;
       const klT = tf.mean(pass.kl) as tf.Scalar;
-      err = errT.dataSync()[0];
-      kl = klT.dataSync()[0];
+      parts = tf.keep(tf.stack([errT, klT]));
       return this.geco.loss(errT, klT);
     }, this.model.params.list());
     this.opt.apply(grads);
     tf.dispose(grads);
     value.dispose();
+    const [err, kl] = (await toArray(parts!)).data;
     this.geco.update(err);
     this.step++;
     return { step: this.step, err, kl, beta: this.geco.beta };
@@ -189,6 +195,7 @@ export class GenesisTrainer {
 
   dispose(): void {
     this.model.dispose();
+    this.opt.dispose();
   }
 }
 
@@ -221,6 +228,7 @@ export async function runGenesis(
 ): Promise<{ result: GenesisResult; trainer: GenesisTrainer; test: SegmentationSet }> {
   validateGenesisRunConfig(config);
   const log = hooks.onLog ?? (() => {});
+  requireAsyncReads("genesis");
   const trainer = new GenesisTrainer(config);
   const test = sampleSegmentationSet(config, trainer.rng.child("test"), config.nTest);
   const dataRng = trainer.rng.child("data"), noiseRng = trainer.rng.child("noise");
@@ -228,8 +236,8 @@ export async function runGenesis(
   const curve: [number, number, number][] = [];
   const trace = new StepTrace<[number, number, number, number]>(10); // step 1, every 10th, the last
   let last: GenesisStepStats | null = null;
-  const evaluate = (seconds: number) => {
-    const ev = evaluateGenesis(trainer.model, test);
+  const evaluate = async (seconds: number) => {
+    const ev = await evaluateGenesis(trainer.model, test);
     curve.push([+seconds.toFixed(2), ev.fgAri, ev.msc]);
     hooks.onEval?.({ seconds, step: trainer.step, ...ev });
     const train = last
@@ -246,10 +254,10 @@ export async function runGenesis(
   const trainS = await trainWithinBudget(config, {
     steps: () => trainer.step,
     evaluate,
-    step: () => {
+    step: async () => {
       const batch = sampleSegmentationSet(config, dataRng, B);
       const x = tf.tensor4d(batch.images, [B, S, S, 3]);
-      const stats = last = trainer.train(x, noiseRng);
+      const stats = last = await trainer.train(x, noiseRng);
       x.dispose();
       if (!Number.isFinite(stats.err) || !Number.isFinite(stats.kl)) {
         throw new Error(`training diverged at step ${trainer.step} (err ${stats.err}, KL ${stats.kl})`);
@@ -257,7 +265,7 @@ export async function runGenesis(
       trace.offer([trainer.step, stats.err / channels, stats.kl, stats.beta]);
     },
   });
-  const final = evaluate(trainS);
+  const final = await evaluate(trainS);
   return {
     result: {
       fg_ari: final.fgAri,
@@ -275,4 +283,36 @@ export async function runGenesis(
     trainer,
     test,
   };
+}
+
+/**
+ * `steps` training steps of `config` from its seed on the active backend, read back asynchronously
+ * (`nn/probe.ts`): the webgpu-vs-wasm test and `bench:backends` compare these. figures: [err, KL, β].
+ */
+export async function probeGenesis(config: GenesisRunConfig, steps: number): Promise<TrainingProbe> {
+  const trainer = new GenesisTrainer(config);
+  const S = config.model.size, B = config.batchSize, data = new Rng(`${config.seed}/probe/data`);
+  const xs = Array.from(
+    { length: Math.max(0, steps) },
+    () => tf.tensor4d(sampleSegmentationSet(config, data, B).images, [B, S, S, 3]),
+  );
+  try {
+    const noise = new Rng("probe/noise");
+    return await probeTraining({
+      vars: trainer.model.params.list(),
+      firstLoss: () => {
+        const pass = trainer.model.forward(xs[0], new Rng("probe/noise"));
+        return trainer.geco.loss(tf.neg(tf.mean(pass.logLik)) as tf.Scalar, tf.mean(pass.kl) as tf.Scalar);
+      },
+      step: async (s) => {
+        const st = await trainer.train(xs[s], noise);
+        return [st.err, st.kl, st.beta];
+      },
+      steps,
+      batch: B,
+    });
+  } finally {
+    tf.dispose(xs);
+    trainer.dispose();
+  }
 }

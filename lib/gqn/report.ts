@@ -17,7 +17,8 @@ import type { FigureSpec } from "../display/plot.ts";
 import type { GridItem } from "../display/images.ts";
 import type { Gqn } from "./model.ts";
 import { EPIPOLAR_FEATURES, EPIPOLAR_TOP, epipolarRead } from "./epipolar.ts";
-import { predictQueries, sampleVariance, sliceBatch } from "./train.ts";
+import { predictQueries, sampleVariance, sliceBatch, withInputs } from "./train.ts";
+import { tf, toArray } from "../core/tf.ts";
 import { Rng } from "../core/random.ts";
 import type { Camera } from "../scenes/primitives.ts";
 import {
@@ -71,23 +72,25 @@ export interface VarianceRow {
  * For each M in `ms`: the GQN's sample variance and query MSE on the same scenes and queries given
  * their first M context views (`batch` must carry at least max(ms) views per scene).
  */
-export function varianceByContext(
+export async function varianceByContext(
   model: Gqn,
   batch: QueryBatch,
   ms: number[],
   samples: number,
   rng: Rng,
-): VarianceRow[] {
-  return ms.map((m) => {
+): Promise<VarianceRow[]> {
+  const rows: VarianceRow[] = [];
+  for (const m of ms) {
     const sub = withContexts(batch, m);
-    const pred = predictQueries(model, sub, rng.child(`mse${m}`));
-    return {
+    const pred = await predictQueries(model, sub, rng.child(`mse${m}`));
+    rows.push({
       m,
-      sample_variance: sampleVariance(model, sub, samples, rng.child(`var${m}`)),
+      sample_variance: await sampleVariance(model, sub, samples, rng.child(`var${m}`)),
       query_mse: queryMse(sub, pred),
       nearest_mse: queryMse(sub, nearestViewPrediction(sub)),
-    };
-  });
+    });
+  }
+  return rows;
 }
 
 /**
@@ -290,22 +293,43 @@ export function contextItems(batch: QueryBatch): GridItem[] {
   ];
 }
 
+/** The scene representation r = Σ_k ψ(x_k, v_k) of every scene of a batch, flattened [B, G, G, R]. */
+export async function representationOf(model: Gqn, batch: QueryBatch): Promise<Float32Array> {
+  return (await toArray(withInputs(model, batch, (inp) => tf.tidy(() => model.represent(inp))))).data;
+}
+
+/** Algorithm S3 keeping the canvas after each layer: η^g(u_1), …, η^g(u_L), each [B, S, S, 3]. */
+export async function canvasLayers(model: Gqn, batch: QueryBatch, rng: Rng): Promise<Float32Array[]> {
+  const shown = withInputs(model, batch, (inp) => tf.tidy(() => model.generateLayers(inp, rng)));
+  const out: Float32Array[] = [];
+  for (const t of shown) out.push((await toArray(t)).data);
+  return out;
+}
+
 /**
  * `samples` sampled renderings of the first scene's query for each number of context views in `ms`
  * (a row per M; sample s of M = k draws from `Rng("sample{k}/{s}")`, so a grid repeats).
  */
-export function contextSampleItems(model: Gqn, batch: QueryBatch, ms: number[], samples: number): GridItem[] {
-  const S = batch.size, scene = sliceBatch(batch, 0, 1);
-  return ms.flatMap((k) => {
+export async function contextSampleItems(
+  model: Gqn,
+  batch: QueryBatch,
+  ms: number[],
+  samples: number,
+): Promise<GridItem[]> {
+  const S = batch.size, scene = sliceBatch(batch, 0, 1), items: GridItem[] = [];
+  for (const k of ms) {
     const sub = withContexts(scene, k);
-    return Array.from({ length: samples }, (_, s) => ({
-      data: predictQueries(model, sub, new Rng(`sample${k}/${s}`)),
-      width: S,
-      height: S,
-      channels: 3 as const,
-      caption: `M=${k}, sample ${s + 1}`,
-    }));
-  });
+    for (let s = 0; s < samples; s++) {
+      items.push({
+        data: await predictQueries(model, sub, new Rng(`sample${k}/${s}`)),
+        width: S,
+        height: S,
+        channels: 3,
+        caption: `M=${k}, sample ${s + 1}`,
+      });
+    }
+  }
+  return items;
 }
 
 /**

@@ -24,10 +24,11 @@
  * ```
  * @module
  */
-import { tf } from "../core/tf.ts";
+import { tf, toArray } from "../core/tf.ts";
 import { Rng } from "../core/random.ts";
 import { HostAdam } from "../nn/adam.ts";
 import { StepTrace, trainWithinBudget } from "../nn/loop.ts";
+import { probeTraining, type TrainingProbe } from "../nn/probe.ts";
 import { defaultGqnConfig, Gqn, type GqnConfig, type GqnInputs, validateGqnConfig } from "./model.ts";
 import {
   meanTrainingImage,
@@ -158,14 +159,21 @@ export function withInputs<T>(model: Gqn, batch: QueryBatch, fn: (inputs: GqnInp
   return out;
 }
 
-/** Generated query images [B, S, S, 3] (Algorithm S3), in chunks of `chunk` scenes. */
-export function predictQueries(model: Gqn, batch: QueryBatch, rng: Rng, chunk = 100): Float32Array {
+/**
+ * Generated query images [B, S, S, 3] (Algorithm S3), in chunks of `chunk` scenes. Read back
+ * asynchronously, as every backend allows (webgpu has no synchronous read).
+ */
+export async function predictQueries(
+  model: Gqn,
+  batch: QueryBatch,
+  rng: Rng,
+  chunk = 100,
+): Promise<Float32Array> {
   const px = batch.size * batch.size * 3, out = new Float32Array(batch.b * px);
   for (let b0 = 0; b0 < batch.b; b0 += chunk) {
     const part = sliceBatch(batch, b0, Math.min(batch.b, b0 + chunk));
     const img = withInputs(model, part, (inp) => tf.tidy(() => model.generate(inp, rng)));
-    out.set(img.dataSync(), b0 * px);
-    img.dispose();
+    out.set((await toArray(img)).data, b0 * px);
   }
   return out;
 }
@@ -190,13 +198,18 @@ export function sliceBatch(batch: QueryBatch, b0: number, b1: number): QueryBatc
  * Mean per-pixel variance across `samples` generated images of each query (Algorithm S3 run
  * repeatedly): how uncertain the model is about the unseen view.
  */
-export function sampleVariance(model: Gqn, batch: QueryBatch, samples: number, rng: Rng): number {
+export async function sampleVariance(
+  model: Gqn,
+  batch: QueryBatch,
+  samples: number,
+  rng: Rng,
+): Promise<number> {
   if (!(Number.isInteger(samples) && samples >= 2)) {
     throw new RangeError(`samples must be an integer ≥ 2, got ${samples}`);
   }
   const n = batch.query.length, sum = new Float64Array(n), sq = new Float64Array(n);
   for (let s = 0; s < samples; s++) {
-    const img = predictQueries(model, batch, rng);
+    const img = await predictQueries(model, batch, rng);
     for (let i = 0; i < n; i++) {
       sum[i] += img[i];
       sq[i] += img[i] * img[i];
@@ -218,22 +231,23 @@ export interface GqnEval {
 }
 
 /** Scores the model on a held-out set (one group per M). */
-export function evaluateGqn(model: Gqn, test: QueryBatch[], sigma: number, rng: Rng): GqnEval {
+export async function evaluateGqn(model: Gqn, test: QueryBatch[], sigma: number, rng: Rng): Promise<GqnEval> {
   let se = 0, n = 0, elbo = 0, kl = 0, scenes = 0;
   const byM: [number, number][] = [];
   for (const group of test) {
-    const pred = predictQueries(model, group, rng);
+    const pred = await predictQueries(model, group, rng);
     const mse = queryMse(group, pred);
     byM.push([group.m, mse]);
     se += mse * group.query.length;
     n += group.query.length;
     for (let b0 = 0; b0 < group.b; b0 += 100) {
       const part = sliceBatch(group, b0, Math.min(group.b, b0 + 100));
-      const [e, k] = withInputs(model, part, (inp) =>
+      const sums = withInputs(model, part, (inp) =>
         tf.tidy(() => {
           const pass = model.elbo(inp, sigma, rng);
-          return [tf.sum(pass.elbo).dataSync()[0], tf.sum(pass.kl).dataSync()[0]];
+          return tf.stack([tf.sum(pass.elbo), tf.sum(pass.kl)]);
         }));
+      const [e, k] = (await toArray(sums)).data;
       elbo += e;
       kl += k;
       scenes += part.b;
@@ -281,15 +295,16 @@ export interface ObjectScores {
  * baselines; the sample variance on unseen against seen pixels from `samples` draws of the M = 1
  * group (NaN when the test set has no M = 1 group).
  */
-export function scoreObjects(
+export async function scoreObjects(
   model: Gqn,
   test: QueryBatch[],
   meanImage: Float32Array,
   rng: Rng,
   samples = 8,
-): ObjectScores {
+): Promise<ObjectScores> {
   const groups = test.map((batch) => ({ batch, geometry: queryGeometry(batch) }));
-  const preds = groups.map(({ batch }) => predictQueries(model, batch, rng));
+  const preds: Float32Array[] = [];
+  for (const { batch } of groups) preds.push(await predictQueries(model, batch, rng));
   const near = groups.map(({ batch }) => nearestViewPrediction(batch));
   const pooled = (p: Float32Array[]) => pooledObjectMse(groups.map((g, i) => ({ ...g, prediction: p[i] })));
   const hitRate = (p: Float32Array[]) => {
@@ -297,12 +312,10 @@ export function scoreObjects(
     return rates.reduce((a, r) => a + r, 0) / Math.max(1, rates.length);
   };
   const one = groups.find((g) => g.batch.m === 1);
+  const draws: Float32Array[] = [];
+  for (let s = 0; one && s < samples; s++) draws.push(await predictQueries(model, one.batch, rng));
   const variance = one
-    ? varianceBySeen(
-      one.batch,
-      Array.from({ length: samples }, () => predictQueries(model, one.batch, rng)),
-      one.geometry,
-    )
+    ? varianceBySeen(one.batch, draws, one.geometry)
     : { unseen: NaN, seen: NaN, ratio: NaN, unseenShare: NaN, byKind: null };
   return {
     object_mse: pooled(preds),
@@ -351,28 +364,34 @@ export class GqnTrainer {
     };
   }
 
-  /** One Adam step on −ELBO (Algorithm S1, lines 18–27). */
-  train(batch: QueryBatch, progress: number, noise: Rng): GqnStepStats {
+  /**
+   * One Adam step on −ELBO (Algorithm S1, lines 18–27). The loss and KL are read back after the
+   * update is queued, asynchronously (the only way on webgpu; on wasm it costs nothing).
+   */
+  async train(batch: QueryBatch, progress: number, noise: Rng): Promise<GqnStepStats> {
     const { sigma, lr } = this.schedule(progress);
     this.opt.lr = lr;
-    let loss = 0, kl = 0;
-    withInputs(this.model, batch, (inputs) => {
+    const stats = withInputs(this.model, batch, (inputs) => {
+      let kl: tf.Scalar | undefined;
       const { grads, value } = tf.variableGrads(() => {
         const pass = this.model.elbo(inputs, sigma, noise);
-        kl = tf.mean(pass.kl).dataSync()[0];
+        kl = tf.keep(tf.mean(pass.kl)) as tf.Scalar;
         return tf.neg(tf.mean(pass.elbo)) as tf.Scalar;
       }, this.model.params.list());
-      loss = value.dataSync()[0];
       this.opt.apply(grads);
       tf.dispose(Object.values(grads));
-      value.dispose();
+      const both = tf.stack([value, kl!]);
+      tf.dispose([value, kl!]);
+      return both;
     });
+    const [loss, kl] = (await toArray(stats)).data;
     this.step++;
     return { step: this.step, loss, kl, sigma, lr };
   }
 
   dispose(): void {
     this.model.dispose();
+    this.opt.dispose();
   }
 }
 
@@ -425,8 +444,8 @@ export async function runGqn(
   const curve: [number, number][] = [];
   const trace = new StepTrace<[number, number, number, number]>(10); // step 1, every 10th, the last
   let last: GqnStepStats | null = null;
-  const evaluate = (seconds: number) => {
-    const ev = evaluateGqn(trainer.model, test, config.sigmaEnd, new Rng(`${config.seed}/eval`));
+  const evaluate = async (seconds: number) => {
+    const ev = await evaluateGqn(trainer.model, test, config.sigmaEnd, new Rng(`${config.seed}/eval`));
     curve.push([+seconds.toFixed(2), ev.queryMse]);
     hooks.onEval?.({ seconds, step: trainer.step, ...ev });
     const train = last
@@ -443,9 +462,9 @@ export async function runGqn(
   const trainS = await trainWithinBudget(config, {
     steps: () => trainer.step,
     evaluate,
-    step: (progress) => {
+    step: async (progress) => {
       const batch = sampleQueryBatch(dataRng, { ...view, batch: config.batchSize });
-      const stats = last = trainer.train(batch, progress, noiseRng);
+      const stats = last = await trainer.train(batch, progress, noiseRng);
       if (!Number.isFinite(stats.loss)) {
         throw new Error(`training diverged at step ${trainer.step} (loss ${stats.loss})`);
       }
@@ -453,8 +472,8 @@ export async function runGqn(
       hooks.onStep?.(stats);
     },
   });
-  const final = evaluate(trainS);
-  const objects = scoreObjects(trainer.model, test, meanImage, new Rng(`${config.seed}/objects`));
+  const final = await evaluate(trainS);
+  const objects = await scoreObjects(trainer.model, test, meanImage, new Rng(`${config.seed}/objects`));
   log(
     `[gqn] object MSE ${objects.object_mse.toFixed(4)} (nearest view ${
       objects.baseline_nearest_object_mse.toFixed(4)
@@ -482,4 +501,39 @@ export async function runGqn(
     trainer,
     test,
   };
+}
+
+/**
+ * `steps` training steps of `config` from its seed (M fixed at maxContext, σ and lr at mid-run) on
+ * the active backend, read back asynchronously (`nn/probe.ts`): the webgpu-vs-wasm test and
+ * `bench:backends` compare these. figures: [−ELBO, KL] per step.
+ */
+export async function probeGqn(config: GqnRunConfig, steps: number): Promise<TrainingProbe> {
+  const trainer = new GqnTrainer(config);
+  try {
+    const data = new Rng(`${config.seed}/probe/data`);
+    const view = { size: config.model.size, m: config.maxContext, batch: config.batchSize };
+    const batches = Array.from({ length: Math.max(0, steps) }, () => sampleQueryBatch(data, view));
+    const progress = 0.5, { sigma } = trainer.schedule(progress), noise = new Rng("probe/noise");
+    const firstInputs = batches.length ? trainer.model.tensors(batches[0]) : undefined;
+    try {
+      return await probeTraining({
+        vars: trainer.model.params.list(),
+        firstLoss: () =>
+          tf.neg(tf.mean(trainer.model.elbo(firstInputs!, sigma, new Rng("probe/noise")).elbo)) as tf.Scalar,
+        step: async (s) => {
+          const st = await trainer.train(batches[s], progress, noise);
+          return [st.loss, st.kl];
+        },
+        steps,
+        batch: config.batchSize,
+      });
+    } finally {
+      if (firstInputs) {
+        tf.dispose(Object.values(firstInputs).filter((v): v is tf.Tensor => v instanceof tf.Tensor));
+      }
+    }
+  } finally {
+    trainer.dispose();
+  }
 }

@@ -80,10 +80,14 @@ export class AdamW {
  * memory in place: the wasm backend's matMul (XNNPACK) keeps a packed copy of its weight operand
  * per tensor, so after an in-place write `tf.matMul` silently goes on using the old weights
  * (checked: w ← 10·w in place leaves x·w unchanged while x + w changes).
+ *
+ * On webgpu the weights live on the GPU and the host cannot read them synchronously: there
+ * {@link HostAdam.apply} runs the same update as tensor ops beside them (m and v kept on the device).
  */
 export class HostAdam {
   #m = new Map<string, Float32Array>();
   #v = new Map<string, Float32Array>();
+  #onDevice = new Map<string, [tf.Variable, tf.Variable]>();
   t = 0;
   constructor(
     readonly vars: tf.Variable[],
@@ -130,6 +134,7 @@ export class HostAdam {
    */
   apply(grads: Record<string, tf.Tensor | Float32Array>): void {
     this.beginStep();
+    if (tf.getBackend() === "webgpu") return this.#applyOnDevice(grads);
     for (const variable of this.vars) {
       const gt = grads[variable.name];
       if (!gt) continue;
@@ -137,5 +142,34 @@ export class HostAdam {
       this.update(variable.name, gt instanceof Float32Array ? gt : peekData(gt), w);
       assignValues(variable, w);
     }
+  }
+
+  /** The update of {@link update} as tensor ops, for backends whose memory the host cannot peek. */
+  #applyOnDevice(grads: Record<string, tf.Tensor | Float32Array>): void {
+    const { beta1: b1, beta2: b2, epsilon: eps, lr } = this;
+    const c1 = 1 / (1 - b1 ** this.t), c2 = 1 / (1 - b2 ** this.t);
+    for (const variable of this.vars) {
+      const gt = grads[variable.name];
+      if (!gt) continue;
+      let mv = this.#onDevice.get(variable.name);
+      if (!mv) {
+        mv = [tf.variable(tf.zeros(variable.shape), false), tf.variable(tf.zeros(variable.shape), false)];
+        this.#onDevice.set(variable.name, mv);
+      }
+      const [m, v] = mv;
+      tf.tidy(() => {
+        const g = gt instanceof Float32Array ? tf.tensor(gt, variable.shape) : gt;
+        m.assign(tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)));
+        v.assign(tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2)));
+        const step = tf.div(tf.mul(m, lr * c1), tf.add(tf.sqrt(tf.mul(v, c2)), eps));
+        variable.assign(tf.sub(variable, step));
+      });
+    }
+  }
+
+  /** Frees the moments kept on the device (webgpu); the host ones are garbage-collected. */
+  dispose(): void {
+    for (const [m, v] of this.#onDevice.values()) tf.dispose([m, v]);
+    this.#onDevice.clear();
   }
 }

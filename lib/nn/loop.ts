@@ -35,20 +35,24 @@ export interface BudgetLimits {
  */
 export async function trainWithinBudget(
   limits: BudgetLimits,
-  hooks: { steps: () => number; step: (progress: number) => void; evaluate: (trainS: number) => void },
+  hooks: {
+    steps: () => number;
+    step: (progress: number) => unknown;
+    evaluate: (trainS: number) => unknown;
+  },
 ): Promise<number> {
   const { budgetS, maxSteps, evalEveryS } = limits;
   let trainMs = 0, nextEval = evalEveryS > 0 ? 0 : Infinity;
   while (trainMs < budgetS * 1000 && (maxSteps === 0 || hooks.steps() < maxSteps)) {
     if (trainMs >= nextEval) {
-      hooks.evaluate(trainMs / 1000);
+      await hooks.evaluate(trainMs / 1000);
       // A step-limited run evaluates at its start (here) and its end (the caller) only: a schedule
       // driven by the clock would put the evaluations at different steps on each run.
       nextEval = maxSteps > 0 ? Infinity : nextEval + evalEveryS * 1000;
       await new Promise((r) => setTimeout(r, 0));
     }
     const t0 = performance.now();
-    hooks.step(maxSteps > 0 ? hooks.steps() / maxSteps : trainMs / (budgetS * 1000));
+    await hooks.step(maxSteps > 0 ? hooks.steps() / maxSteps : trainMs / (budgetS * 1000));
     trainMs += performance.now() - t0;
   }
   return trainMs / 1000;

@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { assertNoLeak, initTf, liveTensors, tf, toArray } from "../../lib/core/tf.ts";
+import {
+  assertNoLeak,
+  initCliBackend,
+  initTf,
+  liveTensors,
+  requireAsyncReads,
+  tf,
+  toArray,
+} from "../../lib/core/tf.ts";
 
 Deno.test("initTf selects wasm and computes", async () => {
   const info = await initTf();
@@ -11,12 +19,29 @@ Deno.test("initTf selects wasm and computes", async () => {
 });
 
 Deno.test("initTf can select cpu explicitly, with no notice, and switch back", async () => {
-  assert.deepEqual(await initTf("cpu"), { backend: "cpu", notice: null });
+  assert.deepEqual(await initTf("cpu"), { backend: "cpu", adapter: null, notice: null });
   assert.equal((await initTf()).backend, "wasm");
 });
 
-Deno.test("initTf rejects an unknown backend name", async () => {
-  await assert.rejects(() => initTf("gpu" as "cpu"), /preferred must be "wasm" or "cpu"/);
+Deno.test("initTf rejects an unknown backend name, naming where it came from", async () => {
+  await assert.rejects(
+    () => initTf("gpu" as "cpu"),
+    /backend must be one of wasm, webgpu, cpu, auto, got "gpu"/,
+  );
+  await assert.rejects(
+    () => initCliBackend("gqn", "gpu"),
+    /--backend must be one of wasm, webgpu, cpu, auto/,
+  );
+  const before = Deno.env.get("TFJS_BACKEND");
+  Deno.env.set("TFJS_BACKEND", "cuda");
+  try {
+    await assert.rejects(() => initTf(), /TFJS_BACKEND must be one of wasm, webgpu, cpu, auto, got "cuda"/);
+  } finally {
+    if (before === undefined) Deno.env.delete("TFJS_BACKEND");
+    else Deno.env.set("TFJS_BACKEND", before);
+  }
+  assert.equal((await initTf("wasm")).backend, "wasm");
+  requireAsyncReads("air3d"); // every model runs on wasm
 });
 
 Deno.test("assertNoLeak catches a leaked tensor and passes a tidy step", async () => {

@@ -12,20 +12,11 @@ import {
   sampleSegmentationSet,
   validateGenesisRunConfig,
 } from "../../lib/genesis/train.ts";
-import { runScript } from "../fixtures.ts";
+import { runScript, tinyGenesis } from "../fixtures.ts";
 
 await initTf();
 const close = (a: number, b: number, tol = 1e-4) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
-const small = (o = {}) =>
-  defaultGenesisConfig({
-    size: 16,
-    encChannels: [8, 8],
-    encHidden: 32,
-    lstm: 16,
-    zDim: 4,
-    maskHidden: 8,
-    ...o,
-  });
+const small = tinyGenesis;
 
 Deno.test("stick-breaking is differentiable on intermediate tensors: gradient equals finite differences", () => {
   // K = 2: log π₁ = log σ(a), log π₂ = log σ(−a); f(a) = 2 log π₁ + 3 log π₂ (a computed, not a leaf)
@@ -80,7 +71,7 @@ for (const maskMode of ["icsbp", "latent"] as const) {
     assert.deepEqual(a.logLik, b.logLik);
   });
 
-  Deno.test(`${maskMode} masks train: err falls on a fixed batch, every parameter gets a gradient, tensor count flat`, () => {
+  Deno.test(`${maskMode} masks train: err falls on a fixed batch, every parameter gets a gradient, tensor count flat`, async () => {
     const config = defaultGenesisRunConfig({ model: small({ masks: maskMode }), batchSize: 8, lr: 3e-3 });
     const trainer = new GenesisTrainer(config);
     const set = sampleSegmentationSet(config, new Rng(5), 8);
@@ -94,21 +85,21 @@ for (const maskMode of ["icsbp", "latent"] as const) {
     }
     tf.dispose(grads);
     const noise = new Rng(7);
-    const first = trainer.train(x, noise);
+    const first = await trainer.train(x, noise);
     const before = liveTensors();
     let last = first;
-    for (let i = 0; i < 40; i++) last = trainer.train(x, noise);
+    for (let i = 0; i < 40; i++) last = await trainer.train(x, noise);
     assert.equal(liveTensors(), before, "tensors leaked across steps");
     assert.ok(last.err < first.err - 0.1 * Math.abs(first.err), `err ${first.err} → ${last.err}`);
     assert.ok(last.beta < 1, "GECO lowers β while the goal is not met");
     const test = sampleSegmentationSet(config, new Rng(8), 5);
-    const ev = evaluateGenesis(trainer.model, test);
+    const ev = await evaluateGenesis(trainer.model, test);
     assert.equal(liveTensors(), before, "evaluation leaks no tensors");
     for (const k of ["ari", "fgAri", "sc", "msc"] as const) {
       assert.ok(ev[k] >= -1 && ev[k] <= 1, `${k} ${ev[k]}`);
     }
     // decompose: π sums to one per pixel, and the reconstruction is Σ_k π_k μ_k
-    const { masks, components, recon } = decompose(trainer.model, test, 2);
+    const { masks, components, recon } = await decompose(trainer.model, test, 2);
     const K = 5, P = 256;
     for (const [b, p] of [[0, 0], [4, 255], [2, 100]]) {
       let s = 0;

@@ -86,28 +86,29 @@ Deno.test("the representation is a sum over views: order-free, and adding a view
   }
 });
 
-Deno.test("generation (Algorithm S3) gives images in [0, 1]; the seed fixes the sample", () => {
+Deno.test("generation (Algorithm S3) gives images in [0, 1]; the seed fixes the sample", async () => {
   const model = new Gqn(tiny(), new Rng(0));
   const batch = sampleQueryBatch(new Rng(3), { batch: 5, size: 16, m: 2 });
-  const a = predictQueries(model, batch, new Rng(7), 2), b = predictQueries(model, batch, new Rng(7), 2);
+  const a = await predictQueries(model, batch, new Rng(7), 2),
+    b = await predictQueries(model, batch, new Rng(7), 2);
   assert.equal(a.length, 5 * 16 * 16 * 3);
   assert.deepEqual(a, b);
   for (const v of a) assert.ok(v >= 0 && v <= 1);
-  assert.ok(sampleVariance(model, batch, 3, new Rng(1)) > 0, "prior samples differ");
+  assert.ok(await sampleVariance(model, batch, 3, new Rng(1)) > 0, "prior samples differ");
   const part = sliceBatch(batch, 1, 3);
   assert.equal(part.b, 2);
   assert.deepEqual(part.query, batch.query.subarray(16 * 16 * 3, 3 * 16 * 16 * 3));
   model.dispose();
 });
 
-Deno.test("training: tensor count stays flat across steps, and the loss falls on a fixed batch", () => {
+Deno.test("training: tensor count stays flat across steps, and the loss falls on a fixed batch", async () => {
   const trainer = new GqnTrainer(tinyRun({ lrStart: 3e-3, lrEnd: 3e-3 }));
   const batch = sampleQueryBatch(new Rng(4), { batch: 8, size: 16, m: 2 });
   const noise = new Rng(5);
-  const first = trainer.train(batch, 0.5, noise);
+  const first = await trainer.train(batch, 0.5, noise);
   const after1 = liveTensors();
   let last = first;
-  for (let s = 0; s < 40; s++) last = trainer.train(batch, 0.5, noise);
+  for (let s = 0; s < 40; s++) last = await trainer.train(batch, 0.5, noise);
   assert.equal(liveTensors(), after1, "no tensor is left behind by a step");
   // −ELBO = Σ (x − μ)²/2σ² + KL + D(log σ + ½ log 2π): the part training can change falls by > 40 %.
   const constant = 16 * 16 * 3 * (Math.log(0.2) + 0.5 * Math.log(2 * Math.PI)); // σ = 0.2 at p = 0.5
@@ -129,7 +130,7 @@ Deno.test("Table S1 annealing, scaled to the run", () => {
 Deno.test("held-out scoring: per-M figures, baselines on the same queries, same seed → same result", async () => {
   const test = sampleTestSet(new Rng(1), 4, { size: 16, minContext: 1, maxContext: 3 });
   const model = new Gqn(tiny(), new Rng(0));
-  const ev = evaluateGqn(model, test, 0.7, new Rng(2));
+  const ev = await evaluateGqn(model, test, 0.7, new Rng(2));
   assert.deepEqual(ev.byM.map(([m]) => m), [1, 2, 3]);
   close(ev.queryMse, ev.byM.reduce((a, [, v]) => a + v, 0) / 3, 1e-9);
   const base = baselines(test, meanTrainingImage(new Rng(3), 20, { size: 16 }));

@@ -4,12 +4,14 @@ import { Rng } from "../../lib/core/random.ts";
 import { Gqn } from "../../lib/gqn/model.ts";
 import {
   cameraRingFigure,
+  canvasLayers,
   contextItems,
   contextSampleItems,
   epipolarSliceItems,
   gqnCurveFigure,
   gqnTraceFigure,
   queryItems,
+  representationOf,
   varianceByContext,
   withContexts,
 } from "../../lib/gqn/report.ts";
@@ -41,10 +43,10 @@ Deno.test("withContexts keeps the first M views of every scene and the same quer
   assert.throws(() => withContexts(batch, 5), /m must be an integer in 1\.\.4/);
 });
 
-Deno.test("varianceByContext: one row per M, nearest-view MSE as the baseline computes it", () => {
+Deno.test("varianceByContext: one row per M, nearest-view MSE as the baseline computes it", async () => {
   const model = new Gqn(tiny(), new Rng(0));
   const batch = sampleQueryBatch(new Rng(1), { batch: 4, size: 16, m: 3 });
-  const rows = varianceByContext(model, batch, [1, 3], 3, new Rng(2));
+  const rows = await varianceByContext(model, batch, [1, 3], 3, new Rng(2));
   assert.deepEqual(rows.map((r) => r.m), [1, 3]);
   for (const r of rows) assert.ok(r.sample_variance > 0 && r.query_mse > 0);
   const sub = withContexts(batch, 1);
@@ -73,7 +75,7 @@ Deno.test("figure and grid builders", () => {
   assert.deepEqual(curve.data[2].y, [0.015, 0.015]);
 });
 
-Deno.test("contextItems and contextSampleItems: the first scene's views, then samples per M that repeat", () => {
+Deno.test("contextItems and contextSampleItems: the first scene's views, then samples per M that repeat", async () => {
   const batch = sampleQueryBatch(new Rng(2), { batch: 2, size: 16, m: 3 });
   const px = 16 * 16 * 3;
   const views = contextItems(batch);
@@ -81,7 +83,7 @@ Deno.test("contextItems and contextSampleItems: the first scene's views, then sa
   assert.deepEqual(views[1].data, batch.context.subarray(px, 2 * px));
   assert.deepEqual(views[3].data, batch.query.subarray(0, px));
   const model = new Gqn(tiny(), new Rng(0));
-  const items = contextSampleItems(model, batch, [1, 3], 2);
+  const items = await contextSampleItems(model, batch, [1, 3], 2);
   assert.deepEqual(items.map((i) => i.caption), [
     "M=1, sample 1",
     "M=1, sample 2",
@@ -89,7 +91,10 @@ Deno.test("contextItems and contextSampleItems: the first scene's views, then sa
     "M=3, sample 2",
   ]);
   assert.equal(items[0].data.length, px);
-  assert.deepEqual(contextSampleItems(model, batch, [1, 3], 2).map((i) => i.data), items.map((i) => i.data));
+  assert.deepEqual(
+    (await contextSampleItems(model, batch, [1, 3], 2)).map((i) => i.data),
+    items.map((i) => i.data),
+  );
   assert.notDeepEqual(items[0].data, items[1].data, "two samples differ");
   model.dispose();
 });
@@ -107,4 +112,31 @@ Deno.test("epipolarSliceItems: one image per depth; with the query's own camera 
   for (const s of epipolarSliceItems(self, 3)) {
     s.data.forEach((v, i) => assert.ok(Math.abs(v - self.query[i]) < 1e-5));
   }
+});
+
+Deno.test("representationOf sums over views in any order; canvasLayers gives one image per layer", async () => {
+  const model = new Gqn(tiny(), new Rng(0));
+  const batch = sampleQueryBatch(new Rng(1), { batch: 2, size: 16, m: 3 });
+  const px = 16 * 16 * 3, V = VIEW_DIM;
+  const reversed = { ...batch, context: batch.context.slice(), contextV: batch.contextV.slice() };
+  for (let b = 0; b < 2; b++) {
+    for (let k = 0; k < 3; k++) {
+      reversed.context.set(
+        batch.context.subarray((b * 3 + k) * px, (b * 3 + k + 1) * px),
+        (b * 3 + 2 - k) * px,
+      );
+      reversed.contextV.set(
+        batch.contextV.subarray((b * 3 + k) * V, (b * 3 + k + 1) * V),
+        (b * 3 + 2 - k) * V,
+      );
+    }
+  }
+  const [a, r] = [await representationOf(model, batch), await representationOf(model, reversed)];
+  assert.equal(a.length, 2 * 4 * 4 * tiny().rChannels);
+  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - r[i]) < 1e-5);
+  const layers = await canvasLayers(model, batch, new Rng(3));
+  assert.equal(layers.length, tiny().layers);
+  for (const l of layers) assert.equal(l.length, 2 * px);
+  assert.deepEqual(await canvasLayers(model, batch, new Rng(3)), layers);
+  model.dispose();
 });

@@ -1,0 +1,107 @@
+/**
+ * Training throughput per tfjs backend: GQN (the default run config, 32×32, batch 8), AIR (the
+ * paper's architecture, 50×50, batch 64) and GENESIS (the sprites config) on every backend this
+ * machine offers — wasm always, webgpu when Deno finds an adapter. A model that does not run on a
+ * backend yet gets `{"skipped": why}`. Progress on stderr; the last stdout line is one JSON object:
+ * {"adapter": …, "backends": {"wasm": {"gqn": {…}, "air": {…}, "genesis": {…}}, "webgpu": {…}}, "env": …}.
+ * Machines are shared and noisy: compare backends within one run.
+ *
+ *   deno task bench:backends [-- --steps 6 --backends wasm,webgpu]
+ */
+import { environment, initTf, tf, WEBGPU_READY } from "../lib/core/tf.ts";
+import { findAdapter } from "../lib/core/webgpu.ts";
+import { cliFlags, runCli } from "../lib/core/flags.ts";
+import { Rng } from "../lib/core/random.ts";
+import { defaultGqnRunConfig, probeGqn } from "../lib/gqn/train.ts";
+import { AirTrainer } from "../lib/air/trainer.ts";
+import { defaultAirRunConfig, sceneSpec } from "../lib/air/config.ts";
+import { sampleMultiMnist } from "../lib/scenes/multi_mnist.ts";
+import { loadMnist } from "../lib/scenes/mnist.ts";
+import { defaultGenesisRunConfig, probeGenesis } from "../lib/genesis/train.ts";
+
+const f = await runCli(
+  "bench:backends",
+  () =>
+    cliFlags(import.meta.url, { steps: 6, backends: "wasm,webgpu" }, Deno.args, {
+      steps: { int: true, min: 2, max: 1000 },
+    }),
+);
+const asked = f.backends.split(",").map((s) => s.trim());
+for (const b of asked) {
+  if (!["wasm", "webgpu", "cpu"].includes(b)) {
+    console.error(`bench:backends: --backends takes a list of wasm, webgpu, cpu; got ${JSON.stringify(b)}`);
+    Deno.exit(2);
+  }
+}
+const adapter = await findAdapter();
+const mnist = await loadMnist();
+
+/** Images (or scenes) per second over `steps` calls of `step` after one warm-up call. */
+async function throughput(batch: number, steps: number, step: () => Promise<void> | void) {
+  await step(); // warm-up: kernels compile (webgpu), weights pack (wasm)
+  const t0 = performance.now();
+  for (let s = 0; s < steps; s++) await step();
+  const ms = (performance.now() - t0) / steps;
+  return { ms_per_step: +ms.toFixed(1), per_s: +(batch / (ms / 1000)).toFixed(2), batch, steps };
+}
+
+async function gqn(steps: number) {
+  const config = defaultGqnRunConfig();
+  const p = await probeGqn(config, steps + 1); // its first step is the warm-up
+  return {
+    ms_per_step: +p.msPerStep.toFixed(1),
+    per_s: +p.perS.toFixed(2),
+    batch: config.batchSize,
+    steps,
+  };
+}
+
+async function air(steps: number) {
+  const trainer = new AirTrainer(defaultAirRunConfig({ batchSize: 64 }));
+  const rng = new Rng(0), spec = sceneSpec(trainer.config, [0, 1, 2]), px = trainer.config.air.canvas ** 2;
+  try {
+    return await throughput(64, steps, () => {
+      const { images } = sampleMultiMnist(rng, mnist.train, 64, spec);
+      const x = tf.tensor2d(images, [64, px]);
+      trainer.train(x, rng, 0);
+      x.dispose();
+    });
+  } finally {
+    trainer.dispose();
+  }
+}
+
+async function genesis(steps: number) {
+  const config = defaultGenesisRunConfig();
+  const p = await probeGenesis(config, steps + 1); // its first step is the warm-up
+  return { ms_per_step: +p.msPerStep.toFixed(1), per_s: +p.perS.toFixed(2), batch: config.batchSize, steps };
+}
+
+const models = { gqn, air, genesis } as const;
+const backends: Record<string, Record<string, unknown>> = {};
+for (const backend of asked) {
+  if (backend === "webgpu" && !adapter) {
+    backends.webgpu = { skipped: "no WebGPU adapter (scripts/gpu.ts says what to install)" };
+    continue;
+  }
+  await initTf(backend as "wasm" | "webgpu" | "cpu");
+  const row: Record<string, unknown> = {};
+  for (const [name, run] of Object.entries(models)) {
+    if (backend === "webgpu" && !(WEBGPU_READY as readonly string[]).includes(name)) {
+      row[name] = { skipped: "reads tensors synchronously; not on webgpu yet" };
+      continue;
+    }
+    // lavapipe runs a GQN step in seconds: fewer steps there.
+    const steps = backend === "wasm" ? f.steps : Math.max(2, Math.ceil(f.steps / 3));
+    console.error(`[bench] ${backend} ${name}: ${steps} steps …`);
+    row[name] = await run(steps);
+    console.error(`[bench] ${backend} ${name}: ${JSON.stringify(row[name])}`);
+  }
+  backends[backend] = row;
+}
+await initTf("wasm");
+console.log(JSON.stringify({
+  adapter: adapter ? { name: adapter.name, software: adapter.software } : null,
+  backends,
+  env: environment(),
+}));

@@ -1,0 +1,37 @@
+import assert from "node:assert/strict";
+import { findAdapter, WEBGPU_HELP } from "../../lib/core/webgpu.ts";
+import { initTf, requireAsyncReads, tf } from "../../lib/core/tf.ts";
+
+const adapter = await findAdapter();
+if (!adapter) console.error(`[webgpu_test] no WebGPU adapter, the webgpu tests are skipped: ${WEBGPU_HELP}`);
+
+Deno.test("findAdapter: null or a named adapter; Deno's runtime dir is set", () => {
+  assert.ok(Deno.env.get("XDG_RUNTIME_DIR"), "XDG_RUNTIME_DIR");
+  if (adapter) {
+    assert.ok(adapter.name.length > 0);
+    assert.equal(typeof adapter.software, "boolean");
+  }
+  assert.match(WEBGPU_HELP, /mesa-vulkan-drivers/);
+});
+
+Deno.test({
+  name: "webgpu: starts on the adapter, names it, and refuses the models that still read synchronously",
+  ignore: !adapter,
+  fn: async () => {
+    const info = await initTf("webgpu");
+    try {
+      assert.equal(info.backend, "webgpu");
+      assert.ok(info.adapter?.startsWith(adapter!.name));
+      assert.equal((await tf.matMul(tf.tensor2d([[1, 2]]), tf.tensor2d([[3], [4]])).data())[0], 11);
+      requireAsyncReads("gqn");
+      assert.throws(
+        () => requireAsyncReads("air3d"),
+        /air3d does not run on the webgpu backend yet.*--backend wasm/,
+      );
+      // "auto" keeps wasm on a software adapter: it would only be slower.
+      if (adapter!.software) assert.equal((await initTf("auto")).backend, "wasm");
+    } finally {
+      await initTf("wasm");
+    }
+  },
+});
