@@ -54,7 +54,7 @@ function assertSame(wasm: TrainingProbe, gpu: TrainingProbe) {
   assert.equal(new Set(gpu.tensors).size, 1, `live tensors per step on webgpu: ${gpu.tensors}`);
 }
 
-Deno.test("probes: the same seed gives the same steps; the tensor count stays flat", async () => {
+Deno.test("probeTraining (through probeGqn and probeGenesis): the same seed gives the same steps; the tensor count stays flat", async () => {
   await initTf("wasm");
   for (const probe of [() => probeGqn(gqn, 3), () => probeGenesis(genesis, 3)]) {
     const a = await probe(), b = await probe();
