@@ -488,14 +488,22 @@ export function validationSet(c: Air3dConfig): SlotDataset {
 /**
  * Render-and-compare refinement of a finished run's proposals, λ chosen on its validation scenes
  * (what `refine: true` does inside {@link runAir3d}; the notebook refines the model it trained).
+ * `infer_ms_per_image` counts the network's pass that also reads its doubtful slots, and the fit.
  */
-export function refineRun(run: Air3dRun, onLog: (line: string) => void = () => {}): Promise<Refinement> {
+export async function refineRun(
+  run: Air3dRun,
+  onLog: (line: string) => void = () => {},
+): Promise<Refinement> {
   const { model } = run, c = run.result.config, camera = cameraOf(c);
   if (!model) throw new Error("refineRun needs a trained network; the direct baseline has none");
   const val = validationSet(c);
   const predict = (d: SlotDataset) => toWorld(model.predict(d.images, d.n, MIN_PRESENCE), camera);
-  const v = proposals(predict(val), camera), t = proposals(predict(run.test), camera);
-  return refineSet(c, val, run.test, v.starts, v.weaker, t.starts, t.weaker, onLog);
+  const v = proposals(predict(val), camera);
+  const t0 = performance.now(), t = proposals(predict(run.test), camera);
+  const proposeMs = (performance.now() - t0) / run.test.n;
+  const refinement = await refineSet(c, val, run.test, v.starts, v.weaker, t.starts, t.weaker, onLog);
+  refinement.scores.infer_ms_per_image += proposeMs;
+  return refinement;
 }
 
 /** A refinement's outcome: its scores, the fits, and the refined predictions' metrics. */
