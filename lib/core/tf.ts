@@ -10,8 +10,8 @@
  * - `cpu` — plain JavaScript;
  * - `auto` — `webgpu` when a hardware adapter is present, else `wasm`.
  *
- * `TFJS_BACKEND` picks the backend when the caller names none (notebooks and tests). It also installs
- * the fast conv and matMul gradients of `wasm_grads.ts` (wasm has no `Conv2DBackpropFilter`).
+ * `TFJS_BACKEND` picks the backend when the caller names none (notebooks and tests). `initTf` also
+ * installs the fast conv and matMul gradients of `wasm_grads.ts` (wasm has no `Conv2DBackpropFilter`).
  *
  * On `webgpu` the host cannot read a tensor synchronously (`dataSync` needs a canvas Deno lacks):
  * code that runs there reads with `await t.data()`. {@link requireAsyncReads} says which models do.
