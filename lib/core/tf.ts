@@ -74,8 +74,12 @@ export async function initTf(preferred?: BackendChoice): Promise<BackendInfo> {
   let choice = asked as BackendChoice;
   if (choice === "webgpu" || choice === "auto") {
     const adapter = await findAdapter();
-    if (choice === "auto") choice = adapter && !adapter.software ? "webgpu" : "wasm";
-    else if (!adapter) {
+    if (choice === "auto") {
+      choice = adapter && !adapter.software ? "webgpu" : "wasm";
+      if (adapter?.software) {
+        notice = `auto: the only WebGPU adapter is a software one (${adapter.name}); using wasm`;
+      }
+    } else if (!adapter) {
       throw new Error(`backend "webgpu": Deno found no WebGPU adapter; ${WEBGPU_HELP}`);
     }
     if (choice === "webgpu") {
@@ -88,16 +92,15 @@ export async function initTf(preferred?: BackendChoice): Promise<BackendInfo> {
   }
   if (choice === "wasm" || choice === "cpu") {
     adapterName = null;
-    let ok = false;
+    let ok = false, failure = "is unavailable";
     try {
       ok = await tf.setBackend(choice);
     } catch (e) {
-      notice = `tfjs backend "${choice}" failed to start (${
-        (e as Error).message
-      }); using "cpu" (≈ 40× slower)`;
+      failure = `failed to start (${(e as Error).message})`;
     }
     if (!ok) {
-      notice ??= `tfjs backend "${choice}" is unavailable; using "cpu" (≈ 40× slower)`;
+      const fallback = `tfjs backend "${choice}" ${failure}; using "cpu" (≈ 40× slower)`;
+      notice = notice ? `${notice}; ${fallback}` : fallback;
       await tf.setBackend("cpu");
     }
   }

@@ -29,7 +29,11 @@ Deno.test({
         /air3d does not run on the webgpu backend yet.*--backend wasm/,
       );
       // "auto" keeps wasm on a software adapter: it would only be slower.
-      if (adapter!.software) assert.equal((await initTf("auto")).backend, "wasm");
+      if (adapter!.software) {
+        const auto = await initTf("auto");
+        assert.equal(auto.backend, "wasm");
+        assert.match(auto.notice ?? "", /auto: the only WebGPU adapter is a software one .*; using wasm/);
+      }
     } finally {
       await initTf("wasm");
     }
