@@ -1,6 +1,7 @@
 /**
  * Training throughput per tfjs backend: GQN (the default run config, 32×32, batch 8), AIR (the
- * paper's architecture, 50×50, batch 64) and GENESIS (the sprites config) on every backend this
+ * paper's architecture, 50×50, batch 64; on wasm also data-parallel over two threads, the reference
+ * a GPU's speed-up is measured against) and GENESIS (the sprites config) on every backend this
  * machine offers — wasm always, webgpu when Deno finds an adapter. A model that does not run on a
  * backend yet gets `{"skipped": why}`. Progress on stderr; the last stdout line is one JSON object:
  * {"adapter": …, "backends": {"wasm": {"gqn": {…}, "air": {…}, "genesis": {…}}, "webgpu": {…}}, "env": …}.
@@ -14,6 +15,7 @@ import { cliFlags, runCli } from "../lib/core/flags.ts";
 import { Rng } from "../lib/core/random.ts";
 import { defaultGqnRunConfig, probeGqn } from "../lib/gqn/train.ts";
 import { AirTrainer } from "../lib/air/trainer.ts";
+import { DataParallelAir } from "../lib/air/parallel.ts";
 import { defaultAirRunConfig, sceneSpec } from "../lib/air/config.ts";
 import { sampleMultiMnist } from "../lib/scenes/multi_mnist.ts";
 import { loadMnist } from "../lib/scenes/mnist.ts";
@@ -71,13 +73,29 @@ async function air(steps: number) {
   }
 }
 
+/** AIR on wasm, data-parallel over two threads (the issue's reference for a GPU's speed-up). */
+async function airTwoThreads(steps: number) {
+  const parallel = await DataParallelAir.start(
+    new AirTrainer(defaultAirRunConfig({ batchSize: 64, threads: 2 })),
+  );
+  const rng = new Rng(0), spec = sceneSpec(parallel.trainer.config, [0, 1, 2]);
+  try {
+    return await throughput(64, steps, () => {
+      parallel.train(sampleMultiMnist(rng, mnist.train, 64, spec).images, rng, 0);
+    });
+  } finally {
+    parallel.close();
+    parallel.trainer.dispose();
+  }
+}
+
 async function genesis(steps: number) {
   const config = defaultGenesisRunConfig();
   const p = await probeGenesis(config, steps + 1); // its first step is the warm-up
   return { ms_per_step: +p.msPerStep.toFixed(1), per_s: +p.perS.toFixed(2), batch: config.batchSize, steps };
 }
 
-const models = { gqn, air, genesis } as const;
+const models = { gqn, air, air_two_threads: airTwoThreads, genesis } as const;
 const backends: Record<string, Record<string, unknown>> = {};
 for (const backend of asked) {
   if (backend === "webgpu" && !adapter) {
@@ -87,6 +105,10 @@ for (const backend of asked) {
   await initTf(backend as "wasm" | "webgpu" | "cpu");
   const row: Record<string, unknown> = {};
   for (const [name, run] of Object.entries(models)) {
+    if (name === "air_two_threads" && backend !== "wasm") {
+      row[name] = { skipped: "data-parallel threads are wasm-only" };
+      continue;
+    }
     if (backend === "webgpu" && !(WEBGPU_READY as readonly string[]).includes(name)) {
       row[name] = { skipped: "reads tensors synchronously; not on webgpu yet" };
       continue;
