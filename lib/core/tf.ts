@@ -49,6 +49,12 @@ if (cpuFactory) {
 export const BACKENDS = ["wasm", "webgpu", "cpu", "auto"] as const;
 export type BackendChoice = typeof BACKENDS[number];
 
+/** `name` as a backend choice, or a RangeError naming `label` (the flag or variable it came from). */
+function checkBackend(name: string, label: string): BackendChoice {
+  if ((BACKENDS as readonly string[]).includes(name)) return name as BackendChoice;
+  throw new RangeError(`${label} must be one of ${BACKENDS.join(", ")}, got ${JSON.stringify(name)}`);
+}
+
 /** Which backend is active, its adapter (webgpu), and a notice for the reader when it is not the requested one. */
 export interface BackendInfo {
   backend: string;
@@ -65,13 +71,10 @@ let adapterName: string | null = null;
  * with no adapter throws, naming what to install; "auto" is webgpu on a hardware adapter, else wasm.
  */
 export async function initTf(preferred?: BackendChoice): Promise<BackendInfo> {
-  const asked = preferred ?? (Deno.env.get("TFJS_BACKEND") || "wasm");
-  if (!(BACKENDS as readonly string[]).includes(asked)) {
-    const from = preferred === undefined ? "TFJS_BACKEND" : "backend";
-    throw new RangeError(`${from} must be one of ${BACKENDS.join(", ")}, got ${JSON.stringify(asked)}`);
-  }
+  let choice = preferred === undefined
+    ? checkBackend(Deno.env.get("TFJS_BACKEND") || "wasm", "TFJS_BACKEND")
+    : checkBackend(preferred, "backend");
   let notice: string | null = null;
-  let choice = asked as BackendChoice;
   if (choice === "webgpu" || choice === "auto") {
     const adapter = await findAdapter();
     if (choice === "auto") {
@@ -132,10 +135,7 @@ export function requireAsyncReads(what: string): void {
  * does not run there yet ({@link requireAsyncReads}) and says on stderr what it runs on.
  */
 export async function initCliBackend(cli: string, backend: string): Promise<BackendInfo> {
-  if (!(BACKENDS as readonly string[]).includes(backend)) {
-    throw new RangeError(`--backend must be one of ${BACKENDS.join(", ")}, got ${JSON.stringify(backend)}`);
-  }
-  const info = await initTf(backend as BackendChoice);
+  const info = await initTf(checkBackend(backend, "--backend"));
   requireAsyncReads(cli);
   console.error(`[${cli}] backend ${info.backend}${info.adapter ? ` on ${info.adapter}` : ""}`);
   return info;

@@ -141,11 +141,15 @@ export function anneal(start: number, end: number, progress: number, span: numbe
   return end + (start - end) * (1 - t);
 }
 
+/** Frees the tensors of a batch built by `model.tensors`. */
+export function disposeInputs(inputs: GqnInputs): void {
+  tf.dispose(Object.values(inputs).filter((v): v is tf.Tensor => v instanceof tf.Tensor));
+}
+
 /** Tensors of a batch, built and disposed around `fn`. */
 export function withInputs<T>(model: Gqn, batch: QueryBatch, fn: (inputs: GqnInputs) => T): T {
   const inputs = model.tensors(batch);
-  const release = () =>
-    tf.dispose(Object.values(inputs).filter((v): v is tf.Tensor => v instanceof tf.Tensor));
+  const release = () => disposeInputs(inputs);
   let out: T;
   try {
     out = fn(inputs);
@@ -529,9 +533,7 @@ export async function probeGqn(config: GqnRunConfig, steps: number): Promise<Tra
         batch: config.batchSize,
       });
     } finally {
-      if (firstInputs) {
-        tf.dispose(Object.values(firstInputs).filter((v): v is tf.Tensor => v instanceof tf.Tensor));
-      }
+      if (firstInputs) disposeInputs(firstInputs);
     }
   } finally {
     trainer.dispose();
