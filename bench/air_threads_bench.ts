@@ -35,9 +35,9 @@ const parallel = await DataParallelAir.start(
 const rng = new Rng(0), spec = sceneSpec(single.config, [0, 1, 2]);
 const px = single.config.air.canvas ** 2;
 const runs = {
-  one: (images: Float32Array) => {
+  one: async (images: Float32Array) => {
     const x = tf.tensor2d(images, [f.batchSize, px]);
-    single.train(x, rng, 0);
+    await single.train(x, rng, 0);
     x.dispose();
   },
   parallel: (images: Float32Array) => parallel.train(images, rng, 0),
@@ -48,7 +48,7 @@ for (let round = 0; round <= f.rounds; round++) {
     for (let s = 0; s < f.steps; s++) {
       const { images } = sampleMultiMnist(rng, mnist.train, f.batchSize, spec);
       const t0 = performance.now();
-      runs[kind](images);
+      await runs[kind](images);
       if (round > 0) ms[kind] += performance.now() - t0; // round 0 warms up
     }
   }

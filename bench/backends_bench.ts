@@ -62,10 +62,10 @@ async function air(steps: number) {
   const trainer = new AirTrainer(defaultAirRunConfig({ batchSize: 64 }));
   const rng = new Rng(0), spec = sceneSpec(trainer.config, [0, 1, 2]), px = trainer.config.air.canvas ** 2;
   try {
-    return await throughput(64, steps, () => {
+    return await throughput(64, steps, async () => {
       const { images } = sampleMultiMnist(rng, mnist.train, 64, spec);
       const x = tf.tensor2d(images, [64, px]);
-      trainer.train(x, rng, 0);
+      await trainer.train(x, rng, 0);
       x.dispose();
     });
   } finally {
@@ -80,8 +80,8 @@ async function airTwoThreads(steps: number) {
   );
   const rng = new Rng(0), spec = sceneSpec(parallel.trainer.config, [0, 1, 2]);
   try {
-    return await throughput(64, steps, () => {
-      parallel.train(sampleMultiMnist(rng, mnist.train, 64, spec).images, rng, 0);
+    return await throughput(64, steps, async () => {
+      await parallel.train(sampleMultiMnist(rng, mnist.train, 64, spec).images, rng, 0);
     });
   } finally {
     parallel.close();

@@ -24,14 +24,15 @@ export const ESTIMATOR_VARIANTS: { name: string; options: EstimatorOptions }[] =
  * The spread of each estimator's gradient on the same images, with common random numbers (each
  * variant gets the same noise stream from `seed`).
  */
-export function compareEstimators(
+export async function compareEstimators(
   trainer: AirTrainer,
   x: tf.Tensor2D,
   seed: number,
   draws = 16,
-): { name: string; spread: GradientSpread }[] {
-  return ESTIMATOR_VARIANTS.map(({ name, options }) => ({
-    name,
-    spread: trainer.gradientVariance(x, new Rng(seed), options, draws),
-  }));
+): Promise<{ name: string; spread: GradientSpread }[]> {
+  const out: { name: string; spread: GradientSpread }[] = [];
+  for (const { name, options } of ESTIMATOR_VARIANTS) {
+    out.push({ name, spread: await trainer.gradientVariance(x, new Rng(seed), options, draws) });
+  }
+  return out;
 }

@@ -13,7 +13,7 @@
  * - **Concrete** (relaxed Bernoulli; Maddison et al. 2017, Jang et al. 2017): z = σ((logit + L)/τ)
  *   with L ~ Logistic(0, 1), differentiable in the logit, τ annealed towards 0.
  *
- * `SignalNormalizer` keeps NVIL's running statistics; `sampleBernoulli` and `logisticNoise` draw
+ * `SignalNormalizer` keeps NVIL's running statistics; `uniformNoise` and `logisticNoise` draw
  * the host-side noise from the project's seeded stream (same seed → same samples).
  *
  * @example
@@ -64,11 +64,9 @@ export class SignalNormalizer {
   }
 }
 
-/** z_i ~ Bernoulli(p_i), drawn from `rng`. */
-export function sampleBernoulli(rng: Rng, p: ArrayLike<number>): Float32Array {
-  const out = new Float32Array(p.length);
-  for (let i = 0; i < p.length; i++) out[i] = rng.uniform() < p[i] ? 1 : 0;
-  return out;
+/** `n` draws u ~ U(0, 1) from `rng`: z = 1[u < p] is then a Bernoulli(p) sample (AIR compares on the device). */
+export function uniformNoise(rng: Rng, n: number): Float32Array {
+  return rng.uniformArray(n);
 }
 
 /** Logistic(0, 1) noise log u − log(1 − u), u ~ U(0, 1), for the Concrete relaxation. */

@@ -18,25 +18,24 @@ export interface AirEval {
 }
 
 /** Evaluates `air` on `scenes` in batches (z_pres mode, posterior means). */
-export function evaluateAir(air: Air, scenes: Scenes, batchSize = 250): AirEval {
+export async function evaluateAir(air: Air, scenes: Scenes, batchSize = 250): Promise<AirEval> {
   const N = air.config.steps, px = scenes.canvas ** 2;
   const confusion = Array.from({ length: N + 1 }, () => new Array(N + 1).fill(0));
   let correct = 0, elbo = 0, sq = 0;
   for (let start = 0; start < scenes.n; start += batchSize) {
     const n = Math.min(batchSize, scenes.n - start);
     const x = tf.tensor2d(scenes.images.subarray(start * px, (start + n) * px), [n, px]);
-    const stats = tf.tidy(() => {
+    const [zPres, values] = tf.tidy(() => {
       const pass = air.forward(x, { kind: "mode" });
       const e = elboOf(pass).sum();
       const mse = tf.square(tf.sub(x, tf.clipByValue(pass.canvas, 0, 1))).sum();
-      return { zPres: pass.zPres, values: tf.stack([e, mse]) };
+      return [pass.zPres, tf.stack([e, mse])];
     });
-    const [e, m] = stats.values.dataSync();
-    stats.values.dispose();
-    x.dispose();
+    const [zHost, [e, m]] = await Promise.all([zPres.data() as Promise<Float32Array>, values.data()]);
+    tf.dispose([zPres, values, x]);
     elbo += e;
     sq += m;
-    const pred = countsOf(stats.zPres, N);
+    const pred = countsOf(zHost, N);
     for (let b = 0; b < n; b++) {
       const truth = scenes.counts[start + b];
       confusion[Math.min(truth, N)][pred[b]]++;

@@ -18,8 +18,10 @@
  * wide digit, which the paper's linear read of the pixels does poorly (see the README's 50×50 rows).
  *
  * The image's projection into the LSTM gates is the same at every step, so AIR computes it once
- * per batch (the one large matrix product). z_pres is sampled on the host from the seeded stream
- * (REINFORCE) or relaxed (Concrete); see `estimators.ts` and `elbo.ts`.
+ * per batch (the one large matrix product). z_pres is drawn as 1[u < q(z_pres)] with u from the
+ * seeded host stream (REINFORCE) or relaxed (Concrete); see `estimators.ts` and `elbo.ts`. The
+ * comparison runs on the device, so a pass never reads a tensor back midway (what the webgpu backend
+ * needs).
  *
  * @example
  * ```ts
@@ -39,7 +41,7 @@ import { lstmCell } from "../nn/lstm.ts";
 import { glimpse, writeWindow } from "../nn/spatial.ts";
 import { bernoulliKl, bernoulliLogProb, countPriorRates, geometricCountPrior } from "./elbo.ts";
 import { gaussianKl, gaussianLogLik, reparameterise } from "../nn/gaussian.ts";
-import { logisticNoise, sampleBernoulli } from "./estimators.ts";
+import { logisticNoise, uniformNoise } from "./estimators.ts";
 import { type AirConfig, validateAirConfig } from "./config.ts";
 
 /** How z_pres is drawn in a forward pass. */
@@ -60,11 +62,11 @@ export interface AirPass {
   logQPres: tf.Tensor2D;
   /** Reconstruction [B, C²]. */
   canvas: tf.Tensor2D;
-  /** Host copies: z_pres [B·N] (relaxed values for Concrete), which steps ran [B·N], z_where [B·N·3] as (s, x, y), q(z_pres) [B·N]. */
-  zPres: Float32Array;
-  sampled: Float32Array;
-  where: Float32Array;
-  presProb: Float32Array;
+  /** z_pres [B, N] (relaxed values for Concrete), which steps ran [B, N], z_where as (s, x, y) [B, N, 3], q(z_pres) [B, N]. */
+  zPres: tf.Tensor2D;
+  sampled: tf.Tensor2D;
+  where: tf.Tensor3D;
+  presProb: tf.Tensor2D;
   /** The decoded windows written at each step, [N] × [B, C²] (before z_pres weighting). */
   written: tf.Tensor2D[];
 }
@@ -76,17 +78,14 @@ export interface GuideState {
   where: tf.Tensor2D;
   what: tf.Tensor2D;
   pres: tf.Tensor2D;
-  /** z_pres of the previous step on the host [B] (1 until a step is absent). */
-  presHost: Float32Array;
 }
 
 /** What the guide draws at one step, with the distributions it drew from. */
 export interface GuideDraw {
-  /** z_pres,t [B, 1] (relaxed values for Concrete) and its host copy [B]. */
+  /** z_pres,t [B, 1] (relaxed values for Concrete). */
   zPres: tf.Tensor2D;
-  presHost: Float32Array;
-  /** q(z_pres,t = 1) on the host [B]. */
-  presProb: Float32Array;
+  /** q(z_pres,t = 1) [B, 1]. */
+  presProb: tf.Tensor2D;
   /** The z_pres term of the ELBO [B, 1] and log q(z_pres,t) of the drawn value [B, 1] (REINFORCE). */
   klPres: tf.Tensor2D;
   logQ: tf.Tensor2D;
@@ -218,7 +217,6 @@ export class Air {
       where: tf.zeros([B, 3]),
       what: tf.zeros([B, c.zWhat]),
       pres: tf.ones([B, 1]),
-      presHost: new Float32Array(B).fill(1),
     };
   }
 
@@ -264,27 +262,24 @@ export class Air {
     const [presLogit, whereMu, whereRaw] = tf.split(out, [1, 3, 3], 1) as tf.Tensor2D[];
     const whereSigma = softplus(whereRaw) as tf.Tensor2D; // σ_where = softplus(·)
     const presP = tf.sigmoid(presLogit) as tf.Tensor2D; // q(z_pres,t = 1) = σ(logit)
-    const pHost = presP.dataSync() as Float32Array;
     const rate = this.presPrior[t]; // p(z_pres,t = 1 | z_pres,<t = 1) = ρ_t
 
     // z_pres,t: exact sample, relaxed sample, or mode; zero once an earlier step was 0.
-    let zPres: tf.Tensor2D, presHost: Float32Array, klPres: tf.Tensor2D, logQ: tf.Tensor2D;
+    let zPres: tf.Tensor2D, klPres: tf.Tensor2D, logQ: tf.Tensor2D;
     if (mode.kind === "relaxed") {
       // Concrete: z = σ((logit + L) / τ), L ~ Logistic(0, 1)
       const noise = tf.tensor2d(logisticNoise(mode.rng, B), [B, 1]);
       const relaxed = tf.sigmoid(tf.div(tf.add(presLogit, noise), mode.temperature)) as tf.Tensor2D;
       zPres = tf.mul(state.pres, relaxed) as tf.Tensor2D;
-      presHost = zPres.dataSync() as Float32Array;
       // z_pres,t−1 · KL(Bernoulli(q) ‖ Bernoulli(ρ_t)), weighted by how present the previous steps are.
       klPres = tf.mul(state.pres, bernoulliKl(presP, rate)) as tf.Tensor2D;
       logQ = tf.zeros([B, 1]);
     } else {
-      const draw = mode.kind === "sample"
-        ? sampleBernoulli(mode.rng, pHost)
-        : pHost.map((p) => (p > 0.5 ? 1 : 0));
-      presHost = draw.map((z, b) => z * state.presHost[b]);
-      zPres = tf.tensor2d(presHost, [B, 1]);
-      const ran = tf.tensor2d(state.presHost, [B, 1]); // the step was sampled iff all earlier were 1
+      // z = 1[u < q] with u ~ U(0, 1) (REINFORCE), or 1[q > ½] (the mode); step() has zero gradient.
+      const threshold = mode.kind === "sample" ? tf.tensor2d(uniformNoise(mode.rng, B), [B, 1]) : 0.5;
+      const draw = tf.step(tf.sub(presP, threshold)) as tf.Tensor2D;
+      const ran = state.pres; // the step was sampled iff all earlier were 1
+      zPres = tf.mul(draw, ran) as tf.Tensor2D;
       // sampled_t · (log q(z_pres,t) − log p(z_pres,t))
       logQ = tf.mul(ran, bernoulliLogProb(zPres, presP)) as tf.Tensor2D;
       const logP = tf.mul(ran, bernoulliLogProb(zPres, tf.scalar(rate))) as tf.Tensor2D;
@@ -304,8 +299,7 @@ export class Air {
     return {
       step: {
         zPres,
-        presHost,
-        presProb: pHost,
+        presProb: presP,
         klPres,
         logQ,
         zWhere,
@@ -316,7 +310,7 @@ export class Air {
         whatMu,
         whatSigma,
       },
-      state: { h, cell, where: zWhere, what: zWhat, pres: zPres, presHost: Float32Array.from(presHost) },
+      state: { h, cell, where: zWhere, what: zWhat, pres: zPres },
     };
   }
 
@@ -348,12 +342,11 @@ export class Air {
     // AIR reads the same image at every step: project it once.
     const xProj = c.model === "air" ? timesTransposed(this.features(x), this.core.wxT as tf.Tensor2D) : null;
     const klLatents: tf.Tensor2D[] = [], klPres: tf.Tensor2D[] = [], logQ: tf.Tensor2D[] = [];
-    const written: tf.Tensor2D[] = [];
-    const zPresHost = new Float32Array(B * N), sampledHost = new Float32Array(B * N);
-    const whereHost = new Float32Array(B * N * 3), probHost = new Float32Array(B * N);
+    const written: tf.Tensor2D[] = [], zPres: tf.Tensor2D[] = [], sampled: tf.Tensor2D[] = [];
+    const where: tf.Tensor2D[] = [], presProb: tf.Tensor2D[] = [];
 
     for (let t = 0; t < N; t++) {
-      const ran = state.presHost;
+      sampled.push(state.pres); // z_pres,t−1 (1 before the first step): did step t run?
       const guide = this.guideStep(t, x, xProj, canvas, state, mode);
       const z = guide.step;
       state = guide.state;
@@ -368,14 +361,9 @@ export class Air {
         tf.sum(gaussianKl(z.whereMu, z.whereSigma, prior.mu, prior.sigma), 1),
       );
       klLatents.push(tf.mul(z.zPres, kl.reshape([B, 1])) as tf.Tensor2D);
-
-      const poseHost = z.pose.dataSync();
-      for (let b = 0; b < B; b++) {
-        zPresHost[b * N + t] = z.presHost[b];
-        sampledHost[b * N + t] = ran[b] > 0 ? 1 : 0;
-        probHost[b * N + t] = z.presProb[b];
-        for (let k = 0; k < 3; k++) whereHost[(b * N + t) * 3 + k] = poseHost[b * 3 + k];
-      }
+      zPres.push(z.zPres);
+      presProb.push(z.presProb);
+      where.push(z.pose);
     }
     return {
       logLik: gaussianLogLik(x, canvas, c.sigma), // log N(x; canvas_N, σ²)
@@ -383,10 +371,11 @@ export class Air {
       klPres: tf.concat(klPres, 1) as tf.Tensor2D,
       logQPres: tf.concat(logQ, 1) as tf.Tensor2D,
       canvas,
-      zPres: zPresHost,
-      sampled: sampledHost,
-      where: whereHost,
-      presProb: probHost,
+      zPres: tf.concat(zPres, 1) as tf.Tensor2D,
+      // A relaxed z_pres,t−1 weights step t; "ran" counts any weight above zero.
+      sampled: tf.step(tf.concat(sampled, 1)) as tf.Tensor2D,
+      where: tf.stack(where, 1) as tf.Tensor3D,
+      presProb: tf.concat(presProb, 1) as tf.Tensor2D,
       written,
     };
   }
@@ -395,7 +384,7 @@ export class Air {
    * Samples scenes from the generative model: n from the count prior, then at each step z_what ~
    * N(0, I) and z_where ~ p(z_where), drawn by {@link modelStep}; returns images [B, C²] and the counts.
    */
-  generate(rng: Rng, n: number): { images: Float32Array; counts: number[] } {
+  async generate(rng: Rng, n: number): Promise<{ images: Float32Array; counts: number[] }> {
     const c = this.config, prior = this.wherePrior();
     const counts: number[] = [];
     for (let b = 0; b < n; b++) {
@@ -416,9 +405,9 @@ export class Air {
       }
       return tf.clipByValue(canvas, 0, 1);
     });
-    const out = images.dataSync() as Float32Array;
+    const out = await images.data() as Float32Array;
     images.dispose();
-    return { images: new Float32Array(out), counts };
+    return { images: out, counts };
   }
 
   dispose(): void {

@@ -55,16 +55,16 @@ export function airReplicaLayout(trainer: AirTrainer): ReplicaLayout {
  * the parameters, Adam on that range, then every weight loaded from the shared copy. Returns the
  * batch's stats.
  */
-export function replicaStep(
+export async function replicaStep(
   trainer: AirTrainer,
   group: ReplicaGroup,
   x: tf.Tensor2D,
   batch: number,
   rng: Rng,
   progress: number,
-): StepStats {
+): Promise<StepStats> {
   const weight = x.shape[0] / batch, vars = trainer.trainedVariables();
-  const { grads, stats } = trainer.gradients(x, rng, progress, weight); // w_r ∇_r
+  const { grads, stats } = await trainer.gradients(x, rng, progress, weight); // w_r ∇_r
   let out;
   try {
     out = group.step(
@@ -92,6 +92,12 @@ export class DataParallelAir {
   /** Starts `trainer.config.threads − 1` workers with replicas of the (untrained) `trainer`. */
   static async start(trainer: AirTrainer): Promise<DataParallelAir> {
     if (trainer.step !== 0) throw new Error("DataParallelAir.start needs an untrained trainer (step 0)");
+    if (tf.getBackend() !== "wasm") {
+      throw new Error(
+        `threads > 1 (data-parallel training over wasm workers) runs on the wasm backend only; ` +
+          `the active backend is ${tf.getBackend()}: use threads 1 there`,
+      );
+    }
     const layout = airReplicaLayout(trainer), sab = ReplicaGroup.allocate(layout);
     const workers: Worker[] = [];
     try {
@@ -123,7 +129,7 @@ export class DataParallelAir {
   }
 
   /** One step on a batch `images` [B·C²] (host array), split over the replicas. */
-  train(images: Float32Array, rng: Rng, progress: number): StepStats {
+  async train(images: Float32Array, rng: Rng, progress: number): Promise<StepStats> {
     if (this.#closed) throw new Error("DataParallelAir is closed");
     const c = this.trainer.config, px = c.air.canvas ** 2, B = images.length / px;
     if (!Number.isInteger(B) || B < c.threads) {
@@ -139,7 +145,7 @@ export class DataParallelAir {
     const [, end] = shardRows(B, c.threads, 0);
     const x = tf.tensor2d(images.subarray(0, end * px), [end, px]);
     try {
-      return replicaStep(this.trainer, this.group, x, B, rng, progress);
+      return await replicaStep(this.trainer, this.group, x, B, rng, progress);
     } catch (e) {
       this.group.fail(e);
       throw e;

@@ -16,7 +16,7 @@
  * @module
  */
 import { tf } from "../core/tf.ts";
-import type { Air, AirPass } from "./model.ts";
+import type { Air } from "./model.ts";
 import { countsOf } from "./elbo.ts";
 import type { AirEval } from "./eval.ts";
 import type { AirResult, AirRunHooks } from "./train.ts";
@@ -67,7 +67,12 @@ export interface Explanation {
 }
 
 /** Runs the guide at its mode on the first `n` images (`images` [≥n, C²]) in batches. */
-export function explain(air: Air, images: Float32Array, n: number, batchSize = 250): Explanation {
+export async function explain(
+  air: Air,
+  images: Float32Array,
+  n: number,
+  batchSize = 250,
+): Promise<Explanation> {
   const C = air.config.canvas, N = air.config.steps, px = C * C;
   if (!Number.isInteger(n) || n < 1 || n * px > images.length) {
     throw new RangeError(`n must be an integer in 1..${Math.floor(images.length / px)}, got ${n}`);
@@ -85,23 +90,22 @@ export function explain(air: Air, images: Float32Array, n: number, batchSize = 2
   };
   for (let start = 0; start < n; start += batchSize) {
     const m = Math.min(batchSize, n - start);
-    let pass: AirPass | null = null;
-    const [recon, written] = tf.tidy(() => {
+    const kept = tf.tidy(() => {
       const x = tf.tensor2d(images.subarray(start * px, (start + m) * px), [m, px]);
-      pass = air.forward(x, { kind: "mode" });
-      const zPres = tf.tensor2d(pass.zPres, [m, N]);
-      const w = pass.written.map((w, t) => tf.mul(w, zPres.slice([0, t], [m, 1])));
-      return [tf.clipByValue(pass.canvas, 0, 1), tf.stack(w)];
+      const pass = air.forward(x, { kind: "mode" });
+      const w = pass.written.map((w, t) => tf.mul(w, pass.zPres.slice([0, t], [m, 1])));
+      return [pass.zPres, pass.presProb, pass.where, tf.clipByValue(pass.canvas, 0, 1), tf.stack(w)];
     });
-    const host = pass! as AirPass;
-    ex.zPres.set(host.zPres, start * N);
-    ex.presProb.set(host.presProb, start * N);
-    ex.where.set(host.where, start * N * 3);
-    ex.counts.set(countsOf(host.zPres, N), start);
-    ex.recon.set(recon.dataSync(), start * px);
-    const w = written.dataSync();
+    const [zPres, presProb, where, recon, w] = await Promise.all(
+      kept.map((t) => t.data() as Promise<Float32Array>),
+    );
+    tf.dispose(kept);
+    ex.zPres.set(zPres, start * N);
+    ex.presProb.set(presProb, start * N);
+    ex.where.set(where, start * N * 3);
+    ex.counts.set(countsOf(zPres, N), start);
+    ex.recon.set(recon, start * px);
     for (let t = 0; t < N; t++) ex.written[t].set(w.subarray(t * m * px, (t + 1) * m * px), start * px);
-    tf.dispose([recon, written]);
   }
   return ex;
 }

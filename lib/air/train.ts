@@ -14,7 +14,7 @@
  * ```
  * @module
  */
-import { requireAsyncReads, tf } from "../core/tf.ts";
+import { tf } from "../core/tf.ts";
 import { trainWithinBudget } from "../nn/loop.ts";
 import { DataParallelAir } from "./parallel.ts";
 import type { Mnist } from "../scenes/mnist.ts";
@@ -22,6 +22,8 @@ import { sampleMultiMnist, type Scenes } from "../scenes/multi_mnist.ts";
 import { AirRunConfig, sceneSpec, validateAirRunConfig } from "./config.ts";
 import { evaluateAir } from "./eval.ts";
 import { AirTrainer, StepStats } from "./trainer.ts";
+import { Rng } from "../core/random.ts";
+import { probeTraining, type TrainingProbe } from "../nn/probe.ts";
 
 /** The CLI's JSON result. */
 export interface AirResult {
@@ -51,7 +53,6 @@ export async function runAirMnist(
   validateAirRunConfig(config);
   const log = hooks.onLog ?? (() => {});
   const trainer = new AirTrainer(config);
-  requireAsyncReads("air");
   const dataRng = trainer.rng.child("data"), noiseRng = trainer.rng.child("noise");
   const test = sampleMultiMnist(
     trainer.rng.child("test"),
@@ -63,8 +64,8 @@ export async function runAirMnist(
   const px = config.air.canvas ** 2;
   const curve: [number, number][] = [];
   let lastElbo = NaN;
-  const evaluate = (seconds: number) => {
-    const ev = evaluateAir(trainer.air, test);
+  const evaluate = async (seconds: number) => {
+    const ev = await evaluateAir(trainer.air, test);
     curve.push([+seconds.toFixed(2), ev.countAcc]);
     hooks.onEval?.({ seconds, step: trainer.step, countAcc: ev.countAcc, elbo: ev.elbo });
     log(
@@ -80,14 +81,14 @@ export async function runAirMnist(
     trainS = await trainWithinBudget(config, {
       steps: () => trainer.step,
       evaluate,
-      step: (progress) => {
+      step: async (progress) => {
         // progress anneals the Concrete temperature (and, with lrEnd, the learning rate)
         const { images } = sampleMultiMnist(dataRng, mnist.train, config.batchSize, trainSpec);
         let stats: StepStats;
-        if (parallel) stats = parallel.train(images, noiseRng, progress);
+        if (parallel) stats = await parallel.train(images, noiseRng, progress);
         else {
           const x = tf.tensor2d(images, [config.batchSize, px]);
-          stats = trainer.train(x, noiseRng, progress);
+          stats = await trainer.train(x, noiseRng, progress);
           x.dispose();
         }
         lastElbo = stats.elbo;
@@ -99,7 +100,7 @@ export async function runAirMnist(
   } finally {
     parallel?.close();
   }
-  const final = evaluate(trainS);
+  const final = await evaluate(trainS);
   return {
     result: {
       count_acc: final.countAcc,
@@ -115,4 +116,42 @@ export async function runAirMnist(
     trainer,
     test,
   };
+}
+
+/**
+ * `steps` training steps of `config` (threads 1) on scenes from `mnist`'s train split, read back
+ * asynchronously (`nn/probe.ts`): what the webgpu-vs-wasm tests and `bench:backends` compare. The
+ * first gradient is the estimate of the first step (same images, same noise).
+ */
+export async function probeAir(config: AirRunConfig, mnist: Mnist, steps: number): Promise<TrainingProbe> {
+  validateAirRunConfig(config);
+  const trainer = new AirTrainer({ ...config, threads: 1 });
+  const B = config.batchSize, px = config.air.canvas ** 2, spec = sceneSpec(config, config.trainCounts);
+  const data = new Rng(`${config.seed}/probe/data`);
+  const x = Array.from(
+    { length: Math.max(0, steps) },
+    () => tf.tensor2d(sampleMultiMnist(data, mnist.train, B, spec).images, [B, px]),
+  );
+  // The first gradient uses a copy of the trainer with the same weights and statistics: the
+  // estimate touches NVIL's running statistics, which the first step must find as they were.
+  const first = new AirTrainer({ ...config, threads: 1 }), noise = new Rng("probe/noise");
+  try {
+    return await probeTraining({
+      vars: trainer.trainedVariables(),
+      gradient: async () => {
+        const { grads } = await first.gradients(x[0], new Rng("probe/noise"), 0);
+        return first.trainedVariables().map((v) => grads[v.name]);
+      },
+      step: async (s) => {
+        const st = await trainer.train(x[s], noise, s / steps);
+        return [st.elbo, st.presentMean];
+      },
+      steps,
+      batch: B,
+    });
+  } finally {
+    tf.dispose(x);
+    trainer.dispose();
+    first.dispose();
+  }
 }

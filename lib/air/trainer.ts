@@ -8,6 +8,12 @@
  *
  * or, with the Concrete relaxation, the ELBO's reparameterised gradient alone; Adam on the host.
  *
+ * Â_t is computed on the host (NVIL's running statistics live there). On wasm and cpu the pass reads
+ * ℓ_t and b_t(x) back in the middle of the gradient closure; webgpu cannot read synchronously, so
+ * there a first pass without gradients, on a copy of the noise stream, gives Â_t, and the gradient
+ * pass repeats it with the same noise (the same draws, so the same estimate, at the cost of one
+ * more forward pass).
+ *
  * @example
  * ```ts
  * import { AirTrainer } from "./trainer.ts";
@@ -18,7 +24,7 @@
  * ```
  * @module
  */
-import { tf } from "../core/tf.ts";
+import { readsSync, tf } from "../core/tf.ts";
 import { Rng } from "../core/random.ts";
 import { Air } from "./model.ts";
 import { elboOf } from "./elbo.ts";
@@ -59,6 +65,12 @@ export interface GradientSpread {
   draws: number;
 }
 
+/** The REINFORCE signal from the host: ℓ_t and the normalised advantages Â_t, [B·N] each. */
+export interface HostSignal {
+  signal: Float32Array;
+  advantage: Float32Array;
+}
+
 /** Trains `air` (and its baseline) in place; the pieces a notebook or the CLI drives. */
 export class AirTrainer {
   readonly air: Air;
@@ -86,8 +98,8 @@ export class AirTrainer {
    * One gradient step on images `x` [B, C²]; `progress` ∈ [0, 1] is how much of the run is done
    * (it anneals the Concrete temperature and, with `lrEnd`, the learning rate).
    */
-  train(x: tf.Tensor2D, rng: Rng, progress: number): StepStats {
-    const { grads, stats } = this.gradients(x, rng, progress);
+  async train(x: tf.Tensor2D, rng: Rng, progress: number): Promise<StepStats> {
+    const { grads, stats } = await this.gradients(x, rng, progress);
     this.apply(grads, progress);
     tf.dispose(grads);
     return { step: this.step, elbo: stats.elbo, presentMean: stats.present };
@@ -115,16 +127,51 @@ export class AirTrainer {
     rng: Rng,
     progress: number,
     scale = 1,
-  ): { grads: Record<string, tf.Tensor>; stats: { elbo: number; present: number } } {
+  ): Promise<{ grads: Record<string, tf.Tensor>; stats: { elbo: number; present: number } }> {
     const estimator = { estimator: this.config.estimator, baseline: true, normalise: true, progress };
-    let stats = { elbo: NaN, present: NaN };
+    return this.estimate(x, rng, estimator, this.trainedVariables(), true, scale);
+  }
+
+  /**
+   * The gradient of {@link objective} (times `scale`) for `vars`, the loss, and the pass's mean ELBO
+   * and number of present steps; on a backend without synchronous reads, the REINFORCE signal comes from
+   * {@link planSignal} first.
+   */
+  async estimate(
+    x: tf.Tensor2D,
+    rng: Rng,
+    opts: EstimatorOptions,
+    vars: tf.Variable[],
+    withBaselineLoss = false,
+    scale = 1,
+  ): Promise<{ grads: Record<string, tf.Tensor>; loss: number; stats: { elbo: number; present: number } }> {
+    const known = readsSync() ? undefined : await this.planSignal(x, rng.copy(), opts);
+    let kept: tf.Tensor1D | null = null;
     const { grads, value } = tf.variableGrads(() => {
-      const out = this.objective(x, rng, estimator, true);
-      stats = out.stats;
+      const out = this.objective(x, rng, opts, withBaselineLoss, known);
+      kept = tf.keep(out.stats);
       return scale === 1 ? out.loss : tf.mul(out.loss, scale) as tf.Scalar;
-    }, this.trainedVariables());
-    value.dispose();
-    return { grads, stats };
+    }, vars);
+    const [[elbo, present], [loss]] = await Promise.all([kept!.data(), value.data()]);
+    tf.dispose([kept!, value]);
+    return { grads, loss, stats: { elbo, present } };
+  }
+
+  /**
+   * The REINFORCE signal of the pass that `rng` draws, computed without gradients and read back
+   * asynchronously (updating NVIL's statistics when `opts.normalise`); undefined for Concrete.
+   */
+  async planSignal(x: tf.Tensor2D, rng: Rng, opts: EstimatorOptions): Promise<HostSignal | undefined> {
+    if (opts.estimator === "concrete") return undefined;
+    const parts = tf.tidy(() => {
+      const { pass, cost, base } = this.pass(x, rng, opts);
+      return [cost, pass.logLik, base!, pass.sampled];
+    });
+    const [cost, logLik, base, sampled] = await Promise.all(
+      parts.map((t) => t.data() as Promise<Float32Array>),
+    );
+    tf.dispose(parts);
+    return this.hostSignal(cost, logLik, base, sampled, opts);
   }
 
   /** Applies a gradient (tensors or host arrays, by variable name) at run progress `progress`. */
@@ -164,28 +211,16 @@ export class AirTrainer {
     for (const v of vars) assignValues(v, views[v.name]);
   }
 
-  /** Writes the trained variables into `flat`, end to end. */
+  /** Writes the trained variables into `flat`, end to end (wasm's data-parallel runs). */
   storeWeights(flat: Float32Array): void {
     const vars = this.trainedVariables(), views = flatViews(flat, vars);
     for (const v of vars) views[v.name].set(v.dataSync() as Float32Array);
   }
 
-  /**
-   * The surrogate loss whose gradient is the step's estimate of −∇ELBO (call inside a gradient
-   * closure). Concrete: −ELBO of the relaxed pass. REINFORCE: −(ELBO + Σ_t Â_t log q(z_pres,t)) with
-   * Â_t = ℓ_t − b_t(x) − c_t (`baseline`: the learned baseline and NVIL's running centre; else
-   * Â_t = ℓ_t), divided by NVIL's running scale when `normalise` (which also updates the running
-   * statistics); `withBaselineLoss` adds the baseline's regression loss.
-   */
-  objective(
-    x: tf.Tensor2D,
-    rng: Rng,
-    opts: EstimatorOptions,
-    withBaselineLoss = false,
-  ): { loss: tf.Scalar; stats: { elbo: number; present: number } } {
-    const c = this.config, N = c.air.steps, B = x.shape[0];
+  /** One pass of AIR with z_pres drawn as the estimator needs, its per-step cost, ELBO and baseline b_t(x). */
+  pass(x: tf.Tensor2D, rng: Rng, opts: EstimatorOptions) {
+    const c = this.config, progress = opts.progress ?? 1;
     const relaxed = opts.estimator === "concrete";
-    const progress = opts.progress ?? 1;
     const pass = this.air.forward(
       x,
       relaxed
@@ -193,31 +228,36 @@ export class AirTrainer {
         : { kind: "sample", rng },
     );
     const cost = tf.add(pass.klLatents, pass.klPres) as tf.Tensor2D; // [B, N]
-    const elbo = elboOf(pass, cost);
-    const stats = {
-      elbo: elbo.mean().dataSync()[0],
-      present: pass.zPres.reduce((a, v) => a + v, 0) / B,
-    };
-    // The relaxation is differentiated through; the baseline is not used (nor trained).
-    if (relaxed) return { loss: tf.neg(elbo.mean()) as tf.Scalar, stats };
-    // ℓ_t = log p(x|z) − Σ_{t' ≥ t} cost_t' (host, constant for the surrogate).
-    const costHost = cost.dataSync(), llHost = pass.logLik.dataSync();
+    const base = relaxed ? null : this.baseline.apply(x); // [B, N]
+    return { pass, cost, elbo: elboOf(pass, cost), base };
+  }
+
+  /**
+   * ℓ_t = log p(x|z) − Σ_{t' ≥ t} cost_t' and the advantages Â_t (see {@link objective}) from a
+   * pass's host values, [B·N] each; updates NVIL's statistics when `opts.normalise`.
+   */
+  hostSignal(
+    cost: Float32Array,
+    logLik: Float32Array,
+    base: Float32Array,
+    sampled: Float32Array,
+    opts: EstimatorOptions,
+  ): HostSignal {
+    const N = this.config.air.steps, B = logLik.length;
     const signal = new Float32Array(B * N);
     for (let b = 0; b < B; b++) {
       let tail = 0;
       for (let t = N - 1; t >= 0; t--) {
-        tail += costHost[b * N + t];
-        signal[b * N + t] = llHost[b] - tail;
+        tail += cost[b * N + t];
+        signal[b * N + t] = logLik[b] - tail;
       }
     }
-    const base = this.baseline.apply(x); // [B, N]
-    const baseHost = base.dataSync();
     const advantage = new Float32Array(B * N);
     for (let t = 0; t < N; t++) {
       const res = new Float32Array(B), mask = new Float32Array(B);
       for (let b = 0; b < B; b++) {
-        res[b] = signal[b * N + t] - (opts.baseline ? baseHost[b * N + t] : 0);
-        mask[b] = pass.sampled[b * N + t];
+        res[b] = signal[b * N + t] - (opts.baseline ? base[b * N + t] : 0);
+        mask[b] = sampled[b * N + t];
       }
       const norm = this.normalizers[t];
       const a = opts.normalise
@@ -225,12 +265,46 @@ export class AirTrainer {
         : res.map((r, b) => (mask[b] ? r - (opts.baseline ? norm.mean : 0) : 0));
       for (let b = 0; b < B; b++) advantage[b * N + t] = a[b];
     }
+    return { signal, advantage };
+  }
+
+  /**
+   * The surrogate loss whose gradient is the step's estimate of −∇ELBO (call inside a gradient
+   * closure), and the pass's [mean ELBO, present steps per image]. Concrete: −ELBO of the relaxed
+   * pass. REINFORCE: −(ELBO + Σ_t Â_t log q(z_pres,t)) with Â_t = ℓ_t − b_t(x) − c_t (`baseline`: the
+   * learned baseline and NVIL's running centre; else Â_t = ℓ_t), divided by NVIL's running scale when
+   * `normalise` (which also updates the running statistics); `withBaselineLoss` adds the baseline's
+   * regression loss. `known` is the signal of this same pass from {@link planSignal}; without it the
+   * pass reads its signal synchronously (wasm, cpu).
+   */
+  objective(
+    x: tf.Tensor2D,
+    rng: Rng,
+    opts: EstimatorOptions,
+    withBaselineLoss = false,
+    known?: HostSignal,
+  ): { loss: tf.Scalar; stats: tf.Tensor1D } {
+    const N = this.config.air.steps, B = x.shape[0];
+    const { pass, cost, elbo, base } = this.pass(x, rng, opts);
+    const stats = tf.stack([elbo.mean(), tf.div(tf.sum(pass.zPres), B)]) as tf.Tensor1D;
+    // The relaxation is differentiated through; the baseline is not used (nor trained).
+    if (!base) return { loss: tf.neg(elbo.mean()) as tf.Scalar, stats };
+    if (!known && !readsSync()) {
+      throw new Error(`objective: on the ${tf.getBackend()} backend pass the signal from planSignal`);
+    }
+    // ℓ_t and Â_t are host numbers: constants of the surrogate.
+    const { signal, advantage } = known ?? this.hostSignal(
+      cost.dataSync() as Float32Array,
+      pass.logLik.dataSync() as Float32Array,
+      base.dataSync() as Float32Array,
+      pass.sampled.dataSync() as Float32Array,
+      opts,
+    );
     const surrogate = tf.sum(tf.mul(tf.tensor2d(advantage, [B, N]), pass.logQPres), 1);
     const loss = tf.neg(tf.add(elbo.mean(), surrogate.mean())) as tf.Scalar;
     if (!withBaselineLoss) return { loss, stats };
-    const sampled = tf.tensor2d(pass.sampled, [B, N]);
     const baselineLoss = tf.mean(
-      tf.sum(tf.mul(sampled, tf.square(tf.sub(base, tf.tensor2d(signal, [B, N])))), 1),
+      tf.sum(tf.mul(pass.sampled, tf.square(tf.sub(base, tf.tensor2d(signal, [B, N])))), 1),
     );
     // Scale the baseline's loss down: its targets are in nats (hundreds); Adam is scale-free.
     return { loss: tf.add(loss, tf.mul(1e-3, baselineLoss)) as tf.Scalar, stats };
@@ -242,16 +316,16 @@ export class AirTrainer {
    * updating only the baseline (its own optimiser) and the statistics. Used to measure REINFORCE
    * on a model trained with the Concrete relaxation, whose baseline was never trained.
    */
-  fitBaseline(batch: () => tf.Tensor2D, rng: Rng, steps: number): number[] {
+  async fitBaseline(batch: () => tf.Tensor2D, rng: Rng, steps: number): Promise<number[]> {
     requireInt({ steps }, "steps", 1);
     const vars = this.baseline.params.list(), losses: number[] = [];
     const options: EstimatorOptions = { estimator: "reinforce", baseline: true, normalise: true };
     for (let k = 0; k < steps; k++) {
       const x = batch();
-      const { grads, value } = tf.variableGrads(() => this.objective(x, rng, options, true).loss, vars);
+      const { grads, loss } = await this.estimate(x, rng, options, vars, true);
       this.baselineOpt.apply(grads);
-      losses.push(value.dataSync()[0]);
-      tf.dispose([value, x, ...Object.values(grads)]);
+      losses.push(loss);
+      tf.dispose([x, ...Object.values(grads)]);
     }
     return losses;
   }
@@ -262,7 +336,12 @@ export class AirTrainer {
    * row: `predict.out` column 0, weights and bias). Returns the total variance Σ_i Var[g_i], the squared
    * norm of the mean gradient, and their ratio (lower is better: noise per unit of signal).
    */
-  gradientVariance(x: tf.Tensor2D, rng: Rng, opts: EstimatorOptions, draws = 16): GradientSpread {
+  async gradientVariance(
+    x: tf.Tensor2D,
+    rng: Rng,
+    opts: EstimatorOptions,
+    draws = 16,
+  ): Promise<GradientSpread> {
     if (!Number.isInteger(draws) || draws < 2) {
       throw new RangeError(`draws must be an integer ≥ 2, got ${draws}`);
     }
@@ -270,12 +349,12 @@ export class AirTrainer {
     const size = w.shape[0] + 1; // the logit's weights and its bias
     const sum = new Float64Array(size), sum2 = new Float64Array(size);
     for (let d = 0; d < draws; d++) {
-      const { grads, value } = tf.variableGrads(() => this.objective(x, rng, opts).loss, [w, b]);
+      const { grads } = await this.estimate(x, rng, opts, [w, b]);
       const joined = tf.tidy(() =>
         tf.concat([grads[w.name].slice([0, 0], [-1, 1]).reshape([-1]), grads[b.name].slice([0], [1])])
       );
-      const flat = joined.dataSync();
-      tf.dispose([joined, value, ...Object.values(grads)]);
+      const flat = await joined.data();
+      tf.dispose([joined, ...Object.values(grads)]);
       for (let i = 0; i < flat.length; i++) {
         sum[i] += flat[i];
         sum2[i] += flat[i] * flat[i];

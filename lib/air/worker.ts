@@ -27,7 +27,7 @@ self.onmessage = async (e: MessageEvent<ReplicaInit>) => {
       const [start, end] = shardRows(batch, layout.replicas, rank);
       const x = tf.tensor2d(group.input(rank).slice(0, (end - start) * px), [end - start, px]);
       try {
-        replicaStep(trainer, group, x, batch, rng, progress);
+        await replicaStep(trainer, group, x, batch, rng, progress);
       } finally {
         x.dispose();
       }

@@ -37,12 +37,23 @@ function seedKey(seed: Seed, field = "seed"): string {
 export class Rng {
   /** The full seed path of this stream, e.g. `"0/data/batch3"`. */
   readonly key: string;
-  readonly #next: () => number;
+  #next: seedrandom.StatefulPRNG<seedrandom.State.Alea>;
   #spare: number | null = null;
 
   constructor(seed: Seed) {
     this.key = seedKey(seed);
-    this.#next = seedrandom.alea(this.key);
+    this.#next = seedrandom.alea(this.key, { state: true });
+  }
+
+  /**
+   * A copy of this stream at its current position: the copy and the original then draw the same
+   * numbers, each on its own (e.g. to run a forward pass twice with the same noise).
+   */
+  copy(): Rng {
+    const twin = new Rng(this.key);
+    twin.#next = seedrandom.alea("", { state: this.#next.state() });
+    twin.#spare = this.#spare;
+    return twin;
   }
 
   /** An independent stream derived from this stream's seed and `name` (not from its state). */

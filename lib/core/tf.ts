@@ -115,8 +115,14 @@ export async function initTf(preferred?: BackendChoice): Promise<BackendInfo> {
   return { backend: tf.getBackend(), adapter: adapterName, notice };
 }
 
+/** Whether the active backend can read a tensor synchronously (`dataSync`): wasm and cpu, not webgpu. */
+export function readsSync(): boolean {
+  const backend = tf.getBackend();
+  return backend === "wasm" || backend === "cpu";
+}
+
 /** The models whose training and evaluation read tensors only asynchronously, so run on webgpu. */
-export const WEBGPU_READY = ["gqn", "genesis"] as const;
+export const WEBGPU_READY = ["gqn", "genesis", "air"] as const;
 
 /**
  * Throws a clear error when `what` (a CLI or model name) is asked to run on a backend whose tensors

@@ -49,12 +49,14 @@ export interface Checkpoint {
 }
 
 /**
- * The checkpoint file's bytes for `vars` (their current values, by the model's own names, e.g.
- * `Params.vars`) and `meta` (JSON-serialisable).
+ * The checkpoint file's bytes for `vars` (by the model's own names, e.g. `Params.vars`) and `meta`
+ * (JSON-serialisable): the variables' current values, or `values` (one array per variable, in
+ * order) when the caller has read them already (webgpu reads only asynchronously).
  */
 export function encodeCheckpoint(
   meta: Record<string, unknown>,
   vars: ReadonlyMap<string, tf.Variable>,
+  values?: ArrayLike<number>[],
 ): Uint8Array {
   const encoder = new TextEncoder();
   const json = encoder.encode(JSON.stringify({
@@ -68,10 +70,10 @@ export function encodeCheckpoint(
   const view = new DataView(bytes.buffer);
   view.setUint32(8, headerLen, true);
   bytes.fill(0x20, 16 + json.length, 16 + headerLen).set(json, 16);
-  const values = new Float32Array(bytes.buffer, 16 + headerLen, total);
-  let at = 0;
+  const out = new Float32Array(bytes.buffer, 16 + headerLen, total);
+  let at = 0, k = 0;
   for (const v of vars.values()) {
-    values.set(v.dataSync() as Float32Array, at);
+    out.set(values ? values[k++] : v.dataSync() as Float32Array, at);
     at += v.size;
   }
   view.setUint32(12, crc32(bytes.subarray(16)), true);
@@ -142,7 +144,8 @@ export async function saveCheckpoint(
   meta: Record<string, unknown>,
   vars: ReadonlyMap<string, tf.Variable>,
 ): Promise<void> {
-  await writeAtomic(path, encodeCheckpoint(meta, vars));
+  const values = await Promise.all([...vars.values()].map((v) => v.data() as Promise<Float32Array>));
+  await writeAtomic(path, encodeCheckpoint(meta, vars, values));
 }
 
 /** Loads a checkpoint saved by {@link saveCheckpoint}. */

@@ -43,11 +43,16 @@ export interface TrainingProbe {
   perS: number;
 }
 
-/** Takes the gradient of `firstLoss`, then runs `steps` steps; reads everything back asynchronously. */
+/**
+ * Takes the first step's gradient (of `firstLoss`, or as `gradient` computes it), then runs `steps`
+ * steps; reads everything back asynchronously.
+ */
 export async function probeTraining(o: {
   vars: tf.Variable[];
   /** The first step's loss, built afresh (same batch, same noise as step 0). */
-  firstLoss: () => tf.Scalar;
+  firstLoss?: () => tf.Scalar;
+  /** Or the first step's gradient, one tensor per variable in the order of `vars` (an estimate that is more than a loss's gradient). */
+  gradient?: () => Promise<tf.Tensor[]>;
   /** Step s (from 0): one training step; returns its figures. */
   step: (s: number) => Promise<number[]>;
   steps: number;
@@ -57,9 +62,17 @@ export async function probeTraining(o: {
   if (!(Number.isInteger(o.steps) && o.steps >= 1)) {
     throw new RangeError(`steps must be an integer ≥ 1, got ${o.steps}`);
   }
-  const { grads, value } = tf.variableGrads(o.firstLoss, o.vars);
-  const flat = tf.concat(o.vars.map((v) => tf.reshape(grads[v.name], [-1])));
-  tf.dispose([value, ...Object.values(grads)]);
+  if (!o.firstLoss === !o.gradient) {
+    throw new TypeError("probeTraining takes firstLoss or gradient, not both");
+  }
+  const grads = o.gradient ? await o.gradient() : (() => {
+    const { grads, value } = tf.variableGrads(o.firstLoss!, o.vars);
+    value.dispose();
+    return o.vars.map((v) => grads[v.name]);
+  })();
+  // A variable the loss does not reach has no gradient (null): zeros.
+  const flat = tf.tidy(() => tf.concat(grads.map((g, i) => tf.reshape(g ?? tf.zerosLike(o.vars[i]), [-1]))));
+  tf.dispose(grads.filter((g) => g));
   const gradient = (await toArray(flat)).data;
   const figures: number[][] = [], tensors: number[] = [];
   let t1 = 0;

@@ -13,7 +13,8 @@
  * with zeros outside the image, and gradients flow to both the image and the pose — tfjs has no
  * gradient for CropAndResize. `samplingMatrix` builds K (for reference and tests); `bilinear`
  * applies it as a sparse op (each output reads at most four pixels) with hand-written gradients,
- * which is ~20× faster on wasm than the dense batched products.
+ * which is ~20× faster on wasm than the dense batched products. On webgpu, which cannot read tensors
+ * back in the middle of a pass, `bilinear` is the two dense products, differentiated by tfjs.
  *
  * @example
  * ```ts
@@ -25,7 +26,7 @@
  * ```
  * @module
  */
-import { tf } from "../core/tf.ts";
+import { readsSync, tf } from "../core/tf.ts";
 
 /**
  * Source coordinates [n, g] of g output samples for centres `c` [n] and half-widths `s` [n]
@@ -46,11 +47,13 @@ function sourceCoords(s: tf.Tensor1D, c: tf.Tensor1D, g: number, size: number): 
  * (normalised units).
  */
 export function samplingMatrix(s: tf.Tensor1D, c: tf.Tensor1D, g: number, size: number): tf.Tensor3D {
-  return tf.tidy(() => {
-    const u = sourceCoords(s, c, g, size);
-    const j = tf.range(0, size).reshape([1, 1, size]);
-    return tf.relu(tf.sub(1, tf.abs(tf.sub(u.expandDims(2), j)))) as tf.Tensor3D;
-  });
+  return tf.tidy(() => tentMatrix(sourceCoords(s, c, g, size), size));
+}
+
+/** K[b, i, r] = max(0, 1 − |u[b, i] − r|), r = 0..size − 1: bilinear weights [n, g, size] of coordinates u [n, g]. */
+function tentMatrix(u: tf.Tensor2D, size: number): tf.Tensor3D {
+  const r = tf.range(0, size).reshape([1, 1, size]);
+  return tf.relu(tf.sub(1, tf.abs(tf.sub(u.expandDims(2), r)))) as tf.Tensor3D;
 }
 
 function checkWhere(where: tf.Tensor2D, n: number): void {
@@ -119,12 +122,16 @@ export function writeWindow(windows: tf.Tensor3D, where: tf.Tensor2D, size: numb
  * Exactly `K_u · src · K_vᵀ` with the sampling matrices above, but each output touches at most
  * four source pixels, so forward and backward are a few hundred thousand multiply-adds — where
  * tfjs's batched products of the dense matrices cost ~100 ms a step on wasm. Gradients: to the
- * source (the transposed scatter) and to the coordinates (the tent's slope, ±1).
+ * source (the transposed scatter) and to the coordinates (the tent's slope, ±1). On a backend that
+ * cannot read synchronously (webgpu) it is the dense form K_u · src · K_vᵀ, built from ops.
  */
 export function bilinear(src: tf.Tensor3D, u: tf.Tensor2D, v: tf.Tensor2D): tf.Tensor3D {
   const [B, R, Rc] = src.shape;
   if (u.shape[0] !== B || v.shape[0] !== B) throw new RangeError(`coordinates must have ${B} rows`);
   const n = u.shape[1], m = v.shape[1];
+  if (!readsSync()) {
+    return tf.tidy(() => tf.matMul(tf.matMul(tentMatrix(u, R), src), tentMatrix(v, Rc), false, true));
+  }
   const op = tf.customGrad(
     ((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const [srcT, uT, vT] = args as tf.Tensor[];

@@ -11,8 +11,8 @@ import { gaussianKl, gaussianLogLik, reparameterise } from "../../lib/nn/gaussia
 import {
   concreteTemperature,
   logisticNoise,
-  sampleBernoulli,
   SignalNormalizer,
+  uniformNoise,
 } from "../../lib/air/estimators.ts";
 import { Rng } from "../../lib/core/random.ts";
 
@@ -87,9 +87,9 @@ Deno.test("estimators: NVIL normalisation centres and scales; noise is seeded", 
   assert.equal(a[3], 0); // masked: not sampled, no signal
   norm.normalize(Float32Array.of(40, 40), undefined);
   close(norm.mean, 30); // moving average with α = 0.5
-  const p = sampleBernoulli(new Rng(1), new Array(4000).fill(0.3));
-  close(p.reduce((s, v) => s + v, 0) / 4000, 0.3, 0.03);
-  assert.deepEqual(sampleBernoulli(new Rng(1), [0.5, 0.5]), sampleBernoulli(new Rng(1), [0.5, 0.5]));
+  const u = uniformNoise(new Rng(1), 4000); // 1[u < 0.3] ~ Bernoulli(0.3)
+  close(u.reduce((s, v) => s + (v < 0.3 ? 1 : 0), 0) / 4000, 0.3, 0.03);
+  assert.deepEqual(uniformNoise(new Rng(1), 2), uniformNoise(new Rng(1), 2));
   const l = logisticNoise(new Rng(2), 20000);
   close(l.reduce((s, v) => s + v, 0) / l.length, 0, 0.05); // Logistic(0, 1): mean 0, variance π²/3
   close(l.reduce((s, v) => s + v * v, 0) / l.length, Math.PI ** 2 / 3, 0.15);

@@ -36,12 +36,12 @@ Deno.test("AIR and DAIR train on both estimators, with and without the conv embe
     const trainer = new AirTrainer({ ...c, air: { ...c.air, model, embed }, estimator });
     const x = tf.tensor2d(scenes.images, [16, 32 * 32]);
     const rng = new Rng(5);
-    const first = evaluateAir(trainer.air, scenes).elbo;
-    trainer.train(x, rng, 0);
+    const first = (await evaluateAir(trainer.air, scenes)).elbo;
+    await trainer.train(x, rng, 0);
     const before = liveTensors();
-    for (let k = 1; k <= 30; k++) trainer.train(x, rng, k / 30);
+    for (let k = 1; k <= 30; k++) await trainer.train(x, rng, k / 30);
     assert.equal(liveTensors(), before, `${model}/${estimator}/${embed}: tensors leaked across steps`);
-    const ev = evaluateAir(trainer.air, scenes);
+    const ev = await evaluateAir(trainer.air, scenes);
     assert.ok(
       ev.elbo > first + 5,
       `${model}/${estimator}/${embed}: held-out-style ELBO ${first} → ${ev.elbo}`,
@@ -53,7 +53,7 @@ Deno.test("AIR and DAIR train on both estimators, with and without the conv embe
   }
 });
 
-Deno.test("gradient spread: NVIL centring cuts REINFORCE's variance; measuring changes no state", () => {
+Deno.test("gradient spread: NVIL centring cuts REINFORCE's variance; measuring changes no state", async () => {
   // An empty canvas, 16 times; fitting the baseline leaves the model as it is, so the running
   // centre c_t converges to the mean learning signal, which the uncentred estimator multiplies every
   // score by.
@@ -63,7 +63,7 @@ Deno.test("gradient spread: NVIL centring cuts REINFORCE's variance; measuring c
   const weights = () => trainer.air.params.list().map((v) => Array.from(v.dataSync()));
   const base = () => trainer.baseline.params.list().map((v) => Array.from(v.dataSync()));
   const [w0, b0] = [weights(), base()];
-  const losses = trainer.fitBaseline(() => tf.clone(x), rng, 40);
+  const losses = await trainer.fitBaseline(() => tf.clone(x), rng, 40);
   assert.equal(losses.length, 40);
   assert.deepEqual(weights(), w0, "the model is untouched");
   assert.notDeepEqual(base(), b0, "the baseline moved");
@@ -71,7 +71,7 @@ Deno.test("gradient spread: NVIL centring cuts REINFORCE's variance; measuring c
   const centres = trainer.normalizers.map((n) => [n.mean, n.variance]);
   const before = liveTensors();
   const opts = { estimator: "reinforce", normalise: false } as const;
-  const [raw, nvil, concrete] = compareEstimators(trainer, x, 3, 6).map((r) => r.spread);
+  const [raw, nvil, concrete] = (await compareEstimators(trainer, x, 3, 6)).map((r) => r.spread);
   assert.equal(liveTensors(), before, "measuring leaks no tensors");
   assert.deepEqual(trainer.normalizers.map((n) => [n.mean, n.variance]), centres, "statistics untouched");
   // ℓ_t is hundreds of nats (the log-likelihood of 1024 pixels) and varies by tens between
@@ -81,8 +81,11 @@ Deno.test("gradient spread: NVIL centring cuts REINFORCE's variance; measuring c
     assert.ok(Number.isFinite(s.ratio) && s.variance > 0 && s.meanNorm2 > 0, JSON.stringify(s));
   }
   // Same noise stream → same estimates.
-  assert.deepEqual(trainer.gradientVariance(x, new Rng(3), { ...opts, baseline: true }, 6), nvil);
-  assert.throws(() => trainer.gradientVariance(x, rng, { ...opts, baseline: true }, 1), /draws must be/);
+  assert.deepEqual(await trainer.gradientVariance(x, new Rng(3), { ...opts, baseline: true }, 6), nvil);
+  await assert.rejects(
+    () => trainer.gradientVariance(x, rng, { ...opts, baseline: true }, 1),
+    /draws must be/,
+  );
   x.dispose();
   trainer.dispose();
 });
@@ -119,7 +122,7 @@ Deno.test("a saved run loads back with the same config and the same held-out cou
   await saveAirTrainer(`${dir}/air.ckpt`, trainer);
   const loaded = await loadAirTrainer(`${dir}/air.ckpt`);
   assert.deepEqual(loaded.config, trainer.config);
-  assert.deepEqual(evaluateAir(loaded.air, test), evaluateAir(trainer.air, test));
+  assert.deepEqual(await evaluateAir(loaded.air, test), await evaluateAir(trainer.air, test));
   // A file from before the conv embedding existed: its config has no `embed`, and loads as 0.
   const plain = new AirTrainer({ ...c, maxSteps: 3 });
   const { embed: _, ...older } = plain.config.air;
@@ -130,7 +133,7 @@ Deno.test("a saved run loads back with the same config and the same held-out cou
   );
   const old = await loadAirTrainer(`${dir}/older.ckpt`);
   assert.deepEqual(old.config, plain.config);
-  assert.deepEqual(evaluateAir(old.air, test), evaluateAir(plain.air, test));
+  assert.deepEqual(await evaluateAir(old.air, test), await evaluateAir(plain.air, test));
   old.dispose();
   plain.dispose();
   await saveCheckpoint(`${dir}/noconfig.ckpt`, { kind: "air" }, trainer.namedVariables());
@@ -158,12 +161,12 @@ Deno.test("a saved run loads back with the same config and the same held-out cou
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("the model's prior generates scenes with the prior's counts; count readout stops at the first 0", () => {
+Deno.test("the model's prior generates scenes with the prior's counts; count readout stops at the first 0", async () => {
   const air = new Air(
     defaultAirConfig({ canvas: 32, window: 12, lstm: 16, zWhat: 4, hidden: 16 }),
     new Rng(0),
   );
-  const g = air.generate(new Rng(1), 400);
+  const g = await air.generate(new Rng(1), 400);
   assert.equal(g.images.length, 400 * 32 * 32);
   const mean = g.counts.reduce((a, b) => a + b, 0) / 400;
   // Geometric ρ = 0.5 truncated at 3: p(n) = (8, 4, 2, 1)/15, mean 11/15.
@@ -220,7 +223,7 @@ Deno.test("bad configs name the field", () => {
   assert.throws(() => validateAirRunConfig(defaultAirRunConfig({ lrEnd: -1 })), /lrEnd must be ≥ 0/);
 });
 
-Deno.test("learning-rate schedule: cosine from lr to lrEnd over the run; lrEnd 0 keeps lr", () => {
+Deno.test("learning-rate schedule: cosine from lr to lrEnd over the run; lrEnd 0 keeps lr", async () => {
   const c = { lr: 2e-3, lrEnd: 2e-4 };
   assert.equal(annealedLr(c, 0), 2e-3);
   assert.ok(Math.abs(annealedLr(c, 0.5) - 1.1e-3) < 1e-12);
@@ -228,7 +231,7 @@ Deno.test("learning-rate schedule: cosine from lr to lrEnd over the run; lrEnd 0
   assert.ok(Math.abs(annealedLr(c, 2) - 2e-4) < 1e-12); // clamped
   assert.equal(annealedLr({ lr: 1e-3, lrEnd: 0 }, 0.7), 1e-3);
   const trainer = new AirTrainer({ ...small(), lr: 2e-3, lrEnd: 2e-4 });
-  trainer.train(tf.zeros([2, 32 * 32]) as tf.Tensor2D, new Rng(1), 1);
+  await trainer.train(tf.zeros([2, 32 * 32]) as tf.Tensor2D, new Rng(1), 1);
   assert.ok(Math.abs(trainer.opt.lr - 2e-4) < 1e-12);
   trainer.dispose();
 });

@@ -37,16 +37,17 @@ Deno.test("2 threads: each step equals the two shards' weighted gradients summed
       for (let step = 0; step < 3; step++) {
         const { images } = sampleMultiMnist(data, mnist.train, 10, REPRODUCTION_SCENES);
         const progress = step / 3;
-        const stats = parallel.train(images, parallelNoise, progress);
-        const slots = ranks.map((trainer, r) => {
+        const stats = await parallel.train(images, parallelNoise, progress);
+        const slots = [];
+        for (const [r, trainer] of ranks.entries()) {
           const [start, end] = shardRows(10, 2, r);
           const x = tf.tensor2d(images.slice(start * px, end * px), [end - start, px]);
-          const { grads } = trainer.gradients(x, noise[r], progress, (end - start) / 10);
+          const { grads } = await trainer.gradients(x, noise[r], progress, (end - start) / 10);
           const slot = new Float32Array(size);
           writeGradients(slot, trainer.trainedVariables(), (n) => grads[n]?.dataSync());
           tf.dispose([x, ...Object.values(grads)]);
-          return slot;
-        });
+          slots.push(slot);
+        }
         const sum = new Float32Array(slots[0]);
         for (let i = 0; i < size; i++) sum[i] += slots[1][i];
         for (const trainer of ranks) trainer.apply(flatViews(sum, trainer.trainedVariables()), progress);
@@ -58,7 +59,7 @@ Deno.test("2 threads: each step equals the two shards' weighted gradients summed
     } finally {
       parallel.close();
     }
-    assert.throws(() => parallel.train(new Float32Array(10 * px), parallelNoise, 0), /closed/);
+    await assert.rejects(() => parallel.train(new Float32Array(10 * px), parallelNoise, 0), /closed/);
   }
 });
 

@@ -33,7 +33,7 @@ Deno.test("explain: the mode pass on host; reconstruction = clip(Σ written); ba
   const scenes = sampleMultiMnist(new Rng(0), mnist.test, 7, REPRODUCTION_SCENES);
   const air = model(2); // every step starts present
   const before = liveTensors();
-  const ex = explain(air, scenes.images, 7);
+  const ex = await explain(air, scenes.images, 7);
   assert.equal(liveTensors(), before, "no tensors leak");
   const px = 32 * 32, N = 3;
   assert.deepEqual([...ex.counts], new Array(7).fill(3));
@@ -42,13 +42,13 @@ Deno.test("explain: the mode pass on host; reconstruction = clip(Σ written); ba
     const sum = ex.written.reduce((a, w) => a + w[i], 0);
     assert.ok(Math.abs(ex.recon[i] - Math.min(1, Math.max(0, sum))) < 1e-5, `pixel ${i}`);
   }
-  assert.deepEqual(explain(air, scenes.images, 7, 3), ex);
+  assert.deepEqual(await explain(air, scenes.images, 7, 3), ex);
   // The counts agree with the evaluation's confusion matrix (same mode pass).
-  const ev = evaluateAir(air, scenes);
+  const ev = await evaluateAir(air, scenes);
   assert.equal(ev.confusion.reduce((a, r) => a + r[3], 0), 7);
-  assert.throws(() => explain(air, scenes.images, 8), /n must be an integer in 1..7/);
+  await assert.rejects(() => explain(air, scenes.images, 8), /n must be an integer in 1..7/);
   // An absent step writes nothing.
-  const none = explain(model(-8), scenes.images, 2);
+  const none = await explain(model(-8), scenes.images, 2);
   assert.deepEqual([...none.counts], [0, 0]);
   assert.ok(none.written.every((w) => w.every((v) => v === 0)) && none.recon.every((v) => v === 0));
   air.dispose();
@@ -58,7 +58,7 @@ Deno.test("grids: step boxes in step colours, one row of 2 + N images per scene;
   const mnist = await fakeMnist();
   const scenes = sampleMultiMnist(new Rng(1), mnist.test, 4, REPRODUCTION_SCENES);
   const air = model(2);
-  const ex = explain(air, scenes.images, 4);
+  const ex = await explain(air, scenes.images, 4);
   const items = explanationItems(ex, scenes, [0, 2]);
   assert.equal(items.length, 2 * (2 + 3));
   assert.deepEqual(items[0].boxes!.map((b) => b.color), STEP_COLOURS.slice(0, 3));

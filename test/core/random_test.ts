@@ -59,3 +59,17 @@ Deno.test("bad arguments name the field", () => {
   assert.throws(() => new Rng(0).normal(0, -1), /std must be >= 0/);
   assert.throws(() => new Rng(0).uniform(1, 0), /lo <= hi/);
 });
+
+Deno.test("copy continues the stream from where it is, independently of the original", () => {
+  const a = new Rng(3);
+  a.normal(); // leaves a spare Box–Muller value, which the copy must carry
+  a.uniform();
+  const b = a.copy();
+  const fromA = [a.normal(), a.uniform(), a.normal(), a.int(0, 9)];
+  const fromB = [b.normal(), b.uniform(), b.normal(), b.int(0, 9)];
+  assert.deepEqual(fromB, fromA);
+  b.uniform(); // drawing from the copy does not move the original
+  const twin = new Rng(3);
+  twin.normal(), twin.uniform(), twin.normal(), twin.uniform(), twin.normal(), twin.int(0, 9);
+  assert.equal(a.uniform(), twin.uniform());
+});

@@ -4,11 +4,20 @@ import { findAdapter } from "../../lib/core/webgpu.ts";
 import type { TrainingProbe } from "../../lib/nn/probe.ts";
 import { defaultGqnRunConfig, probeGqn } from "../../lib/gqn/train.ts";
 import { defaultGenesisRunConfig, probeGenesis } from "../../lib/genesis/train.ts";
-import { tinyGenesis, tinyGqn } from "../fixtures.ts";
+import { probeAir } from "../../lib/air/train.ts";
+import { fakeMnist, small, tinyGenesis, tinyGqn } from "../fixtures.ts";
 
 const adapter = await findAdapter();
 const gqn = defaultGqnRunConfig({ model: tinyGqn(), batchSize: 4, maxContext: 2, seed: 3, lrStart: 3e-3 });
 const genesis = defaultGenesisRunConfig({ model: tinyGenesis(), batchSize: 4, seed: 3 });
+const mnist = await fakeMnist();
+/** AIR with the REINFORCE + NVIL estimator, DAIR with Concrete, and AIR with the conv embedding. */
+const airs = ([["air", "reinforce", 0], ["dair", "concrete", 0], ["air", "concrete", 4]] as const).map(
+  ([model, estimator, embed]) => {
+    const c = small();
+    return { ...c, air: { ...c.air, model, embed }, estimator, batchSize: 8, seed: 3 };
+  },
+);
 
 /** ‖a − b‖ / ‖a‖. */
 function relative(a: Float32Array, b: Float32Array): number {
@@ -34,7 +43,7 @@ async function onBoth(probe: () => Promise<TrainingProbe>): Promise<[TrainingPro
 
 /**
  * Tolerances: float32 kernels that sum in another order. Measured on lavapipe: gradient 4e-7
- * (GQN) and 3e-6 (GENESIS) relative, figures within 1e-5 relative.
+ * (GQN), 3e-6 (GENESIS) and 4e-6–1.4e-5 (AIR, DAIR) relative, figures within 1e-5 relative.
  */
 function assertSame(wasm: TrainingProbe, gpu: TrainingProbe) {
   assert.equal(gpu.backend, "webgpu");
@@ -56,7 +65,9 @@ function assertSame(wasm: TrainingProbe, gpu: TrainingProbe) {
 
 Deno.test("probeTraining (through probeGqn and probeGenesis): the same seed gives the same steps; the tensor count stays flat", async () => {
   await initTf("wasm");
-  for (const probe of [() => probeGqn(gqn, 3), () => probeGenesis(genesis, 3)]) {
+  for (
+    const probe of [() => probeGqn(gqn, 3), () => probeGenesis(genesis, 3), () => probeAir(airs[0], mnist, 3)]
+  ) {
     const a = await probe(), b = await probe();
     assert.deepEqual(a.figures, b.figures);
     assert.deepEqual(a.weights, b.weights);
@@ -76,4 +87,13 @@ Deno.test({
   name: "GENESIS on webgpu matches wasm: err, KL, GECO's β, first gradient and weights after 3 steps",
   ignore: !adapter,
   fn: async () => assertSame(...await onBoth(() => probeGenesis(genesis, 3))),
+});
+
+Deno.test({
+  name:
+    "AIR and DAIR on webgpu match wasm (REINFORCE + NVIL, Concrete, conv embedding): ELBO, steps present, gradient, weights",
+  ignore: !adapter,
+  fn: async () => {
+    for (const config of airs) assertSame(...await onBoth(() => probeAir(config, mnist, 3)));
+  },
 });
