@@ -9,7 +9,7 @@
  *
  *   deno task bench:backends [-- --steps 6 --backends wasm,webgpu]
  */
-import { environment, initTf, tf, WEBGPU_READY } from "../lib/core/tf.ts";
+import { environment, initTf, tf } from "../lib/core/tf.ts";
 import { findAdapter } from "../lib/core/webgpu.ts";
 import { cliFlags, runCli } from "../lib/core/flags.ts";
 import { Rng } from "../lib/core/random.ts";
@@ -107,10 +107,6 @@ for (const backend of asked) {
   for (const [name, run] of Object.entries(models)) {
     if (name === "air_two_threads" && backend !== "wasm") {
       row[name] = { skipped: "data-parallel threads are wasm-only" };
-      continue;
-    }
-    if (backend === "webgpu" && !(WEBGPU_READY as readonly string[]).includes(name)) {
-      row[name] = { skipped: "reads tensors synchronously; not on webgpu yet" };
       continue;
     }
     // lavapipe runs a GQN step in seconds: fewer steps there.

@@ -94,8 +94,8 @@ export class DataParallelAir {
     if (trainer.step !== 0) throw new Error("DataParallelAir.start needs an untrained trainer (step 0)");
     if (tf.getBackend() !== "wasm") {
       throw new Error(
-        `threads > 1 (data-parallel training over wasm workers) runs on the wasm backend only; ` +
-          `the active backend is ${tf.getBackend()}: use threads 1 there`,
+        `--threads ${trainer.config.threads} (data-parallel training over wasm workers) runs on the wasm ` +
+          `backend only; the active backend is ${tf.getBackend()}: use --threads 1 there`,
       );
     }
     const layout = airReplicaLayout(trainer), sab = ReplicaGroup.allocate(layout);

@@ -23,7 +23,7 @@ import { PRIMITIVE_TYPES, VIEW_HALF_WIDTH } from "../scenes/primitives.ts";
 export const N_TYPES = PRIMITIVE_TYPES.length;
 
 /** Model outputs per slot, as tensors ([n, K] presence logits, [n, K, 3] types, [n, K, 3] positions, [n, K, r] rotations). */
-interface SlotOutputs {
+export interface SlotOutputs {
   pres: tf.Tensor;
   type: tf.Tensor;
   pos: tf.Tensor;
@@ -32,28 +32,25 @@ interface SlotOutputs {
 
 /**
  * Per-image slot predictions of a model, in chunks of `chunk` images: reads the outputs of
- * `forward` back to the host; `orient` turns one slot's rotation output (`width` numbers) into
- * the rotation matrix and Euler angles the scores use.
+ * `forward` (tensors the caller owns; a forward may read back midway, so it is async) to the host;
+ * `orient` turns one slot's rotation output (`width` numbers) into the rotation matrix and Euler
+ * angles the scores use.
  */
-export function predictSlots(
+export async function predictSlots(
   images: Float32Array,
   n: number,
   options: { size: number; slots: number; chunk: number; width: number },
-  forward: (images: Float32Array, count: number) => SlotOutputs,
+  forward: (images: Float32Array, count: number) => Promise<SlotOutputs>,
   orient: (rot: Float32Array) => Pick<SlotPrediction, "rotation" | "euler">,
-): SlotPrediction[][] {
+): Promise<SlotPrediction[][]> {
   const { size, slots: K, chunk, width } = options;
   const out: SlotPrediction[][] = [];
   for (let start = 0; start < n; start += chunk) {
     const count = Math.min(chunk, n - start);
-    const [pres, type, pos, rot] = tf.tidy(() => {
-      const o = forward(images.subarray(start * size * size), count);
-      return [tf.sigmoid(o.pres), tf.argMax(o.type, 2), o.pos, o.rot];
-    }).map((t) => {
-      const d = t.dataSync();
-      t.dispose();
-      return d;
-    });
+    const o = await forward(images.subarray(start * size * size), count);
+    const kept = [...tf.tidy(() => [tf.sigmoid(o.pres), tf.argMax(o.type, 2)]), o.pos, o.rot];
+    const [pres, type, pos, rot] = await Promise.all(kept.map((t) => t.data()));
+    tf.dispose([...kept, o.pres, o.type]);
     for (let b = 0; b < count; b++) {
       out.push(Array.from({ length: K }, (_, k) => {
         const i = b * K + k;

@@ -7,21 +7,30 @@
  * parametrisation, `blocks.ts`) and its loss is taken modulo the primitive's symmetry.
  * @module
  */
-import { tf } from "../core/tf.ts";
+import { readsSync, tf } from "../core/tf.ts";
 import { dense } from "../nn/dense.ts";
 import type { Rng } from "../core/random.ts";
 import { Params } from "../nn/params.ts";
 import { assign } from "../metrics/slots.ts";
 import { ModelShape, SlotModel } from "./model.ts";
+import type { SlotDataset } from "../scenes/scenes3d.ts";
 import {
   CONV_LOSS_WEIGHTS,
   N_TYPES,
   pickRows,
   predictSlots,
   rotationOutputs,
+  type SlotOutputs,
   smallCnn,
   toLogit,
 } from "./blocks.ts";
+
+/** The conv model's matching of steps to objects: one-hot [n·K·K] and the matched pairs' slot indices. */
+interface StepMatch {
+  match: Float32Array;
+  rows: number[];
+  objects: number[];
+}
 import { glimpseReader } from "./glimpse_reader.ts";
 import { meanPool } from "./mlp.ts";
 
@@ -78,58 +87,93 @@ export function convModel(rng: Rng, shape: ModelShape): SlotModel {
   }
 
   /** Test time: glimpse where the core says, at the steps it calls present. */
-  function forward(images: Float32Array, b: number, readFrom = 0.5) {
-    const w = where(images, b);
-    const [pres, coarse, z] = tf.split(w.where, [1, 2, 1], 2);
-    const presHost = pres.dataSync(), coarseHost = coarse.dataSync();
+  async function forward(images: Float32Array, b: number, readFrom = 0.5): Promise<SlotOutputs> {
+    const [h, pres, coarse, z] = tf.tidy(() => {
+      const w = where(images, b);
+      return [w.h, ...tf.split(w.where, [1, 2, 1], 2)];
+    });
+    const [presHost, coarseHost] = await Promise.all([pres.data(), coarse.data() as Promise<Float32Array>]);
     const from = toLogit(readFrom);
     const rows = Int32Array.from({ length: b * K }, (_, i) => i).filter((i) => presHost[i] > from);
     const xy = new Float32Array(coarseHost);
-    const { type, rot } = reader.readSlots(images, pickRows(w.h, rows), rows, K, xy);
-    return {
+    const ctx = tf.tidy(() => pickRows(h as tf.Tensor2D, rows));
+    const { type, rot } = await reader.readSlots(images, ctx, rows, K, xy).finally(() => ctx.dispose());
+    const out = tf.tidy(() => ({
       pres: pres.squeeze([2]) as tf.Tensor2D,
       type: tf.tensor3d(type, [b, K, N_TYPES]),
       pos: tf.concat([tf.tensor3d(xy, [b, K, 2]), z], 2) as tf.Tensor3D,
       rot: tf.tensor3d(rot, [b, K, 9]),
-    };
+    }));
+    tf.dispose([h, pres, coarse, z]);
+    return out;
+  }
+
+  /**
+   * Matches each image's steps to its objects (Hungarian on the host) from the steps' z_where
+   * costs `cost` [n·K·K] (step i, object j) and presence gains `gain` [n·K]: a one-hot
+   * match [n·K·K] and, per matched pair, the step's and the object's slot index.
+   */
+  function matchSteps(batch: SlotDataset, cost: ArrayLike<number>, gain: ArrayLike<number>): StepMatch {
+    const { n } = batch;
+    const match = new Float32Array(n * K * K);
+    const rows: number[] = [], objects: number[] = [];
+    for (let b = 0; b < n; b++) {
+      const count = batch.presence.subarray(b * K, (b + 1) * K).reduce((a, v) => a + v, 0);
+      const table = Array.from(
+        { length: count },
+        (_, j) => Array.from({ length: K }, (_, i) => cost[(b * K + i) * K + j] + gain[b * K + i]),
+      );
+      assign(table).forEach((i, j) => {
+        match[(b * K + i) * K + j] = 1;
+        rows.push(b * K + i);
+        objects.push(b * K + j);
+      });
+    }
+    return { match, rows, objects };
+  }
+
+  /** The matching costs of a batch: C[b, i, j] = w_xy·(|Δx|+|Δy|) + w_z·|Δz|, presence gain, and the pieces. */
+  function whereCosts(batch: SlotDataset) {
+    const wt = CONV_LOSS_WEIGHTS, n = batch.n;
+    const w = where(batch.images, n);
+    const [presLogit, coarse, z] = tf.split(w.where, [1, 2, 1], 2);
+    const pres = presLogit.squeeze([2]) as tf.Tensor2D;
+    const tpos = tf.tensor3d(batch.position, [n, K, 3]);
+    const l1 = (pred: tf.Tensor, lo: number, count: number) =>
+      tf.abs(tf.sub(pred.expandDims(2), tpos.slice([0, 0, lo], [-1, -1, count]).expandDims(1))).sum(3);
+    const coarseXY = l1(coarse, 0, 2), dz = l1(z, 2, 1);
+    const whereCost = tf.add(coarseXY.mul(wt.xy), dz.mul(wt.z));
+    const gain = tf.sub(tf.logSigmoid(tf.neg(pres)), tf.logSigmoid(pres)); // −log p − (−log(1 − p))
+    return { h: w.h, pres, coarseXY, dz, whereCost, gain };
   }
 
   return {
     kind: "conv",
     params,
     partNames: ["presence", "type", "position", "coarse", "rotation"],
-    loss(batch) {
+    async plan(batch) {
+      const kept = tf.tidy(() => {
+        const { whereCost, gain } = whereCosts(batch);
+        return [whereCost, gain];
+      });
+      const [cost, gain] = await Promise.all(kept.map((t) => t.data()));
+      tf.dispose(kept);
+      return matchSteps(batch, cost, gain);
+    },
+    loss(batch, plan) {
       const { n } = batch;
       const wt = CONV_LOSS_WEIGHTS;
-      const w = where(batch.images, n);
-      const [presLogit, coarse, z] = tf.split(w.where, [1, 2, 1], 2);
-      const pres = presLogit.squeeze([2]) as tf.Tensor2D;
       // 1. Match steps to objects on z_where: C[b, i, j] = w_xy·(|Δx|+|Δy|) + w_z·|Δz| (+ presence).
-      const tpos = tf.tensor3d(batch.position, [n, K, 3]);
-      const l1 = (pred: tf.Tensor, lo: number, count: number) =>
-        tf.abs(tf.sub(pred.expandDims(2), tpos.slice([0, 0, lo], [-1, -1, count]).expandDims(1))).sum(3);
-      const coarseXY = l1(coarse, 0, 2), dz = l1(z, 2, 1);
-      const whereCost = tf.add(coarseXY.mul(wt.xy), dz.mul(wt.z));
-      const gain = tf.sub(tf.logSigmoid(tf.neg(pres)), tf.logSigmoid(pres)); // −log p − (−log(1 − p))
-      const [costHost, gainHost] = [whereCost, gain].map((t) => t.dataSync());
-      const match = new Float32Array(n * K * K);
-      const rows: number[] = [], objects: number[] = [];
-      for (let b = 0; b < n; b++) {
-        const count = batch.presence.subarray(b * K, (b + 1) * K).reduce((a, v) => a + v, 0);
-        const table = Array.from(
-          { length: count },
-          (_, j) => Array.from({ length: K }, (_, i) => costHost[(b * K + i) * K + j] + gainHost[b * K + i]),
-        );
-        assign(table).forEach((i, j) => {
-          match[(b * K + i) * K + j] = 1;
-          rows.push(b * K + i);
-          objects.push(b * K + j);
-        });
+      const { h, pres, coarseXY, dz, whereCost, gain } = whereCosts(batch);
+      if (!plan && !readsSync()) {
+        throw new Error(`conv loss: on ${tf.getBackend()} pass the plan from plan()`);
       }
+      const { match, rows, objects } = (plan as StepMatch | undefined) ??
+        matchSteps(batch, whereCost.dataSync(), gain.dataSync());
       const m = tf.tensor3d(match, [n, K, K]);
       // 2. Teacher forcing: each matched step glimpses at its object, jittered like a coarse guess.
       const obj = Int32Array.from(objects);
-      const { ce, fineXY, rot } = reader.teacherForced(batch, pickRows(w.h, rows), obj, jitter);
+      const { ce, fineXY, rot } = reader.teacherForced(batch, pickRows(h, rows), obj, jitter);
       const perImage = (t: tf.Tensor) => t.sum().div(n) as tf.Scalar;
       const presence = tf.losses.sigmoidCrossEntropy(m.sum(2), pres) as tf.Scalar;
       const parts = tf.stack([

@@ -77,9 +77,9 @@ export function glimpseReader(params: Params, size: number, ctxDim: number, hidd
   /**
    * Test time: reads the glimpses of the `rows` (of b·K slots), each centred at its slot's x, y in
    * `xy`, and writes type logits, rotation and the refined x, y into host arrays laid out per slot
-   * (absent slots keep an identity rotation).
+   * (absent slots keep an identity rotation). `ctx` stays the caller's.
    */
-  function readSlots(
+  async function readSlots(
     images: Float32Array,
     ctx: tf.Tensor2D,
     rows: Int32Array,
@@ -91,8 +91,12 @@ export function glimpseReader(params: Params, size: number, ctxDim: number, hidd
     const type = new Float32Array(xy.length / 2 * N_TYPES), rot = new Float32Array(xy.length / 2 * 9);
     for (let i = 0; i < xy.length / 2; i++) rot.set([1, 0, 0, 0, 1, 0, 0, 0, 1], i * 9);
     if (rows.length) {
-      const o = read(images, ctx, rows.map((i) => Math.floor(i / slots)), centres);
-      const [t, r, p] = [o.type, o.rot, o.xy].map((x) => x.dataSync());
+      const o = tf.tidy(() => {
+        const { type, rot, xy } = read(images, ctx, rows.map((i) => Math.floor(i / slots)), centres);
+        return [type, rot, xy];
+      });
+      const [t, r, p] = await Promise.all(o.map((x) => x.data()));
+      tf.dispose(o);
       rows.forEach((i, k) => {
         type.set(t.subarray(k * N_TYPES, (k + 1) * N_TYPES), i * N_TYPES);
         rot.set(r.subarray(k * 9, (k + 1) * 9), i * 9);

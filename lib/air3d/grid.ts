@@ -26,6 +26,7 @@ import {
   predictSlots,
   reluConv,
   rotationOutputs,
+  type SlotOutputs,
   smallCnn,
   toLogit,
 } from "./blocks.ts";
@@ -161,9 +162,9 @@ export function gridModel(rng: Rng, shape: ModelShape): SlotModel {
   ];
 
   /** Test time: the K highest peaks become the steps; each is glimpsed at its centre. */
-  function forward(images: Float32Array, b: number, readFrom = 0.5) {
-    const { feat, out } = cellsOf(images, b);
-    const o = out.dataSync();
+  async function forward(images: Float32Array, b: number, readFrom = 0.5): Promise<SlotOutputs> {
+    const { feat, out } = tf.tidy(() => cellsOf(images, b));
+    const o = await out.data();
     const pres = new Float32Array(b * K).fill(-20),
       xy = new Float32Array(b * K * 2),
       z = new Float32Array(b * K);
@@ -181,8 +182,9 @@ export function gridModel(rng: Rng, shape: ModelShape): SlotModel {
       });
     }
     const slotRows = Int32Array.from(rows);
-    const ctx = pickRows(pickPerImage(feat, at, K), slotRows);
-    const { type, rot } = reader.readSlots(images, ctx, slotRows, K, xy);
+    const ctx = tf.tidy(() => pickRows(pickPerImage(feat, at, K), slotRows));
+    tf.dispose([feat, out]);
+    const { type, rot } = await reader.readSlots(images, ctx, slotRows, K, xy).finally(() => ctx.dispose());
     const pos = new Float32Array(b * K * 3);
     for (let i = 0; i < b * K; i++) pos.set([xy[i * 2], xy[i * 2 + 1], z[i]], i * 3);
     return {

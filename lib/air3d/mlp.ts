@@ -129,7 +129,12 @@ export function mlpModel(rng: Rng, shape: ModelShape): SlotModel {
       return { total: cols.sum() as tf.Scalar, parts };
     },
     predict(images, n) {
-      return predictSlots(images, n, { size, slots: K, chunk: 500, width: 3 }, forward, (rot) => {
+      const read = (x: Float32Array, count: number) =>
+        Promise.resolve(tf.tidy(() => {
+          const { pres, type, pos, rot } = forward(x, count);
+          return { pres, type, pos, rot };
+        }));
+      return predictSlots(images, n, { size, slots: K, chunk: 500, width: 3 }, read, (rot) => {
         const euler = [rot[0], rot[1], rot[2]] as [number, number, number];
         return { euler, rotation: eulerZYX(...euler) };
       });

@@ -12,7 +12,7 @@
  * ```
  * @module
  */
-import { tf } from "../core/tf.ts";
+import { readsSync, tf } from "../core/tf.ts";
 import type { Rng } from "../core/random.ts";
 import { Params } from "../nn/params.ts";
 import type { SlotDataset } from "../scenes/scenes3d.ts";
@@ -34,6 +34,17 @@ export interface ModelShape {
   inputPool?: number;
 }
 
+/** What a model's {@link SlotModel.plan} hands its loss (opaque outside the model). */
+export type LossPlan = unknown;
+
+/**
+ * The plan for `batch` where the backend cannot read synchronously (webgpu), else undefined (the
+ * loss reads what it needs in place, saving a forward pass).
+ */
+export function planLoss(model: SlotModel, batch: SlotDataset): Promise<LossPlan | undefined> {
+  return readsSync() || !model.plan ? Promise.resolve(undefined) : model.plan(batch);
+}
+
 /** Loss value and its parts (for curves), named by the model's `partNames`. */
 export interface LossParts {
   total: tf.Scalar;
@@ -46,14 +57,22 @@ export interface SlotModel {
   params: Params;
   /** Names of the loss parts, in order. */
   partNames: string[];
-  /** Loss of a batch (inside a tidy/minimize). */
-  loss(batch: SlotDataset): LossParts;
+  /**
+   * Loss of a batch (inside a tidy/minimize). `plan` is what {@link plan} computed for this batch;
+   * without it a model that needs host values reads them synchronously (wasm, cpu).
+   */
+  loss(batch: SlotDataset, plan?: LossPlan): LossParts;
+  /**
+   * The host-side constants the loss takes from a forward pass (the conv model's matching of steps
+   * to objects), read back asynchronously, as webgpu needs; absent when the loss needs none.
+   */
+  plan?(batch: SlotDataset): Promise<LossPlan>;
   /**
    * Per-image slot predictions, computed in chunks. The glimpse models read type and pose only
    * for slots whose presence exceeds `readFrom` (default ½; counting by re-rendering asks for the
    * doubtful ones too).
    */
-  predict(images: Float32Array, n: number, readFrom?: number): SlotPrediction[][];
+  predict(images: Float32Array, n: number, readFrom?: number): Promise<SlotPrediction[][]>;
 }
 /** Builds a model of `kind`. */
 export function buildModel(kind: ModelKind, rng: Rng, shape: ModelShape): SlotModel {

@@ -15,15 +15,23 @@
  */
 import { asSeen, cameraOf, toWorld, zFloorMae } from "./camera.ts";
 import type { Camera } from "../scenes/primitives.ts";
-import { environment, requireAsyncReads, tf } from "../core/tf.ts";
+import { environment, tf } from "../core/tf.ts";
 import { requireBytes, requireInt, requireKnownKeys, requirePositive } from "../core/validate.ts";
 import { Rng } from "../core/random.ts";
-import { buildModel, MODEL_KINDS, type ModelKind, type SlotModel } from "./model.ts";
+import {
+  buildModel,
+  type LossParts,
+  MODEL_KINDS,
+  type ModelKind,
+  planLoss,
+  type SlotModel,
+} from "./model.ts";
 import { sampleSlotDataset, slotBatches, type SlotDataset } from "../scenes/scenes3d.ts";
 import { type Matching, type SceneMetrics, scoreScenes, type SlotPrediction } from "../metrics/slots.ts";
 import { AdamW } from "../nn/adam.ts";
 import { BestCheckpoint } from "../nn/best_checkpoint.ts";
 import { cosineLr } from "../nn/schedule.ts";
+import { probeTraining, type TrainingProbe } from "../nn/probe.ts";
 import { applyCounts, calibrateLambda, chooseCounts, countCosts, MIN_PRESENCE } from "./refine.ts";
 import { type FitObject, fromPredictions } from "./fit.ts";
 import {
@@ -274,29 +282,31 @@ export interface Air3dRun {
 export type OnEpoch = (record: EpochRecord, config: Air3dConfig) => void | Promise<void>;
 
 /** Mean loss parts of a model over a dataset, in chunks, no gradients. */
-export function evaluateLoss(model: SlotModel, data: SlotDataset, chunk = 250): Record<string, number> {
+export async function evaluateLoss(
+  model: SlotModel,
+  data: SlotDataset,
+  chunk = 250,
+): Promise<Record<string, number>> {
   const sums: Record<string, number> = {};
   for (let s = 0; s < data.n; s += chunk) {
     const part = sliceDataset(data, s, Math.min(data.n, s + chunk));
-    const values = Object.entries(partValues(model, part));
+    const plan = await planLoss(model, part);
+    const values = Object.entries(await namedParts(model, tf.tidy(() => lossRow(model.loss(part, plan)))));
     for (const [k, v] of values) sums[k] = (sums[k] ?? 0) + v * part.n;
   }
   return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / data.n]));
 }
 
-/** The loss parts of one batch as named numbers (no gradients). */
-function partValues(model: SlotModel, batch: SlotDataset): Record<string, number> {
-  let out: Record<string, number> = {};
-  tf.tidy(() => {
-    const { total, parts } = model.loss(batch);
-    out = namedParts(model, total, parts);
-  });
-  return out;
+/** [total, ...parts] as one tensor. */
+function lossRow({ total, parts }: LossParts): tf.Tensor1D {
+  return tf.concat([total.reshape([1]), parts]) as tf.Tensor1D;
 }
 
-function namedParts(model: SlotModel, total: tf.Scalar, parts: tf.Tensor1D): Record<string, number> {
-  const v = parts.dataSync();
-  return Object.fromEntries([["total", total.dataSync()[0]], ...model.partNames.map((k, i) => [k, v[i]])]);
+/** A {@link lossRow}'s numbers by name ("total" and the model's part names); disposes it. */
+async function namedParts(model: SlotModel, row: tf.Tensor1D): Promise<Record<string, number>> {
+  const v = await row.data();
+  row.dispose();
+  return Object.fromEntries(["total", ...model.partNames].map((k, i) => [k, v[i]]));
 }
 
 /** Rows [start, end) of a dataset (views, no copy). */
@@ -334,7 +344,6 @@ export async function runAir3d(
   validateConfig(config);
   const c = config;
   const rng = new Rng(c.seed);
-  requireAsyncReads("air3d");
   const camera = cameraOf(c);
   const opts = { size: c.imageSize, maxPrimitives: c.maxPrimitives, camera };
   onLog(
@@ -376,12 +385,14 @@ export async function runAir3d(
         ),
       );
       if (c.cosine) opt.lr = cosineLr(step, totalSteps, c.lr, Math.min(200, totalSteps / 10));
-      let parts: Record<string, number> = {};
-      opt.step(() => {
-        const out = model.loss(batch);
-        parts = namedParts(model, out.total, out.parts);
+      const plan = await planLoss(model, batch);
+      let row: tf.Tensor1D | null = null;
+      await opt.step(() => {
+        const out = model.loss(batch, plan);
+        row = tf.keep(lossRow(out));
         return out.total;
       });
+      const parts = await namedParts(model, row!);
       if (!Number.isFinite(parts.total)) {
         throw new Error(
           `training diverged at epoch ${epoch}, step ${
@@ -396,8 +407,8 @@ export async function runAir3d(
         break;
       }
     }
-    const valLoss = evaluateLoss(model, val);
-    best.offer(valLoss.total, epoch);
+    const valLoss = await evaluateLoss(model, val);
+    await best.offer(valLoss.total, epoch);
     const record: EpochRecord = {
       epoch,
       step,
@@ -420,21 +431,21 @@ export async function runAir3d(
   // The model speaks in image-plane (x, y); the scores, the re-rendering and the report in world units.
   // It reads type and pose from `readFrom` presence up: 0.5 for its own answer, MIN_PRESENCE where
   // re-rendering or refinement wants its doubtful slots too.
-  const predict = (d: SlotDataset, readFrom: number, n = d.n) =>
-    toWorld(model.predict(d.images, n, readFrom), camera);
-  const perImage = <T>(fn: () => T): [T, number] => {
-    const t = performance.now(), out = fn();
+  const predict = async (d: SlotDataset, readFrom: number, n = d.n) =>
+    toWorld(await model.predict(d.images, n, readFrom), camera);
+  const perImage = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
+    const t = performance.now(), out = await fn();
     return [out, (performance.now() - t) / test.n];
   };
   const lambda = c.rerender
-    ? calibrateLambda(costsOf(val, predict(val, MIN_PRESENCE)), trueCounts(val), 1).lambda
+    ? calibrateLambda(costsOf(val, await predict(val, MIN_PRESENCE)), trueCounts(val), 1).lambda
     : null;
-  predict(test, MIN_PRESENCE, Math.min(test.n, 50)); // warm-up
+  await predict(test, MIN_PRESENCE, Math.min(test.n, 50)); // warm-up
   // The amortised network alone: its own answer, slots above presence 0.5.
-  const [own, ownMs] = perImage(() => predict(test, 0.5));
+  const [own, ownMs] = await perImage(() => predict(test, 0.5));
   // With re-rendering, the count is chosen among the network's slots by the rendering's cost.
-  const [predictions, inferMs] = lambda === null ? [own, ownMs] : perImage(() => {
-    const p = predict(test, MIN_PRESENCE);
+  const [predictions, inferMs] = lambda === null ? [own, ownMs] : await perImage(async () => {
+    const p = await predict(test, MIN_PRESENCE);
     return applyCounts(p, chooseCounts(costsOf(test, p), lambda, 1));
   });
   const matching: Matching = c.model === "mlp" ? "slot" : "hungarian";
@@ -443,8 +454,8 @@ export async function runAir3d(
   let refined: RefinedScores | undefined, refinement: Refinement | undefined;
   if (c.refine) {
     // The refinement starts from the network's pass with its doubtful slots: timed with the fit.
-    const [withDoubtful, proposeMs] = perImage(() => predict(test, MIN_PRESENCE));
-    const v = proposals(predict(val, MIN_PRESENCE), camera), t = proposals(withDoubtful, camera);
+    const [withDoubtful, proposeMs] = await perImage(() => predict(test, MIN_PRESENCE));
+    const v = proposals(await predict(val, MIN_PRESENCE), camera), t = proposals(withDoubtful, camera);
     refinement = await refineSet(c, val, test, v.starts, v.weaker, t.starts, t.weaker, onLog);
     refined = { ...refinement.scores, infer_ms_per_image: proposeMs + refinement.scores.infer_ms_per_image };
   }
@@ -497,9 +508,9 @@ export async function refineRun(
   const { model } = run, c = run.result.config, camera = cameraOf(c);
   if (!model) throw new Error("refineRun needs a trained network; the direct baseline has none");
   const val = validationSet(c);
-  const predict = (d: SlotDataset) => toWorld(model.predict(d.images, d.n, MIN_PRESENCE), camera);
-  const v = proposals(predict(val), camera);
-  const t0 = performance.now(), t = proposals(predict(run.test), camera);
+  const predict = async (d: SlotDataset) => toWorld(await model.predict(d.images, d.n, MIN_PRESENCE), camera);
+  const v = proposals(await predict(val), camera);
+  const t0 = performance.now(), t = proposals(await predict(run.test), camera);
   const proposeMs = (performance.now() - t0) / run.test.n;
   const refinement = await refineSet(c, val, run.test, v.starts, v.weaker, t.starts, t.weaker, onLog);
   refinement.scores.infer_ms_per_image += proposeMs;
@@ -629,4 +640,58 @@ export function gatherRows(d: SlotDataset, rows: number[]): SlotDataset {
     return [k, dst];
   });
   return { ...out, ...Object.fromEntries(fields) } as SlotDataset;
+}
+
+/**
+ * `steps` AdamW steps of the slot model `config.model` on streamed batches, read back asynchronously
+ * (`nn/probe.ts`): what the webgpu-vs-wasm tests and `bench:backends` compare. The first gradient is a
+ * twin model's (same weights, same jitter stream) on the first batch.
+ */
+export async function probeAir3d(config: Air3dConfig, steps: number): Promise<TrainingProbe> {
+  validateConfig(config);
+  if (config.model === "direct") throw new RangeError(`probeAir3d needs a slot model, got "direct"`);
+  const camera = cameraOf(config);
+  const shape = {
+    imageSize: config.imageSize,
+    maxSlots: config.maxPrimitives,
+    hidden: config.hidden,
+    inputPool: config.inputPool,
+  };
+  const build = () => buildModel(config.model as ModelKind, new Rng(config.seed).child("init"), shape);
+  const model = build(), twin = build();
+  const data = new Rng(`${config.seed}/probe/data`);
+  const opts = { size: config.imageSize, maxPrimitives: config.maxPrimitives, camera };
+  const batches = Array.from(
+    { length: Math.max(0, steps) },
+    () => asSeen(sampleSlotDataset(data, config.batchSize, opts), camera),
+  );
+  const opt = new AdamW(model.params, { lr: config.lr, weightDecay: config.weightDecay });
+  try {
+    return await probeTraining({
+      vars: model.params.list(),
+      gradient: async () => {
+        const plan = await planLoss(twin, batches[0]);
+        const vars = twin.params.list();
+        const { grads, value } = tf.variableGrads(() => twin.loss(batches[0], plan).total, vars);
+        value.dispose();
+        return vars.map((v) => grads[v.name]);
+      },
+      step: async (s) => {
+        const plan = await planLoss(model, batches[s]);
+        let row: tf.Tensor1D | null = null;
+        await opt.step(() => {
+          const out = model.loss(batches[s], plan);
+          row = tf.keep(lossRow(out));
+          return out.total;
+        });
+        return Object.values(await namedParts(model, row!));
+      },
+      steps,
+      batch: config.batchSize,
+    });
+  } finally {
+    opt.dispose();
+    model.params.dispose();
+    twin.params.dispose();
+  }
 }

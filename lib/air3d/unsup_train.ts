@@ -15,7 +15,7 @@
  * ```
  * @module
  */
-import { environment, requireAsyncReads, tf } from "../core/tf.ts";
+import { environment, tf } from "../core/tf.ts";
 import { Rng } from "../core/random.ts";
 import { requireInt, requireKnownKeys, requirePositive } from "../core/validate.ts";
 import { sampleSlotDataset, type SlotDataset } from "../scenes/scenes3d.ts";
@@ -23,6 +23,7 @@ import { PRIMITIVE_TYPES } from "../scenes/primitives.ts";
 import { renderBatch } from "../scenes/render.ts";
 import { scoreScenes, type SlotPrediction } from "../metrics/slots.ts";
 import { AdamW } from "../nn/adam.ts";
+import { probeTraining, type TrainingProbe } from "../nn/probe.ts";
 import { cosineDecay } from "../nn/schedule.ts";
 import { asSeen, cameraOf, zFloorMae } from "./camera.ts";
 import {
@@ -222,7 +223,6 @@ export async function runUnsupervised(
   onLog?: (line: string) => void,
 ) {
   const c = validateUnsupConfig(structuredClone(config));
-  requireAsyncReads("air3d-unsup");
   const rng = new Rng(c.seed), camera = cameraOf({ camera: c.projection });
   const opts = { size: c.imageSize, maxPrimitives: c.maxObjects, ...(camera ? { camera } : {}) };
   const test = sampleSlotDataset(rng.child("test"), c.nTest, opts);
@@ -244,12 +244,12 @@ export async function runUnsupervised(
   const images = imageStream(rng.child("train"), c);
   const labelled = rng.child("train-labelled");
   const curve: CurvePoint[] = [];
-  const score = (d: SlotDataset) =>
-    scoreScenes(d.scenes, predictSingle(net, d.images, d.n, camera, rotation), "slot");
+  const score = async (d: SlotDataset) =>
+    scoreScenes(d.scenes, await predictSingle(net, d.images, d.n, camera, rotation), "slot");
   let steps = 0, elbo = NaN;
   const t0 = performance.now();
   const addPoint = async () => {
-    const m = score(curveSet), seconds = (performance.now() - t0) / 1000;
+    const m = await score(curveSet), seconds = (performance.now() - t0) / 1000;
     const point: CurvePoint = {
       step: steps,
       seconds,
@@ -282,27 +282,27 @@ export async function runUnsupervised(
     const lr = c.cosine ? cosineDecay(progress, c.lr, 0.02) : c.lr;
     if (guide) {
       guide.opt.lr = lr;
-      elbo = guide.step(images(c.batchSize), c.batchSize).elbo;
+      elbo = (await guide.step(images(c.batchSize), c.batchSize)).elbo;
     } else {
       // The baseline alone reads latents: the image-plane centre (asSeen) and Euler angles.
       const batch = asSeen(sampleSlotDataset(labelled, c.batchSize, opts), camera);
       elbo = NaN;
       supervised!.lr = lr;
-      supervised!.step(() => supervisedLoss(net, batch));
+      await supervised!.step(() => supervisedLoss(net, batch));
     }
     steps++;
   }
   const trainS = (performance.now() - t0) / 1000;
-  predictSingle(net, test.images, Math.min(50, test.n), camera, rotation); // warm-up
+  await predictSingle(net, test.images, Math.min(50, test.n), camera, rotation); // warm-up
   const t1 = performance.now();
-  const predictions = predictSingle(net, test.images, test.n, camera, rotation);
+  const predictions = await predictSingle(net, test.images, test.n, camera, rotation);
   const inferMs = (performance.now() - t1) / test.n;
   const result = scoredResult(c, test, predictions, {
-    elbo: guide ? guide.meanElbo(test.images, test.n) : null,
+    elbo: guide ? await guide.meanElbo(test.images, test.n) : null,
     steps,
     train_s: trainS,
     infer_ms_per_image: inferMs,
-    estimator_variance: guide ? guide.estimatorVariance(test.images, Math.min(32, test.n), 16) : null,
+    estimator_variance: guide ? await guide.estimatorVariance(test.images, Math.min(32, test.n), 16) : null,
   });
   guide?.dispose();
   supervised?.dispose();
@@ -379,4 +379,53 @@ async function directRun(c: UnsupConfig, test: SlotDataset) {
     failure_rate: failureRate(fits.costs, test.scenes.map((s) => s.length), DIRECT_LAMBDA),
   });
   return { result, test, predictions: fits.predictions, traces: fits.traces };
+}
+
+/**
+ * `steps` ELBO steps of the unsupervised guide of `config` (its network, renderer likelihood and NVIL
+ * baseline) on streamed images, read back asynchronously (`nn/probe.ts`): what the webgpu-vs-wasm test
+ * compares. The first gradient is a twin guide's (same weights, same noise) on the first batch;
+ * figures per step are the batch's ELBO, log p and KL.
+ */
+export async function probeUnsupervised(config: UnsupConfig, steps: number): Promise<TrainingProbe> {
+  validateUnsupConfig(config);
+  const c = config, camera = cameraOf({ camera: c.projection });
+  const build = () => {
+    const rng = new Rng(c.seed);
+    const net = singleObjectNet(rng.child("net"), { size: c.imageSize, hidden: c.hidden });
+    return new UnsupervisedGuide(net, rng.child("guide"), {
+      size: c.imageSize,
+      sigma: c.sigma,
+      blurPx: c.blurPx,
+      lr: c.lr,
+      typeGradient: c.typeGradient,
+      ...(camera ? { camera } : {}),
+    });
+  };
+  const guide = build(), twin = build();
+  const images = imageStream(new Rng(`${c.seed}/probe/data`), c);
+  const batches = Array.from({ length: Math.max(0, steps) }, () => images(c.batchSize));
+  const vars = (g: UnsupervisedGuide) => [...g.net.params.list(), ...g.baseline.params.list()];
+  try {
+    return await probeTraining({
+      vars: vars(guide),
+      gradient: async () => {
+        const { loss } = await twin.surrogate(batches[0], c.batchSize);
+        const { grads, value } = tf.variableGrads(loss, vars(twin));
+        value.dispose();
+        return vars(twin).map((v) => grads[v.name]);
+      },
+      step: async (s) => {
+        const st = await guide.step(batches[s], c.batchSize);
+        return [st.elbo, st.logLik, st.kl];
+      },
+      steps,
+      batch: c.batchSize,
+    });
+  } finally {
+    for (const g of [guide, twin]) {
+      g.dispose();
+      g.net.params.dispose();
+    }
+  }
 }

@@ -43,7 +43,7 @@
  * ```
  * @module
  */
-import { tf } from "../core/tf.ts";
+import { readsSync, stopGradient, tf } from "../core/tf.ts";
 import type { Rng } from "../core/random.ts";
 import { Params } from "../nn/params.ts";
 import { dense } from "../nn/dense.ts";
@@ -55,7 +55,7 @@ import { eulerFromMatrix, matMul3, type SlotPrediction } from "../metrics/slots.
 import { SignalNormalizer } from "../air/estimators.ts";
 import { Baseline } from "../air/baseline.ts";
 import { GLIMPSE, N_TYPES, rotationFrom6d, smallCnn, TO_IMAGE } from "./blocks.ts";
-import { glimpseHost } from "../nn/spatial.ts";
+import { glimpse, glimpseHost } from "../nn/spatial.ts";
 import { meanPool } from "./mlp.ts";
 import type { FitObject } from "./fit.ts";
 import { RenderLikelihood } from "./likelihood.ts";
@@ -134,6 +134,35 @@ export function singleObjectNet(
   // type 3 · K 6-D rotations per type · K pick logits per type · log σ_R 1 · Euler 3
   const whatHead = params.dense("what", hidden, 3 + 3 * K * 7 + 4, 0.1);
   const clampLog = (t: tf.Tensor) => tf.clipByValue(tf.add(t, LOG_STD.start), LOG_STD.min, LOG_STD.max);
+  /**
+   * Glimpses [n, g, g] of the images at pose (s, u, v) = (half-width, μ_u, −μ_v) in image units: cut on
+   * the host from μ read back (wasm, cpu), or on the device with μ's gradient stopped (webgpu).
+   */
+  function glimpseAt(images: Float32Array, mu: tf.Tensor2D, n: number): tf.Tensor3D {
+    if (!readsSync()) {
+      const [u, v] = tf.split(stopGradient(mu), [1, 1, 1], 1);
+      const where = tf.concat(
+        [tf.fill([n, 1], GLIMPSE.halfWidth), tf.mul(u, TO_IMAGE), tf.mul(v, -TO_IMAGE)],
+        1,
+      );
+      return glimpse(
+        tf.tensor3d(images.subarray(0, n * size * size), [n, size, size]),
+        where as tf.Tensor2D,
+        GLIMPSE.size,
+      );
+    }
+    const m = mu.dataSync(), poses = new Float32Array(n * 3);
+    for (let i = 0; i < n; i++) {
+      poses.set([GLIMPSE.halfWidth, m[i * 3] * TO_IMAGE, -m[i * 3 + 1] * TO_IMAGE], i * 3);
+    }
+    const source = Int32Array.from({ length: n }, (_, i) => i);
+    return tf.tensor3d(glimpseHost(images, size, source, poses, GLIMPSE.size), [
+      n,
+      GLIMPSE.size,
+      GLIMPSE.size,
+    ]);
+  }
+
   return {
     params,
     size,
@@ -144,18 +173,8 @@ export function singleObjectNet(
       const h = tf.relu(dense(enc(x).coarse.reshape([n, flat]) as tf.Tensor2D, fc));
       const [muRaw, logStd] = tf.split(dense(h, whereHead), [3, 3], 1);
       const mu = tf.mul(tf.tanh(muRaw), tf.tensor1d(MU_REACH)) as tf.Tensor2D;
-      // z_what: a glimpse at each image's mean centre (image-plane u, v).
-      const m = mu.dataSync(), poses = new Float32Array(n * 3);
-      for (let i = 0; i < n; i++) {
-        poses.set([GLIMPSE.halfWidth, m[i * 3] * TO_IMAGE, -m[i * 3 + 1] * TO_IMAGE], i * 3);
-      }
-      const source = Int32Array.from({ length: n }, (_, i) => i);
-      const g = tf.tensor4d(glimpseHost(images, size, source, poses, GLIMPSE.size), [
-        n,
-        GLIMPSE.size,
-        GLIMPSE.size,
-        1,
-      ]);
+      // z_what: a glimpse at each image's mean centre (image-plane u, v); the place carries no gradient.
+      const g = glimpseAt(images, mu, n).reshape([n, GLIMPSE.size, GLIMPSE.size, 1]) as tf.Tensor4D;
       const gf = glimpseCnn(g).coarse.reshape([n, gFlat]);
       const hw = tf.relu(dense(tf.concat([gf, h], 1) as tf.Tensor2D, whatFc));
       const [typeLogits, rot6, pick, rotLogStd, euler] = tf.split(dense(hw, whatHead), [
@@ -255,81 +274,97 @@ export class UnsupervisedGuide {
     return { type, eps, epsR, turnNoise, object };
   }
 
+  /** One ELBO step on `n` images (size² values each): {@link surrogate}, then AdamW. */
+  async step(images: Float32Array, n: number): Promise<StepStats> {
+    const { loss, stats } = await this.surrogate(images, n);
+    await this.opt.step(loss);
+    return stats;
+  }
+
   /**
-   * One ELBO step on `n` images (size² values each). Per image: one guide sample; log p(x | z) for
+   * The ELBO step's surrogate loss on `n` images (size² values each) and its stats, with the renders,
+   * the sampling and the read-backs done. Per image: one guide sample; log p(x | z) for
    * every type at its best proposal (1 + 2K renders); the finite-difference gradient of log p in the
    * centre (4 renders, 6 under perspective) and, for the cube's and the cylinder's best proposal, in
    * the rotation (12 renders); the type's REINFORCE term with the NVIL baseline (or the sum over
    * types); the pick logits' cross-entropy; and the KL terms.
    */
-  step(images: Float32Array, n: number): StepStats {
+  async surrogate(images: Float32Array, n: number): Promise<{ loss: () => tf.Scalar; stats: StepStats }> {
     const { size } = this.options, px = size * size, rendersBefore = this.lik.renders;
     const pooled = meanPool(images, n, size, 2);
-    let stats: StepStats = { elbo: 0, logLik: 0, kl: 0, renders: 0 };
-    this.opt.step(() => {
-      const out = this.net.forward(images, n);
-      const host = readHost(out);
-      // Host: samples, log p, finite-difference gradients.
-      const gPos = new Float32Array(n * 3), eps = new Float32Array(n * 3);
-      const K = this.net.proposals,
-        pickTarget = new Float32Array(n * 3 * K),
-        pickMask = new Float32Array(n * 3);
-      const G = new Float32Array(n * 3 * K * 9),
-        gSigmaR = new Float32Array(n),
-        typeOneHot = new Float32Array(n * 3);
-      const ell = new Float32Array(n);
-      const ellAll = new Float32Array(n * 3);
-      for (let i = 0; i < n; i++) {
-        const s = this.sample(host, i);
-        this.lik.setImage(images.subarray(i * px, (i + 1) * px));
-        // ℓ_t = log p(x | type t at the sampled centre, its best proposal) for every type: the sampled
-        // one's is REINFORCE's signal, all three are the enumeration's. A sphere has one pose.
-        const asType = (t: number, k: number): FitObject => {
-          const R = matMul3(s.turnNoise, proposal(host, i, t, k));
-          return { ...s.object, type: t, R };
-        };
-        const best = [0, 0, 0];
-        for (let t = 0; t < 3; t++) {
-          let top = -Infinity;
-          for (let k = 0; k < (t === 0 ? 1 : K); k++) {
-            const l = this.lik.logLik([asType(t, k)]);
-            if (l > top) [top, best[t]] = [l, k];
-          }
-          ellAll[i * 3 + t] = top;
+    // A pass without gradients gives the host what it samples from and b(x); the gradient pass below
+    // repeats it (the same numbers) with the host's results held constant.
+    const host = await readForward(this.net, images, n);
+    const bHost = await readTensor(() => this.baseline.apply(tf.tensor2d(pooled, [n, (size / 2) ** 2])));
+    // Host: samples, log p, finite-difference gradients.
+    const gPos = new Float32Array(n * 3), eps = new Float32Array(n * 3);
+    const K = this.net.proposals,
+      pickTarget = new Float32Array(n * 3 * K),
+      pickMask = new Float32Array(n * 3);
+    const G = new Float32Array(n * 3 * K * 9),
+      gSigmaR = new Float32Array(n),
+      typeOneHot = new Float32Array(n * 3);
+    const ell = new Float32Array(n);
+    const ellAll = new Float32Array(n * 3);
+    for (let i = 0; i < n; i++) {
+      const s = this.sample(host, i);
+      this.lik.setImage(images.subarray(i * px, (i + 1) * px));
+      // ℓ_t = log p(x | type t at the sampled centre, its best proposal) for every type: the sampled
+      // one's is REINFORCE's signal, all three are the enumeration's. A sphere has one pose.
+      const asType = (t: number, k: number): FitObject => {
+        const R = matMul3(s.turnNoise, proposal(host, i, t, k));
+        return { ...s.object, type: t, R };
+      };
+      const best = [0, 0, 0];
+      for (let t = 0; t < 3; t++) {
+        let top = -Infinity;
+        for (let k = 0; k < (t === 0 ? 1 : K); k++) {
+          const l = this.lik.logLik([asType(t, k)]);
+          if (l > top) [top, best[t]] = [l, k];
         }
-        ell[i] = ellAll[i * 3 + s.type];
-        const g = this.lik.gradient([asType(s.type, best[s.type])], 0, "centre");
-        gPos.set([g[0], g[1], g[2]], i * 3);
-        eps.set(s.eps, i * 3);
-        // Each type's best proposal learns from its own turn gradient at the sampled centre (the
-        // conditional ELBO given the type), so a type the guide seldom samples still has a pose:
-        // G = ½ Σ_a g_a [e_a]× R̂, whose inner product with a turn [e_b]× R̂ is g_b. The pick logits
-        // learn which proposal was best.
-        for (let t = 1; t < 3; t++) {
-          const gt = this.lik.gradient([asType(t, best[t])], 0, "turns");
-          const Rhat = proposal(host, i, t, best[t]), at = ((i * 3 + t) * K + best[t]) * 9;
-          for (let a = 0; a < 3; a++) {
-            const m = matMul3(GENERATORS[a], Rhat);
-            for (let j = 0; j < 9; j++) G[at + j] += 0.5 * gt[3 + a] * m[j];
-          }
-          // ∂ log p / ∂σ_R through R = exp([σ_R ε_R]×) R̂: the sampled type's turn gradient along ε_R.
-          if (t === s.type) gSigmaR[i] = gt[3] * s.epsR[0] + gt[4] * s.epsR[1] + gt[5] * s.epsR[2];
-          pickTarget[(i * 3 + t) * K + best[t]] = 1;
-          pickMask[i * 3 + t] = 1;
-        }
-        typeOneHot[i * 3 + s.type] = 1;
+        ellAll[i * 3 + t] = top;
       }
-      // NVIL: the baseline regresses ℓ in running units; the residual is centred and scaled again.
-      const sig = this.#signal, mean = ell.reduce((a, v) => a + v, 0) / n;
-      const std = Math.sqrt(ell.reduce((a, v) => a + (v - mean) ** 2, 0) / n) || 1;
-      if (!sig.started) Object.assign(sig, { mean, std, started: true });
-      else sig.mean = 0.9 * sig.mean + 0.1 * mean, sig.std = 0.9 * sig.std + 0.1 * std;
-      const target = ell.map((v) => (v - sig.mean) / sig.std);
-      const xPool = tf.tensor2d(pooled, [n, (size / 2) ** 2]);
-      const b = this.baseline.apply(xPool).reshape([n]);
-      const bHost = b.dataSync();
-      const advantage = this.normalizer.normalize(target.map((t, i) => t - bHost[i]));
+      ell[i] = ellAll[i * 3 + s.type];
+      const g = this.lik.gradient([asType(s.type, best[s.type])], 0, "centre");
+      gPos.set([g[0], g[1], g[2]], i * 3);
+      eps.set(s.eps, i * 3);
+      // Each type's best proposal learns from its own turn gradient at the sampled centre (the
+      // conditional ELBO given the type), so a type the guide seldom samples still has a pose:
+      // G = ½ Σ_a g_a [e_a]× R̂, whose inner product with a turn [e_b]× R̂ is g_b. The pick logits
+      // learn which proposal was best.
+      for (let t = 1; t < 3; t++) {
+        const gt = this.lik.gradient([asType(t, best[t])], 0, "turns");
+        const Rhat = proposal(host, i, t, best[t]), at = ((i * 3 + t) * K + best[t]) * 9;
+        for (let a = 0; a < 3; a++) {
+          const m = matMul3(GENERATORS[a], Rhat);
+          for (let j = 0; j < 9; j++) G[at + j] += 0.5 * gt[3 + a] * m[j];
+        }
+        // ∂ log p / ∂σ_R through R = exp([σ_R ε_R]×) R̂: the sampled type's turn gradient along ε_R.
+        if (t === s.type) gSigmaR[i] = gt[3] * s.epsR[0] + gt[4] * s.epsR[1] + gt[5] * s.epsR[2];
+        pickTarget[(i * 3 + t) * K + best[t]] = 1;
+        pickMask[i * 3 + t] = 1;
+      }
+      typeOneHot[i * 3 + s.type] = 1;
+    }
+    // NVIL: the baseline regresses ℓ in running units; the residual is centred and scaled again.
+    const sig = this.#signal, mean = ell.reduce((a, v) => a + v, 0) / n;
+    const std = Math.sqrt(ell.reduce((a, v) => a + (v - mean) ** 2, 0) / n) || 1;
+    if (!sig.started) Object.assign(sig, { mean, std, started: true });
+    else sig.mean = 0.9 * sig.mean + 0.1 * mean, sig.std = 0.9 * sig.std + 0.1 * std;
+    const target = ell.map((v) => (v - sig.mean) / sig.std);
+    const advantage = this.normalizer.normalize(target.map((t, i) => t - bHost[i]));
+    let klMean = 0;
+    for (let i = 0; i < n; i++) klMean += klOf(host, i) / n;
+    const stats = {
+      elbo: mean - klMean,
+      logLik: mean,
+      kl: klMean,
+      renders: this.lik.renders - rendersBefore,
+    };
 
+    const loss = () => {
+      const out = this.net.forward(images, n);
+      const b = this.baseline.apply(tf.tensor2d(pooled, [n, (size / 2) ** 2])).reshape([n]);
       const { typeLogits, mu, logStd, rot, rotLogStd, pick } = out;
       const logQ = tf.logSoftmax(typeLogits);
       const q = tf.exp(logQ);
@@ -365,28 +400,21 @@ export class UnsupervisedGuide {
         tf.neg(tf.sum(tf.mul(tf.logSoftmax(pick), tf.tensor3d(pickTarget, [n, 3, K])))),
         Math.max(1, pickMask.reduce((a, v) => a + v, 0)),
       );
-      let klMean = 0;
-      for (let i = 0; i < n; i++) klMean += klOf(host, i) / n;
-      stats = { elbo: mean - klMean, logLik: mean, kl: klMean, renders: 0 };
       return tf.addN([
         tf.neg(tf.mean(tf.sub(tf.add(likSurrogate, score), kl))),
         baselineLoss,
         pickLoss,
       ]) as tf.Scalar;
-    });
-    stats.renders = this.lik.renders - rendersBefore;
-    return stats;
+    };
+    return { loss, stats };
   }
 
   /** b(x) in nats for n images: the baseline network's output in the running units of ℓ. */
-  baselineNats(images: Float32Array, n: number): Float32Array {
+  async baselineNats(images: Float32Array, n: number): Promise<Float32Array> {
     const pooled = meanPool(images, n, this.options.size, 2), sig = this.#signal;
-    let b: Float32Array = new Float32Array(n);
-    tf.tidy(() => {
-      b = Float32Array.from(
-        this.baseline.apply(tf.tensor2d(pooled, [n, (this.options.size / 2) ** 2])).dataSync(),
-      );
-    });
+    const b = await readTensor(() =>
+      this.baseline.apply(tf.tensor2d(pooled, [n, (this.options.size / 2) ** 2]))
+    );
     return b.map((v) => sig.mean + sig.std * v);
   }
 
@@ -396,13 +424,13 @@ export class UnsupervisedGuide {
    * REINFORCE less the NVIL baseline b(x), and the enumeration. Σ Var over the n·3 logits, the squared
    * norm of the mean, and their ratio (noise per unit of signal; lower is better).
    */
-  estimatorVariance(images: Float32Array, n: number, draws = 16) {
+  async estimatorVariance(images: Float32Array, n: number, draws = 16) {
     if (!Number.isInteger(draws) || draws < 2) {
       throw new RangeError(`draws must be an integer ≥ 2, got ${draws}`);
     }
     const px = this.options.size * this.options.size;
-    const host = readForward(this.net, images, n);
-    const b = this.baselineNats(images, n);
+    const host = await readForward(this.net, images, n);
+    const b = await this.baselineNats(images, n);
     const names = ["reinforce", "reinforce_nvil", "enumerate"] as const;
     const sums = names.map(() => [new Float64Array(n * 3), new Float64Array(n * 3)]);
     for (let d = 0; d < draws; d++) {
@@ -439,12 +467,12 @@ export class UnsupervisedGuide {
   }
 
   /** The mean ELBO of n images, one guide sample each (nats). */
-  meanElbo(images: Float32Array, n: number): number {
+  async meanElbo(images: Float32Array, n: number): Promise<number> {
     const px = this.options.size * this.options.size;
     let total = 0;
     for (let start = 0; start < n; start += 250) {
       const m = Math.min(250, n - start);
-      const host = readForward(this.net, images.subarray(start * px, (start + m) * px), m);
+      const host = await readForward(this.net, images.subarray(start * px, (start + m) * px), m);
       for (let i = 0; i < m; i++) {
         this.lik.setImage(images.subarray((start + i) * px, (start + i + 1) * px));
         total += this.lik.logLik([this.sample(host, i).object]) - klOf(host, i);
@@ -508,26 +536,29 @@ export interface HostOutputs {
   euler: Float32Array;
 }
 
-/** The network's outputs for n images, read back (no tensor outlives the call). */
-export function readForward(net: SingleObjectNet, images: Float32Array, n: number): HostOutputs {
-  let host: HostOutputs | undefined;
-  tf.tidy(() => {
-    host = readHost(net.forward(images, n));
+/** The network's outputs for n images, read back asynchronously (no tensor outlives the call). */
+export async function readForward(
+  net: SingleObjectNet,
+  images: Float32Array,
+  n: number,
+): Promise<HostOutputs> {
+  const names = ["typeLogits", "mu", "logStd", "rot", "pick", "rotLogStd", "euler"] as const;
+  const out = tf.tidy(() => {
+    const o = net.forward(images, n);
+    return names.map((k) => o[k]);
   });
-  return host!;
+  const values = await Promise.all(out.map((t) => t.data() as Promise<Float32Array>));
+  const proposals = out[names.indexOf("pick")].shape[2]!;
+  tf.dispose(out);
+  return { ...Object.fromEntries(names.map((k, i) => [k, values[i]])), proposals } as HostOutputs;
 }
 
-function readHost(o: SingleOutputs): HostOutputs {
-  return {
-    typeLogits: o.typeLogits.dataSync() as Float32Array,
-    mu: o.mu.dataSync() as Float32Array,
-    logStd: o.logStd.dataSync() as Float32Array,
-    rot: o.rot.dataSync() as Float32Array,
-    pick: o.pick.dataSync() as Float32Array,
-    proposals: o.pick.shape[2],
-    rotLogStd: o.rotLogStd.dataSync() as Float32Array,
-    euler: o.euler.dataSync() as Float32Array,
-  };
+/** The values of the tensor `make` builds (inside a tidy), read back asynchronously. */
+async function readTensor(make: () => tf.Tensor): Promise<Float32Array> {
+  const t = tf.tidy(make);
+  const v = await t.data() as Float32Array;
+  t.dispose();
+  return v;
 }
 
 /**
@@ -561,19 +592,19 @@ export function supervisedLoss(net: SingleObjectNet, batch: SlotDataset): tf.Sca
  * type, the centre's mean, and the rotation — the type's R̂ (`"6d"`, the unsupervised guide) or the
  * Euler head (`"euler"`, the supervised baseline).
  */
-export function predictSingle(
+export async function predictSingle(
   net: SingleObjectNet,
   images: Float32Array,
   n: number,
   camera: Camera | undefined,
   rotation: "6d" | "euler",
   chunk = 250,
-): SlotPrediction[][] {
+): Promise<SlotPrediction[][]> {
   const out: SlotPrediction[][] = [];
   const px = net.size * net.size;
   for (let start = 0; start < n; start += chunk) {
     const m = Math.min(chunk, n - start);
-    const host = readForward(net, images.subarray(start * px, (start + m) * px), m);
+    const host = await readForward(net, images.subarray(start * px, (start + m) * px), m);
     for (let i = 0; i < m; i++) {
       const l = host.typeLogits.subarray(i * 3, i * 3 + 3);
       const type = l[0] >= l[1] && l[0] >= l[2] ? 0 : l[1] >= l[2] ? 1 : 2;

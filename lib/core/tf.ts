@@ -14,7 +14,8 @@
  * installs the fast conv and matMul gradients of `wasm_grads.ts` (wasm has no `Conv2DBackpropFilter`).
  *
  * On `webgpu` the host cannot read a tensor synchronously (`dataSync` needs a canvas Deno lacks):
- * code that runs there reads with `await t.data()`. {@link requireAsyncReads} says which models do.
+ * every model reads with `await t.data()`, or reads synchronously only where {@link readsSync} says
+ * the backend can (wasm's faster paths).
  *
  * @example
  * ```ts
@@ -121,28 +122,20 @@ export function readsSync(): boolean {
   return backend === "wasm" || backend === "cpu";
 }
 
-/** The models whose training and evaluation read tensors only asynchronously, so run on webgpu. */
-export const WEBGPU_READY = ["gqn", "genesis", "air"] as const;
-
-/**
- * Throws a clear error when `what` (a CLI or model name) is asked to run on a backend whose tensors
- * cannot be read synchronously (webgpu) but still reads them that way.
- */
-export function requireAsyncReads(what: string): void {
-  if (tf.getBackend() !== "webgpu" || (WEBGPU_READY as readonly string[]).includes(what)) return;
-  throw new Error(
-    `${what} does not run on the webgpu backend yet (it reads tensors synchronously); ` +
-      `use --backend wasm. On webgpu now: ${WEBGPU_READY.join(", ")}`,
+/** `x` as a constant of the gradient (tfjs has no stopGradient): the same values, a zero gradient. */
+export function stopGradient<T extends tf.Tensor>(x: T): T {
+  const op = tf.customGrad(
+    ((a: tf.Tensor) => ({
+      value: a.clone(),
+      gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
+    })) as unknown as Parameters<typeof tf.customGrad>[0],
   );
+  return op(x) as T;
 }
 
-/**
- * A CLI's `--backend`: checks the flag, starts the backend ({@link initTf}), refuses a model that
- * does not run there yet ({@link requireAsyncReads}) and says on stderr what it runs on.
- */
+/** A CLI's `--backend`: checks the flag, starts the backend ({@link initTf}) and says on stderr what it runs on. */
 export async function initCliBackend(cli: string, backend: string): Promise<BackendInfo> {
   const info = await initTf(checkBackend(backend, "--backend"));
-  requireAsyncReads(cli);
   console.error(`[${cli}] backend ${info.backend}${info.adapter ? ` on ${info.adapter}` : ""}`);
   return info;
 }

@@ -17,7 +17,7 @@
  * ```
  * @module
  */
-import { requireAsyncReads, tf, toArray } from "../core/tf.ts";
+import { tf, toArray } from "../core/tf.ts";
 import { Rng } from "../core/random.ts";
 import { HostAdam } from "../nn/adam.ts";
 import { StepTrace, trainWithinBudget } from "../nn/loop.ts";
@@ -228,7 +228,6 @@ export async function runGenesis(
 ): Promise<{ result: GenesisResult; trainer: GenesisTrainer; test: SegmentationSet }> {
   validateGenesisRunConfig(config);
   const log = hooks.onLog ?? (() => {});
-  requireAsyncReads("genesis");
   const trainer = new GenesisTrainer(config);
   const test = sampleSegmentationSet(config, trainer.rng.child("test"), config.nTest);
   const dataRng = trainer.rng.child("data"), noiseRng = trainer.rng.child("noise");

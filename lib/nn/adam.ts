@@ -46,19 +46,19 @@ export class AdamW {
     this.decayed = [...params.vars].filter(([k]) => !params.noDecay.has(k)).map(([, v]) => v);
   }
 
-  /** One step on `loss`; returns the loss value. */
-  step(loss: () => tf.Scalar): number {
+  /** One step on `loss`; returns the loss value (read back asynchronously: any backend). */
+  async step(loss: () => tf.Scalar): Promise<number> {
     // tfjs's Adam reads its (protected) learningRate on every update; schedules set it here.
     (this.opt as unknown as { learningRate: number }).learningRate = this.lr;
     const value = this.opt.minimize(loss, true, this.params.list())!;
-    const out = value.dataSync()[0];
-    value.dispose();
     if (this.weightDecay > 0) {
       const f = 1 - this.lr * this.weightDecay;
       tf.tidy(() => {
         for (const v of this.decayed) v.assign(v.mul(f));
       });
     }
+    const out = (await value.data())[0];
+    value.dispose();
     return out;
   }
 

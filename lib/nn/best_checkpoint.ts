@@ -8,7 +8,7 @@
  * import { Rng } from "../core/random.ts";
  * const params = new Params(new Rng(0));
  * const best = new BestCheckpoint(params);
- * best.offer(0.5, 0); // true: the first loss is the best so far
+ * await best.offer(0.5, 0); // true: the first loss is the best so far
  * best.restore();
  * ```
  * @module
@@ -23,11 +23,11 @@ export class BestCheckpoint {
   constructor(private params: Params) {}
 
   /** Records `loss` at `epoch`; snapshots when it is the best so far. Returns whether it was. */
-  offer(loss: number, epoch: number): boolean {
+  async offer(loss: number, epoch: number): Promise<boolean> {
     if (!(loss < this.best)) return false;
     this.best = loss;
     this.bestEpoch = epoch;
-    this.snap = this.params.snapshot();
+    this.snap = await this.params.snapshot();
     return true;
   }
 

@@ -101,9 +101,10 @@ export class Params {
     return this.list().reduce((n, v) => n + v.size, 0);
   }
 
-  /** Copies of every value (a checkpoint). */
-  snapshot(): Map<string, Float32Array> {
-    return new Map([...this.vars].map(([k, v]) => [k, new Float32Array(v.dataSync())]));
+  /** Copies of every value (a checkpoint), read back asynchronously (any backend). */
+  async snapshot(): Promise<Map<string, Float32Array>> {
+    const values = await Promise.all(this.list().map((v) => v.data() as Promise<Float32Array>));
+    return new Map([...this.vars.keys()].map((k, i) => [k, values[i]]));
   }
 
   restore(snap: Map<string, Float32Array>): void {

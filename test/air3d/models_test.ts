@@ -47,19 +47,19 @@ Deno.test("6-D rotation parametrisation gives proper rotations; space-to-depth a
 });
 
 for (const kind of ["mlp", "conv", "grid"] as const) {
-  Deno.test(`${kind}: the loss falls on a fixed batch and the tensor count stays flat across steps`, () => {
+  Deno.test(`${kind}: the loss falls on a fixed batch and the tensor count stays flat across steps`, async () => {
     const model = buildModel(kind, new Rng(0), { imageSize: 32, maxSlots: 3, hidden: 32 });
     const batch = sampleSlotDataset(new Rng(1), 16, { size: 32, maxPrimitives: 3 });
     const opt = new AdamW(model.params, { lr: 3e-3, weightDecay: 1e-3 });
     const counts: number[] = [], losses: number[] = [];
     for (let i = 0; i < 30; i++) {
-      losses.push(opt.step(() => model.loss(batch).total));
+      losses.push(await opt.step(() => model.loss(batch).total));
       counts.push(tf.memory().numTensors);
     }
     assert.ok(losses.every(Number.isFinite));
     assert.ok(losses.at(-1)! < 0.8 * losses[0], `loss ${losses[0]} → ${losses.at(-1)}`);
     assert.equal(new Set(counts.slice(2)).size, 1, `tensor counts ${counts}`);
-    const pred = model.predict(batch.images, batch.n);
+    const pred = await model.predict(batch.images, batch.n);
     assert.equal(pred.length, 16);
     assert.equal(pred[0].length, 3);
     opt.dispose();

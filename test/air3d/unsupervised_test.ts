@@ -33,17 +33,21 @@ Deno.test("expRotation is a rotation, exp(0) = I, and a turn of θ about an axis
   assert.ok(Math.abs(t[0] - Math.cos(0.4)) < 1e-12 && Math.abs(t[3] - Math.sin(0.4)) < 1e-12);
 });
 
-Deno.test("the ELBO through the renderer teaches the network where the object is from images alone", () => {
+Deno.test("the ELBO through the renderer teaches the network where the object is from images alone", async () => {
   const rng = new Rng(3);
   const opts = { size, maxPrimitives: 1 };
   const held = sampleSlotDataset(rng.child("held"), 64, opts);
   const net = singleObjectNet(rng.child("net"), { size, hidden: 64 });
   const guide = new UnsupervisedGuide(net, rng.child("guide"), { size, sigma: 0.1, blurPx: 1, lr: 3e-3 });
-  const xyMae = () => {
-    const m = scoreScenes(held.scenes, predictSingle(net, held.images, held.n, undefined, "6d"), "slot");
+  const xyMae = async () => {
+    const m = scoreScenes(
+      held.scenes,
+      await predictSingle(net, held.images, held.n, undefined, "6d"),
+      "slot",
+    );
     return (m.pos_mae[0] + m.pos_mae[1]) / 2;
   };
-  const before = xyMae();
+  const before = await xyMae();
   // The learner is handed images and nothing else: imageStream drops each scene once rendered.
   const images = imageStream(rng.child("train"), {
     imageSize: size,
@@ -53,35 +57,35 @@ Deno.test("the ELBO through the renderer teaches the network where the object is
   const tensors: number[] = [];
   let last = 0;
   for (let s = 0; s < 60; s++) {
-    const stats = guide.step(images(16), 16);
+    const stats = await guide.step(images(16), 16);
     assert.ok(Number.isFinite(stats.elbo));
     // ℓ per type and proposal (a sphere has one), centre ±, turns ± for the cube and cylinder
     assert.equal(stats.renders, 16 * (1 + 2 * ROTATION_PROPOSALS + 4 + 12));
     if (s >= 2) tensors.push(tf.memory().numTensors);
     last = stats.elbo;
   }
-  const after = xyMae();
+  const after = await xyMae();
   assert.ok(
     after < 0.6 * before && after < 0.2,
     `x/y MAE ${before.toFixed(3)} → ${after.toFixed(3)} (elbo ${last})`,
   );
   assert.equal(new Set(tensors).size, 1, "tensor count flat");
   // App. A's measure: NVIL's baseline cuts REINFORCE's spread; summing the type out cuts it further.
-  const v = guide.estimatorVariance(held.images, 16, 8);
+  const v = await guide.estimatorVariance(held.images, 16, 8);
   assert.ok(v.reinforce_nvil.variance < v.reinforce.variance, JSON.stringify(v));
   assert.ok(v.enumerate.variance < v.reinforce_nvil.variance, JSON.stringify(v));
-  assert.ok(Number.isFinite(guide.meanElbo(held.images, 8)));
+  assert.ok(Number.isFinite(await guide.meanElbo(held.images, 8)));
   guide.dispose();
 });
 
-Deno.test("the supervised baseline's loss falls on the true latents (type, centre, Euler angles)", () => {
+Deno.test("the supervised baseline's loss falls on the true latents (type, centre, Euler angles)", async () => {
   const rng = new Rng(4);
   const net = singleObjectNet(rng.child("net"), { size, hidden: 32 });
   const opt = new AdamW(net.params, { lr: 3e-3 });
   const batch = sampleSlotDataset(rng.child("d"), 32, { size, maxPrimitives: 1 });
-  const first = opt.step(() => supervisedLoss(net, batch));
+  const first = await opt.step(() => supervisedLoss(net, batch));
   let loss = first;
-  for (let s = 0; s < 30; s++) loss = opt.step(() => supervisedLoss(net, batch));
+  for (let s = 0; s < 30; s++) loss = await opt.step(() => supervisedLoss(net, batch));
   assert.ok(loss < 0.5 * first, `${first} → ${loss}`);
   opt.dispose();
 });

@@ -4,7 +4,8 @@ import {
   initCliBackend,
   initTf,
   liveTensors,
-  requireAsyncReads,
+  readsSync,
+  stopGradient,
   tf,
   toArray,
 } from "../../lib/core/tf.ts";
@@ -41,7 +42,6 @@ Deno.test("initTf rejects an unknown backend name, naming where it came from", a
     else Deno.env.set("TFJS_BACKEND", before);
   }
   assert.equal((await initTf("wasm")).backend, "wasm");
-  requireAsyncReads("air3d"); // every model runs on wasm
 });
 
 Deno.test("assertNoLeak catches a leaked tensor and passes a tidy step", async () => {
@@ -52,4 +52,15 @@ Deno.test("assertNoLeak catches a leaked tensor and passes a tidy step", async (
   await assert.rejects(() => assertNoLeak(() => (kept = tf.ones([2]))), /tensor leak: 1/);
   kept?.dispose();
   assert.equal(liveTensors(), base);
+});
+
+Deno.test("stopGradient passes values and no gradient; wasm and cpu read synchronously", async () => {
+  await initTf("wasm");
+  assert.equal(readsSync(), true);
+  const x = tf.tensor1d([1, 2, 3]);
+  // d/dx Σ (x² + stop(x)²) = 2x: the stopped copy is a constant.
+  const g = tf.grad((v: tf.Tensor) => tf.add(tf.square(v), tf.square(stopGradient(v))).sum())(x);
+  assert.deepEqual(Array.from(await g.data()), [2, 4, 6]);
+  assert.deepEqual(Array.from(await stopGradient(x).data()), [1, 2, 3]);
+  tf.dispose([x, g]);
 });

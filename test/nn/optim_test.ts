@@ -25,12 +25,12 @@ Deno.test("params: same seed → same weights; biases start at zero", () => {
   b.dispose();
 });
 
-Deno.test("AdamW decays weights but not biases; zero gradient leaves w·(1 − ηλ)", () => {
+Deno.test("AdamW decays weights but not biases; zero gradient leaves w·(1 − ηλ)", async () => {
   const p = new Params(new Rng(2));
   const w = p.normal("w", [3], 1), bias = p.normal("b", [3], 1, false);
   const w0 = Array.from(w.dataSync()), b0 = Array.from(bias.dataSync());
   const opt = new AdamW(p, { lr: 0.1, weightDecay: 0.5 });
-  opt.step(() => tf.mul(tf.add(w.sum(), bias.sum()), 0) as tf.Scalar); // zero gradient: Adam moves nothing
+  await opt.step(() => tf.mul(tf.add(w.sum(), bias.sum()), 0) as tf.Scalar); // zero gradient: Adam moves nothing
   w.dataSync().forEach((v, i) => assert.ok(Math.abs(v - w0[i] * 0.95) < 1e-6));
   assert.deepEqual(Array.from(bias.dataSync()), b0);
   assert.throws(() => new AdamW(p, { lr: 0 }), /lr must be > 0/);
@@ -39,14 +39,14 @@ Deno.test("AdamW decays weights but not biases; zero gradient leaves w·(1 − �
   p.dispose();
 });
 
-Deno.test("best checkpoint restores the best parameters; cosine schedule shape", () => {
+Deno.test("best checkpoint restores the best parameters; cosine schedule shape", async () => {
   const p = new Params(new Rng(3));
   const v = p.zeros("v", [2]);
   const best = new BestCheckpoint(p);
   v.assign(tf.tensor1d([1, 2]));
-  assert.ok(best.offer(0.5, 1));
+  assert.ok(await best.offer(0.5, 1));
   v.assign(tf.tensor1d([7, 7]));
-  assert.ok(!best.offer(0.9, 2));
+  assert.ok(!(await best.offer(0.9, 2)));
   best.restore();
   assert.deepEqual(Array.from(v.dataSync()), [1, 2]);
   assert.equal(best.bestEpoch, 1);

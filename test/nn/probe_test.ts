@@ -5,12 +5,23 @@ import type { TrainingProbe } from "../../lib/nn/probe.ts";
 import { defaultGqnRunConfig, probeGqn } from "../../lib/gqn/train.ts";
 import { defaultGenesisRunConfig, probeGenesis } from "../../lib/genesis/train.ts";
 import { probeAir } from "../../lib/air/train.ts";
+import { defaultConfig, probeAir3d } from "../../lib/air3d/train.ts";
+import { defaultUnsupConfig, probeUnsupervised } from "../../lib/air3d/unsup_train.ts";
 import { fakeMnist, small, tinyGenesis, tinyGqn } from "../fixtures.ts";
 
 const adapter = await findAdapter();
 const gqn = defaultGqnRunConfig({ model: tinyGqn(), batchSize: 4, maxContext: 2, seed: 3, lrStart: 3e-3 });
 const genesis = defaultGenesisRunConfig({ model: tinyGenesis(), batchSize: 4, seed: 3 });
 const mnist = await fakeMnist();
+/** The three AIR-3D slot models at 32×32, and the unsupervised guide through the renderer. */
+const air3d = (["mlp", "conv", "grid"] as const).map((m) => ({
+  ...defaultConfig(m),
+  imageSize: 32,
+  hidden: 32,
+  batchSize: 8,
+  seed: 3,
+}));
+const unsup = { ...defaultUnsupConfig(), imageSize: 32, hidden: 32, batchSize: 4, seed: 3 };
 /** AIR with the REINFORCE + NVIL estimator, DAIR with Concrete, and AIR with the conv embedding. */
 const airs = ([["air", "reinforce", 0], ["dair", "concrete", 0], ["air", "concrete", 4]] as const).map(
   ([model, estimator, embed]) => {
@@ -43,7 +54,8 @@ async function onBoth(probe: () => Promise<TrainingProbe>): Promise<[TrainingPro
 
 /**
  * Tolerances: float32 kernels that sum in another order. Measured on lavapipe: gradient 4e-7
- * (GQN), 3e-6 (GENESIS) and 4e-6–1.4e-5 (AIR, DAIR) relative, figures within 1e-5 relative.
+ * (GQN), 3e-6 (GENESIS), 4e-6–1.4e-5 (AIR, DAIR), ≤ 2.5e-6 (AIR-3D's models) and 7e-6 (AIR-3D
+ * through the renderer) relative; figures within 1e-5 relative (3e-5 for the renderer's ELBO).
  */
 function assertSame(wasm: TrainingProbe, gpu: TrainingProbe) {
   assert.equal(gpu.backend, "webgpu");
@@ -66,7 +78,13 @@ function assertSame(wasm: TrainingProbe, gpu: TrainingProbe) {
 Deno.test("probeTraining (through probeGqn and probeGenesis): the same seed gives the same steps; the tensor count stays flat", async () => {
   await initTf("wasm");
   for (
-    const probe of [() => probeGqn(gqn, 3), () => probeGenesis(genesis, 3), () => probeAir(airs[0], mnist, 3)]
+    const probe of [
+      () => probeGqn(gqn, 3),
+      () => probeGenesis(genesis, 3),
+      () => probeAir(airs[0], mnist, 3),
+      () => probeAir3d(air3d[1], 3),
+      () => probeUnsupervised(unsup, 3),
+    ]
   ) {
     const a = await probe(), b = await probe();
     assert.deepEqual(a.figures, b.figures);
@@ -95,5 +113,15 @@ Deno.test({
   ignore: !adapter,
   fn: async () => {
     for (const config of airs) assertSame(...await onBoth(() => probeAir(config, mnist, 3)));
+  },
+});
+
+Deno.test({
+  name:
+    "AIR-3D on webgpu matches wasm (mlp, conv with its matching plan, grid; the guide through the renderer)",
+  ignore: !adapter,
+  fn: async () => {
+    for (const config of air3d) assertSame(...await onBoth(() => probeAir3d(config, 3)));
+    assertSame(...await onBoth(() => probeUnsupervised(unsup, 3)));
   },
 });
