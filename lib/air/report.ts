@@ -10,7 +10,7 @@
  * ```ts
  * import { explain, explanationItems } from "./report.ts";
  * import { imageGrid } from "../display/images.ts";
- * // const ex = explain(trainer.air, test.images, 8);           // a mode pass on 8 scenes
+ * // const ex = await explain(trainer.air, test.images, 8);     // a mode pass on 8 scenes
  * // await nb.show(imageGrid(explanationItems(ex, test, [0, 1, 2]), { columns: 5 }));
  * ```
  * @module

@@ -38,7 +38,7 @@
  * await initTf();
  * const net = singleObjectNet(new Rng(0), { size: 32, hidden: 32 });
  * const guide = new UnsupervisedGuide(net, new Rng(1), { size: 32, sigma: 0.2, blurPx: 1, lr: 1e-3 });
- * const stats = guide.step(new Float32Array(4 * 32 * 32), 4); // images only
+ * const stats = await guide.step(new Float32Array(4 * 32 * 32), 4); // images only
  * stats.elbo; // the batch's mean ELBO estimate
  * ```
  * @module
