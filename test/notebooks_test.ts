@@ -100,6 +100,19 @@ Deno.test("committed notebooks carry no outputs, and every cell has a unique id 
   }
 });
 
+Deno.test("notebooks read tensors asynchronously, so they run on webgpu too (TFJS_BACKEND=webgpu)", async () => {
+  for (const notebook of listNotebooks()) {
+    const nb = JSON.parse(await Deno.readTextFile(notebook));
+    (nb.cells as Cell[]).forEach((c, i) => {
+      const source = Array.isArray(c.source) ? c.source.join("") : c.source;
+      assert.ok(
+        c.cell_type !== "code" || !/\b(dataSync|arraySync)\(/.test(source),
+        `${basename(notebook)} cell ${i} reads a tensor synchronously (webgpu cannot): use await t.data()`,
+      );
+    });
+  }
+});
+
 for (const notebook of listNotebooks()) {
   const name = basename(notebook);
   Deno.test({
