@@ -1,6 +1,6 @@
 /**
  * Render-and-compare over a set of images: every image fitted with `fitScene` (on Web Workers when
- * asked, `fit_worker.ts`), the MDL weight λ chosen on validation images, and the failure rate.
+ * asked, `fit_worker.ts`), the MDL weight λ chosen on calibration images, and the failure rate.
  *
  * @example
  * ```ts
@@ -80,8 +80,8 @@ export function countAccuracy(predictions: SlotPrediction[][], counts: number[])
 }
 
 /**
- * The λ of {@link FIT_LAMBDAS} whose fits count the most validation images right (`counts`: their
- * true numbers of objects); ties go to the smaller λ. `fit(λ)` fits the validation images.
+ * The λ of {@link FIT_LAMBDAS} whose fits count the most calibration images right (`counts`: their
+ * true numbers of objects); ties go to the smaller λ. `fit(λ)` fits the calibration images.
  */
 export function calibrateFitLambda(
   fit: (lambda: number) => SlotPrediction[][],

@@ -84,7 +84,8 @@ export interface Air3dConfig {
   camera: "orthographic" | "perspective";
   /**
    * Refine the network's proposal by render-and-compare (`fit.ts`): pose search through the
-   * renderer, births, deaths, type changes and depth swaps, λ chosen on validation scenes. The JSON
+   * renderer, births, deaths, type changes and depth swaps, λ chosen on calibration scenes
+   * ({@link calibrationSet}: `nVal` scenes of their own draw, which picked no checkpoint). The JSON
    * then gains `refined`, the network's own figures staying beside it.
    */
   refine: boolean;
@@ -236,7 +237,7 @@ export interface Air3dResult extends Omit<SceneMetrics, "confusion" | "errors"> 
   refined?: RefinedScores;
   /** Direct baseline: the share of images stuck in a local minimum (`failureRate`). */
   failure_rate?: number;
-  /** Direct baseline: the λ chosen on the validation scenes, and the renders spent per image. */
+  /** Direct baseline: the λ chosen on the calibration scenes, and the renders spent per image. */
   lambda?: number;
   renders_per_image?: number;
   best_epoch: number;
@@ -356,7 +357,7 @@ export async function runAir3d(
   const synthS = (performance.now() - t0) / 1000;
   onLog(`… rendered in ${synthS.toFixed(1)} s`);
 
-  if (c.model === "direct") return runDirect(c, val, test, synthS, onLog);
+  if (c.model === "direct") return runDirect(c, test, synthS, onLog);
   const model = buildModel(c.model, rng.child("init"), {
     imageSize: c.imageSize,
     maxSlots: c.maxPrimitives,
@@ -455,8 +456,9 @@ export async function runAir3d(
   if (c.refine) {
     // The refinement starts from the network's pass with its doubtful slots: timed with the fit.
     const [withDoubtful, proposeMs] = await perImage(() => predict(test, MIN_PRESENCE));
-    const v = proposals(await predict(val, MIN_PRESENCE), camera), t = proposals(withDoubtful, camera);
-    refinement = await refineSet(c, val, test, v.starts, v.weaker, t.starts, t.weaker, onLog);
+    const cal = calibrationSet(c);
+    const v = proposals(await predict(cal, MIN_PRESENCE), camera), t = proposals(withDoubtful, camera);
+    refinement = await refineSet(c, cal, test, v.starts, v.weaker, t.starts, t.weaker, onLog);
     refined = { ...refinement.scores, infer_ms_per_image: proposeMs + refinement.scores.infer_ms_per_image };
   }
   const result: Air3dResult = {
@@ -487,6 +489,18 @@ function proposals(p: SlotPrediction[][], camera: Camera | undefined) {
 }
 
 /** The validation scenes of a config: the same draw as {@link runAir3d}'s (world coordinates). */
+/**
+ * The scenes the refinement's λ is chosen on: a draw of its own (`nVal` scenes), so that neither the
+ * test scenes nor the validation scenes the network's checkpoint was picked on choose it.
+ */
+export function calibrationSet(c: Air3dConfig): SlotDataset {
+  return sampleSlotDataset(new Rng(c.seed).child("calibration"), c.nVal, {
+    size: c.imageSize,
+    maxPrimitives: c.maxPrimitives,
+    camera: cameraOf(c),
+  });
+}
+
 export function validationSet(c: Air3dConfig): SlotDataset {
   const camera = cameraOf(c);
   return sampleSlotDataset(new Rng(c.seed).child("val"), c.nVal, {
@@ -497,7 +511,7 @@ export function validationSet(c: Air3dConfig): SlotDataset {
 }
 
 /**
- * Render-and-compare refinement of a finished run's proposals, λ chosen on its validation scenes
+ * Render-and-compare refinement of a finished run's proposals, λ chosen on its calibration scenes
  * (what `refine: true` does inside {@link runAir3d}; the notebook refines the model it trained).
  * `infer_ms_per_image` counts the network's pass that also reads its doubtful slots, and the fit.
  */
@@ -507,12 +521,12 @@ export async function refineRun(
 ): Promise<Refinement> {
   const { model } = run, c = run.result.config, camera = cameraOf(c);
   if (!model) throw new Error("refineRun needs a trained network; the direct baseline has none");
-  const val = validationSet(c);
+  const cal = calibrationSet(c);
   const predict = async (d: SlotDataset) => toWorld(await model.predict(d.images, d.n, MIN_PRESENCE), camera);
-  const v = proposals(await predict(val), camera);
+  const v = proposals(await predict(cal), camera);
   const t0 = performance.now(), t = proposals(await predict(run.test), camera);
   const proposeMs = (performance.now() - t0) / run.test.n;
-  const refinement = await refineSet(c, val, run.test, v.starts, v.weaker, t.starts, t.weaker, onLog);
+  const refinement = await refineSet(c, cal, run.test, v.starts, v.weaker, t.starts, t.weaker, onLog);
   refinement.scores.infer_ms_per_image += proposeMs;
   return refinement;
 }
@@ -525,15 +539,16 @@ export interface Refinement {
 }
 
 /**
- * Render-and-compare on the test scenes from the given starts: λ chosen on (up to 200) validation
- * scenes by count accuracy, then every test image fitted. `infer_ms_per_image` is the fit's alone.
+ * Render-and-compare on the test scenes from the given starts: λ chosen on the calibration scenes
+ * `cal` (see {@link calibrationSet}) by count accuracy, then every test image fitted.
+ * `infer_ms_per_image` is the fit's alone.
  */
 export async function refineSet(
   c: Air3dConfig,
-  val: SlotDataset,
+  cal: SlotDataset,
   test: SlotDataset,
-  valStarts: FitObject[][],
-  valWeaker: FitObject[][] | undefined,
+  calStarts: FitObject[][],
+  calWeaker: FitObject[][] | undefined,
   testStarts: FitObject[][],
   testWeaker: FitObject[][] | undefined,
   onLog: (line: string) => void = () => {},
@@ -546,7 +561,7 @@ export async function refineSet(
     budget: c.refineBudget,
     maxObjects: c.maxPrimitives,
   });
-  const nCal = Math.min(val.n, 200), counts = trueCounts(val).slice(0, nCal);
+  const counts = trueCounts(cal);
   const fit = (
     d: SlotDataset,
     n: number,
@@ -556,9 +571,9 @@ export async function refineSet(
   ) => fitImagesParallel(d.images, n, starts, options(l), c.maxPrimitives, weaker, c.refineThreads);
   const byLambda = new Map<number, SlotPrediction[][]>();
   for (const l of FIT_LAMBDAS) {
-    const fits = await fit(val, nCal, valStarts, valWeaker, l);
+    const fits = await fit(cal, cal.n, calStarts, calWeaker, l);
     onLog(
-      `refinement: λ ${l} on ${nCal} validation scenes: count ${
+      `refinement: λ ${l} on ${cal.n} calibration scenes: count ${
         countAccuracy(fits.predictions, counts).toFixed(3)
       }, ${fits.msPerImage.toFixed(1)} ms / image`,
     );
@@ -584,13 +599,13 @@ export async function refineSet(
 /** The direct-optimisation baseline (paper Fig. 6d): every test image fitted from an empty scene, no network. */
 async function runDirect(
   c: Air3dConfig,
-  val: SlotDataset,
   test: SlotDataset,
   synthS: number,
   onLog: (line: string) => void,
 ): Promise<Air3dRun> {
   const empty = (d: SlotDataset) => Array.from({ length: d.n }, (): FitObject[] => []);
-  const refinement = await refineSet(c, val, test, empty(val), undefined, empty(test), undefined, onLog);
+  const cal = calibrationSet(c);
+  const refinement = await refineSet(c, cal, test, empty(cal), undefined, empty(test), undefined, onLog);
   const { confusion: _confusion, errors: _errors, ...scores } = refinement.metrics;
   const result: Air3dResult = {
     ...scores,
