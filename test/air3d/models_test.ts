@@ -4,7 +4,14 @@ import { buildModel } from "../../lib/air3d/model.ts";
 import { cellOf, GRID, gridObjects, gridPeaks } from "../../lib/air3d/grid.ts";
 import { meanPool } from "../../lib/air3d/mlp.ts";
 import { rotationFrom6d, spaceToDepth2 } from "../../lib/air3d/blocks.ts";
-import { type Air3dConfig, defaultConfig, runAir3d, validateConfig } from "../../lib/air3d/train.ts";
+import {
+  type Air3dConfig,
+  calibrationSet,
+  defaultConfig,
+  runAir3d,
+  validateConfig,
+  validationSet,
+} from "../../lib/air3d/train.ts";
 import { asSeen, cameraOf, toWorld } from "../../lib/air3d/camera.ts";
 import { sampleSlotDataset, slotDataset } from "../../lib/scenes/scenes3d.ts";
 import { LAMBDAS } from "../../lib/air3d/refine.ts";
@@ -137,6 +144,11 @@ Deno.test("render-and-compare: --refine adds the refined figures beside the netw
   assert.ok(r.count_acc >= 0 && r.count_acc <= 1 && r.failure_rate >= 0 && r.failure_rate <= 1);
   assert.ok(r.infer_ms_per_image > run.result.infer_ms_per_image); // the network's time is in it
   assert.equal(run.refinement!.fits.predictions.length, run.test.n);
+  // λ is chosen on scenes of their own: not the validation scenes that picked the checkpoint.
+  const c = run.result.config, cal = calibrationSet(c), val = validationSet(c);
+  assert.equal(cal.n, c.nVal);
+  assert.notDeepEqual(cal.images, val.images);
+  assert.deepEqual(calibrationSet(c).images, cal.images);
   // One thread gives the same fits as two.
   const one = await runAir3d({ ...tiny("grid"), ...fit, refine: true, refineThreads: 1 });
   assert.deepEqual(one.refinement!.fits.costs, run.refinement!.fits.costs);
