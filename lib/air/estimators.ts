@@ -13,8 +13,8 @@
  * - **Concrete** (relaxed Bernoulli; Maddison et al. 2017, Jang et al. 2017): z = σ((logit + L)/τ)
  *   with L ~ Logistic(0, 1), differentiable in the logit, τ annealed towards 0.
  *
- * `SignalNormalizer` keeps NVIL's running statistics; `uniformNoise` and `logisticNoise` draw
- * the host-side noise from the project's seeded stream (same seed → same samples).
+ * `SignalNormalizer` keeps NVIL's running statistics; `logisticNoise` draws the Concrete relaxation's
+ * noise from the project's seeded stream (same seed → same samples).
  *
  * @example
  * ```ts
@@ -62,11 +62,6 @@ export class SignalNormalizer {
     const scale = Math.max(1, Math.sqrt(this.variance));
     return residual.map((r, i) => (mask && !mask[i] ? 0 : (r - this.mean) / scale));
   }
-}
-
-/** `n` draws u ~ U(0, 1) from `rng`: z = 1[u < p] is then a Bernoulli(p) sample (AIR compares on the device). */
-export function uniformNoise(rng: Rng, n: number): Float32Array {
-  return rng.uniformArray(n);
 }
 
 /** Logistic(0, 1) noise log u − log(1 − u), u ~ U(0, 1), for the Concrete relaxation. */

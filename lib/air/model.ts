@@ -41,7 +41,7 @@ import { lstmCell } from "../nn/lstm.ts";
 import { glimpse, writeWindow } from "../nn/spatial.ts";
 import { bernoulliKl, bernoulliLogProb, countPriorRates, geometricCountPrior } from "./elbo.ts";
 import { gaussianKl, gaussianLogLik, reparameterise } from "../nn/gaussian.ts";
-import { logisticNoise, uniformNoise } from "./estimators.ts";
+import { logisticNoise } from "./estimators.ts";
 import { type AirConfig, validateAirConfig } from "./config.ts";
 
 /** How z_pres is drawn in a forward pass. */
@@ -276,7 +276,7 @@ export class Air {
       logQ = tf.zeros([B, 1]);
     } else {
       // z = 1[u < q] with u ~ U(0, 1) (REINFORCE), or 1[q > ½] (the mode); step() has zero gradient.
-      const threshold = mode.kind === "sample" ? tf.tensor2d(uniformNoise(mode.rng, B), [B, 1]) : 0.5;
+      const threshold = mode.kind === "sample" ? tf.tensor2d(mode.rng.uniformArray(B), [B, 1]) : 0.5;
       const draw = tf.step(tf.sub(presP, threshold)) as tf.Tensor2D;
       const ran = state.pres; // the step was sampled iff all earlier were 1
       zPres = tf.mul(draw, ran) as tf.Tensor2D;

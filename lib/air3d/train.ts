@@ -298,6 +298,28 @@ export async function evaluateLoss(
   return Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / data.n]));
 }
 
+/** The run's slot model (`c.model`, not "direct"), initialised from the seed's "init" stream. */
+function slotModelOf(c: Air3dConfig): SlotModel {
+  return buildModel(c.model as ModelKind, new Rng(c.seed).child("init"), {
+    imageSize: c.imageSize,
+    maxSlots: c.maxPrimitives,
+    hidden: c.hidden,
+    inputPool: c.inputPool,
+  });
+}
+
+/** One AdamW step of `model` on `batch` (its loss plan read first where the backend needs it); the loss parts by name. */
+async function trainStep(model: SlotModel, opt: AdamW, batch: SlotDataset): Promise<Record<string, number>> {
+  const plan = await planLoss(model, batch);
+  let row: tf.Tensor1D | null = null;
+  await opt.step(() => {
+    const out = model.loss(batch, plan);
+    row = tf.keep(lossRow(out));
+    return out.total;
+  });
+  return namedParts(model, row!);
+}
+
 /** [total, ...parts] as one tensor. */
 function lossRow({ total, parts }: LossParts): tf.Tensor1D {
   return tf.concat([total.reshape([1]), parts]) as tf.Tensor1D;
@@ -358,12 +380,7 @@ export async function runAir3d(
   onLog(`… rendered in ${synthS.toFixed(1)} s`);
 
   if (c.model === "direct") return runDirect(c, test, synthS, onLog);
-  const model = buildModel(c.model, rng.child("init"), {
-    imageSize: c.imageSize,
-    maxSlots: c.maxPrimitives,
-    hidden: c.hidden,
-    inputPool: c.inputPool,
-  });
+  const model = slotModelOf(c);
   const opt = new AdamW(model.params, { lr: c.lr, weightDecay: c.weightDecay });
   const best = new BestCheckpoint(model.params);
   const stepsPerEpoch = Math.ceil(c.nTrain / c.batchSize);
@@ -386,14 +403,7 @@ export async function runAir3d(
         ),
       );
       if (c.cosine) opt.lr = cosineLr(step, totalSteps, c.lr, Math.min(200, totalSteps / 10));
-      const plan = await planLoss(model, batch);
-      let row: tf.Tensor1D | null = null;
-      await opt.step(() => {
-        const out = model.loss(batch, plan);
-        row = tf.keep(lossRow(out));
-        return out.total;
-      });
-      const parts = await namedParts(model, row!);
+      const parts = await trainStep(model, opt, batch);
       if (!Number.isFinite(parts.total)) {
         throw new Error(
           `training diverged at epoch ${epoch}, step ${
@@ -666,14 +676,7 @@ export async function probeAir3d(config: Air3dConfig, steps: number): Promise<Tr
   validateConfig(config);
   if (config.model === "direct") throw new RangeError(`probeAir3d needs a slot model, got "direct"`);
   const camera = cameraOf(config);
-  const shape = {
-    imageSize: config.imageSize,
-    maxSlots: config.maxPrimitives,
-    hidden: config.hidden,
-    inputPool: config.inputPool,
-  };
-  const build = () => buildModel(config.model as ModelKind, new Rng(config.seed).child("init"), shape);
-  const model = build(), twin = build();
+  const model = slotModelOf(config), twin = slotModelOf(config);
   const data = new Rng(`${config.seed}/probe/data`);
   const opts = { size: config.imageSize, maxPrimitives: config.maxPrimitives, camera };
   const batches = Array.from(
@@ -691,16 +694,7 @@ export async function probeAir3d(config: Air3dConfig, steps: number): Promise<Tr
         value.dispose();
         return vars.map((v) => grads[v.name]);
       },
-      step: async (s) => {
-        const plan = await planLoss(model, batches[s]);
-        let row: tf.Tensor1D | null = null;
-        await opt.step(() => {
-          const out = model.loss(batches[s], plan);
-          row = tf.keep(lossRow(out));
-          return out.total;
-        });
-        return Object.values(await namedParts(model, row!));
-      },
+      step: async (s) => Object.values(await trainStep(model, opt, batches[s])),
       steps,
       batch: config.batchSize,
     });

@@ -32,6 +32,7 @@ import {
   singleObjectNet,
   supervisedLoss,
   UnsupervisedGuide,
+  type UnsupervisedOptions,
 } from "./unsupervised.ts";
 import { failureRate, fitImagesParallel } from "./fit_images.ts";
 
@@ -231,14 +232,7 @@ export async function runUnsupervised(
   const net = singleObjectNet(rng.child("net"), { size: c.imageSize, hidden: c.hidden });
   const rotation = c.learning === "unsupervised" ? "6d" : "euler";
   const guide = c.learning === "unsupervised"
-    ? new UnsupervisedGuide(net, rng.child("guide"), {
-      size: c.imageSize,
-      sigma: c.sigma,
-      blurPx: c.blurPx,
-      lr: c.lr,
-      typeGradient: c.typeGradient,
-      ...(camera ? { camera } : {}),
-    })
+    ? new UnsupervisedGuide(net, rng.child("guide"), guideOptions(c))
     : null;
   const supervised = guide ? null : new AdamW(net.params, { lr: c.lr });
   const images = imageStream(rng.child("train"), c);
@@ -381,6 +375,19 @@ async function directRun(c: UnsupConfig, test: SlotDataset) {
   return { result, test, predictions: fits.predictions, traces: fits.traces };
 }
 
+/** The guide's settings from a run config (the likelihood's σ and blur, the camera, Adam's rate, the type's gradient). */
+function guideOptions(c: UnsupConfig): UnsupervisedOptions {
+  const camera = cameraOf({ camera: c.projection });
+  return {
+    size: c.imageSize,
+    sigma: c.sigma,
+    blurPx: c.blurPx,
+    lr: c.lr,
+    typeGradient: c.typeGradient,
+    ...(camera ? { camera } : {}),
+  };
+}
+
 /**
  * `steps` ELBO steps of the unsupervised guide of `config` (its network, renderer likelihood and NVIL
  * baseline) on streamed images, read back asynchronously (`nn/probe.ts`): what the webgpu-vs-wasm test
@@ -389,18 +396,11 @@ async function directRun(c: UnsupConfig, test: SlotDataset) {
  */
 export async function probeUnsupervised(config: UnsupConfig, steps: number): Promise<TrainingProbe> {
   validateUnsupConfig(config);
-  const c = config, camera = cameraOf({ camera: c.projection });
+  const c = config;
   const build = () => {
     const rng = new Rng(c.seed);
     const net = singleObjectNet(rng.child("net"), { size: c.imageSize, hidden: c.hidden });
-    return new UnsupervisedGuide(net, rng.child("guide"), {
-      size: c.imageSize,
-      sigma: c.sigma,
-      blurPx: c.blurPx,
-      lr: c.lr,
-      typeGradient: c.typeGradient,
-      ...(camera ? { camera } : {}),
-    });
+    return new UnsupervisedGuide(net, rng.child("guide"), guideOptions(c));
   };
   const guide = build(), twin = build();
   const images = imageStream(new Rng(`${c.seed}/probe/data`), c);

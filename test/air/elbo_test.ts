@@ -8,12 +8,7 @@ import {
   impliedCountDistribution,
 } from "../../lib/air/elbo.ts";
 import { gaussianKl, gaussianLogLik, reparameterise } from "../../lib/nn/gaussian.ts";
-import {
-  concreteTemperature,
-  logisticNoise,
-  SignalNormalizer,
-  uniformNoise,
-} from "../../lib/air/estimators.ts";
+import { concreteTemperature, logisticNoise, SignalNormalizer } from "../../lib/air/estimators.ts";
 import { Rng } from "../../lib/core/random.ts";
 
 await initTf();
@@ -87,9 +82,9 @@ Deno.test("estimators: NVIL normalisation centres and scales; noise is seeded", 
   assert.equal(a[3], 0); // masked: not sampled, no signal
   norm.normalize(Float32Array.of(40, 40), undefined);
   close(norm.mean, 30); // moving average with α = 0.5
-  const u = uniformNoise(new Rng(1), 4000); // 1[u < 0.3] ~ Bernoulli(0.3)
+  const u = new Rng(1).uniformArray(4000); // AIR's z_pres draw: 1[u < 0.3] ~ Bernoulli(0.3)
   close(u.reduce((s, v) => s + (v < 0.3 ? 1 : 0), 0) / 4000, 0.3, 0.03);
-  assert.deepEqual(uniformNoise(new Rng(1), 2), uniformNoise(new Rng(1), 2));
+  assert.deepEqual(new Rng(1).uniformArray(2), new Rng(1).uniformArray(2));
   const l = logisticNoise(new Rng(2), 20000);
   close(l.reduce((s, v) => s + v, 0) / l.length, 0, 0.05); // Logistic(0, 1): mean 0, variance π²/3
   close(l.reduce((s, v) => s + v * v, 0) / l.length, Math.PI ** 2 / 3, 0.15);
