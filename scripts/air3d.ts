@@ -13,7 +13,8 @@
  * cosine schedule). Every field of the config (`lib/air3d/train.ts`) is a flag: --seed --image-size
  * --max-primitives --n-epochs --n-train --n-test --n-val --hidden --input-pool --batch-size --lr
  * --weight-decay --streaming --cosine --budget-s --rerender --camera orthographic|perspective --refine
- * --refine-budget (renders per image). `--model direct` trains nothing: it fits every test image by
+ * --refine-budget (renders per image and start) --refine-mirror (also fit from the network's proposal
+ * for the mirrored image where the first fit leaves error; default true) --refine-threads. `--model direct` trains nothing: it fits every test image by
  * render-and-compare from an empty scene and reports `failure_rate` too.
  */
 import { initCliBackend } from "../lib/core/tf.ts";

@@ -17,15 +17,17 @@
  *   own weaker proposals, then every type in a few orientations where the squared residual, summed
  *   over an object-sized window, is largest (screened by a short polish of the newcomer's centre,
  *   the best three polished in full); *rebirths* — an object taken out and one or two births put
- *   where the residual then peaks; *deaths*; *type changes* and *re-poses* (every other type, and a
- *   cube's or cylinder's own, tried in a dense set of orientations at the object's centre, each
- *   screened by one windowed render, the best three polished); *mirror
+ *   where the residual then peaks; *deaths*; *type changes* and *re-poses* of the objects with more
+ *   than λ/2 of error in their box, the worst first (every other type, and a cube's or cylinder's
+ *   own, tried in a dense set of orientations at the object's centre, each screened by one windowed
+ *   render, the best three polished); *mirror
  *   flips* (the Necker reversal: an object reflected through the image plane has the same outline);
  *   *depth swaps* of two overlapping objects (orthographic: depth is seen only through occlusion).
  *
  * Centres stay within the prior's ranges (`range`). Moves other than births are tried only while
  * more than λ of squared error is left, rebirths only while more than 4λ is.
- * Every render is counted; `budget` caps them per image.
+ * Every render is counted; `budget` caps them per image. {@link fitFromStarts} restarts the whole
+ * search from other proposals while a fit leaves more than λ unexplained, and keeps the best.
  *
  * @example
  * ```ts
@@ -486,6 +488,19 @@ class Fitter {
     return p[0] <= q[1] && q[0] <= p[1] && p[2] <= q[3] && q[2] <= p[3];
   }
 
+  /** Σ of the held rendering's squared residual over object k's box (the error near it). */
+  boxResidual(objects: FitObject[], k: number): number {
+    const size = this.options.size, [i0, i1, j0, j1] = this.box(objects[k]);
+    let e = 0;
+    for (let i = Math.max(0, i0); i <= Math.min(size - 1, i1); i++) {
+      for (let j = Math.max(0, j0); j <= Math.min(size - 1, j1); j++) {
+        const d = this.held[i * size + j] - this.image[i * size + j];
+        e += d * d;
+      }
+    }
+    return e;
+  }
+
   /** The image-plane centre of the object-sized window with the largest squared residual. */
   residualPeak(objects: FitObject[]): [number, number] {
     const { size } = this.options;
@@ -630,11 +645,15 @@ export function fitScene(
     // Type changes, mirror flips and depth swaps, where more than λ of error is left.
     if (sse() > options.lambda) {
       move = "type";
-      for (let k = 0; k < objects.length && !f.spent; k++) {
+      // The objects with more than λ/2 of error in their box, the worst first (the budget goes
+      // where the error is), each as another type or (a re-pose) its own, in its dense turns (a
+      // sphere's rotation says nothing about how the cube or cylinder it really is stands, and a
+      // pose the network got wrong by more than the pattern search's reach is a local minimum of C).
+      f.cost(objects);
+      const worst = objects.map((_, k) => [k, f.boxResidual(objects, k)])
+        .filter(([, e]) => e > options.lambda / 2).sort((p, q) => q[1] - p[1]).map(([k]) => k);
+      for (const k of worst) {
         for (let t = 0; t < PRIMITIVE_TYPES.length && !f.spent; t++) {
-          // Another type, or (a re-pose) the same one: each in its dense turns (a sphere's rotation says
-          // nothing about how the cube or cylinder it really is stands, and a pose the network got
-          // wrong by more than the pattern search's reach is a local minimum of C).
           if (t === objects[k].type && PRIMITIVE_TYPES[t] === "sphere") continue;
           if (accept(f.reposed(objects, k, t)[0], COARSE, [k])) changed = true;
         }
@@ -678,4 +697,35 @@ export function fitScene(
     trace: f.trace,
     ...(options.record ? { steps } : {}),
   };
+}
+
+/** A proposal to fit from: the starting hypothesis and the weaker candidates tried as births first. */
+export interface FitStart {
+  objects: FitObject[];
+  candidates?: FitObject[];
+}
+
+/**
+ * Restarts against local minima: fits from `starts[0]`, then from each next start while the best
+ * fit so far leaves more than λ of squared error unexplained (a wrong structure or a pose stuck
+ * off its peak usually does; a right one rarely), and keeps the fit of least C. Each start gets the
+ * whole `budget`; `renders` and the trace count them all.
+ */
+export function fitFromStarts(
+  image: Float32Array,
+  starts: readonly FitStart[],
+  options: FitOptions,
+  raster = new Rasteriser({ size: options.size, ...(options.camera ? { camera: options.camera } : {}) }),
+): FitResult {
+  if (starts.length === 0) throw new RangeError("starts must hold at least one proposal, got none");
+  let best: FitResult | undefined, renders = 0;
+  const trace: [number, number][] = [];
+  for (const start of starts) {
+    if (best && best.sse <= options.lambda) break;
+    const fit = fitScene(image, start.objects, options, start.candidates ?? [], raster);
+    for (const [r, c] of fit.trace) if (c < (trace.at(-1)?.[1] ?? Infinity)) trace.push([renders + r, c]);
+    renders += fit.renders;
+    if (!best || fit.cost < best.cost) best = fit;
+  }
+  return { ...best!, renders, trace };
 }

@@ -1,20 +1,21 @@
 /**
- * Render-and-compare over a set of images: every image fitted with `fitScene` (on Web Workers when
- * asked, `fit_worker.ts`), the MDL weight λ chosen on calibration images, and the failure rate.
+ * Render-and-compare over a set of images: every image fitted with `fitFromStarts` from its proposals
+ * (on Web Workers when asked, `fit_worker.ts`), the MDL weight λ chosen on calibration images, and
+ * the failure rate.
  *
  * @example
  * ```ts
  * import { fitImages } from "./fit_images.ts";
  * import { renderBatch } from "../scenes/render.ts";
  * const { images } = renderBatch([[{ type: "sphere", position: [0, 0, 0], rotation: [0, 0, 0] }]], { size: 32 });
- * const fits = fitImages(images, 1, [[]], { size: 32, lambda: 2, budget: 1000 }, 3);
+ * const fits = fitImages(images, 1, [[{ objects: [] }]], { size: 32, lambda: 2, budget: 1000 }, 3);
  * fits.predictions[0].filter((s) => s.presence > 0).length; // 1
  * ```
  * @module
  */
 import { Rasteriser } from "../scenes/render.ts";
 import type { SlotPrediction } from "../metrics/slots.ts";
-import { type FitObject, type FitOptions, fitScene, toPredictions } from "./fit.ts";
+import { fitFromStarts, type FitOptions, type FitStart, toPredictions } from "./fit.ts";
 
 /** What {@link fitImages} found for a set of images. */
 export interface FitSet {
@@ -31,22 +32,22 @@ export interface FitSet {
 }
 
 /**
- * Fits images `0..n−1` of a flat batch (size² values each), image b from `starts[b]` (with the
- * weaker `candidates[b]`, if given), one rasteriser for all.
+ * Fits images `0..n−1` of a flat batch (size² values each), image b from its proposals `starts[b]`
+ * (the first, then the others while the fit leaves more than λ unexplained: `fitFromStarts`), one
+ * rasteriser for all.
  */
 export function fitImages(
   images: Float32Array,
   n: number,
-  starts: FitObject[][],
+  starts: FitStart[][],
   options: FitOptions,
   slots: number,
-  candidates?: FitObject[][],
 ): FitSet {
   const px = options.size * options.size;
   if (images.length < n * px) {
     throw new RangeError(`images must hold ${n} images of ${options.size}×${options.size}`);
   }
-  if (starts.length < n) throw new RangeError(`starts must hold ${n} hypotheses, got ${starts.length}`);
+  if (starts.length < n) throw new RangeError(`starts must hold ${n} lists of proposals, got ${starts.length}`);
   const raster = new Rasteriser({
     size: options.size,
     ...(options.camera ? { camera: options.camera } : {}),
@@ -54,13 +55,7 @@ export function fitImages(
   const out: FitSet = { predictions: [], costs: [], renders: [], traces: [], msPerImage: 0 };
   const t0 = performance.now();
   for (let b = 0; b < n; b++) {
-    const fit = fitScene(
-      images.subarray(b * px, (b + 1) * px),
-      starts[b],
-      options,
-      candidates?.[b] ?? [],
-      raster,
-    );
+    const fit = fitFromStarts(images.subarray(b * px, (b + 1) * px), starts[b], options, raster);
     out.predictions.push(toPredictions(fit.objects, options.camera, slots));
     out.costs.push(fit.cost);
     out.renders.push(fit.renders);
@@ -115,17 +110,16 @@ export function failureRate(costs: number[], counts: number[], lambda: number): 
 export async function fitImagesParallel(
   images: Float32Array,
   n: number,
-  starts: FitObject[][],
+  starts: FitStart[][],
   options: FitOptions,
   slots: number,
-  candidates: FitObject[][] | undefined,
   threads: number,
 ): Promise<FitSet> {
   if (!(Number.isInteger(threads) && threads >= 1)) {
     throw new RangeError(`threads must be an integer ≥ 1, got ${threads}`);
   }
   const shares = Math.min(threads, Math.max(1, n));
-  if (shares === 1) return fitImages(images, n, starts, options, slots, candidates);
+  if (shares === 1) return fitImages(images, n, starts, options, slots);
   const px = options.size * options.size, t0 = performance.now();
   if (images.length < n * px) {
     throw new RangeError(`images must hold ${n} images of ${options.size}×${options.size}`);
@@ -152,7 +146,6 @@ export async function fitImagesParallel(
           starts: starts.slice(lo, hi),
           options,
           slots,
-          candidates: candidates?.slice(lo, hi),
         });
       });
     }),

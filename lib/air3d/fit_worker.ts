@@ -13,13 +13,12 @@ export interface FitJob {
   starts: Parameters<typeof fitImages>[2];
   options: Parameters<typeof fitImages>[3];
   slots: number;
-  candidates?: Parameters<typeof fitImages>[5];
 }
 
 self.onmessage = (e: MessageEvent<FitJob>) => {
-  const { images, n, starts, options, slots, candidates } = e.data;
+  const { images, n, starts, options, slots } = e.data;
   try {
-    self.postMessage({ fits: fitImages(images, n, starts, options, slots, candidates) });
+    self.postMessage({ fits: fitImages(images, n, starts, options, slots) });
   } catch (err) {
     self.postMessage({ error: String((err as Error)?.message ?? err) });
   }

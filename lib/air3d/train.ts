@@ -14,7 +14,6 @@
  * @module
  */
 import { asSeen, cameraOf, toWorld, zFloorMae } from "./camera.ts";
-import type { Camera } from "../scenes/primitives.ts";
 import { environment, tf } from "../core/tf.ts";
 import { requireBytes, requireInt, requireKnownKeys, requirePositive } from "../core/validate.ts";
 import { Rng } from "../core/random.ts";
@@ -33,7 +32,8 @@ import { BestCheckpoint } from "../nn/best_checkpoint.ts";
 import { cosineLr } from "../nn/schedule.ts";
 import { probeTraining, type TrainingProbe } from "../nn/probe.ts";
 import { applyCounts, calibrateLambda, chooseCounts, countCosts, MIN_PRESENCE } from "./refine.ts";
-import { type FitObject, fromPredictions } from "./fit.ts";
+import { type FitObject, type FitStart, fromPredictions } from "./fit.ts";
+import { mirrorImages, mirrorObject } from "./mirror.ts";
 import {
   calibrateFitLambda,
   countAccuracy,
@@ -89,8 +89,13 @@ export interface Air3dConfig {
    * then gains `refined`, the network's own figures staying beside it.
    */
   refine: boolean;
-  /** Most renders per image of the refinement (and of the direct baseline). */
+  /** Most renders per image of the refinement (and of the direct baseline), per start. */
   refineBudget: number;
+  /**
+   * Where the fit from the network's proposal leaves more than λ of squared error unexplained, fit
+   * again from its proposal for the image mirrored left–right (`mirror.ts`) and keep the better fit.
+   */
+  refineMirror: boolean;
   /** Threads (Web Workers) the refinement fits images on; the fits do not depend on it. */
   refineThreads: number;
 }
@@ -108,6 +113,7 @@ export function defaultConfig(model: RunKind): Air3dConfig {
     camera: "orthographic" as const,
     refine: false,
     refineBudget: 4000,
+    refineMirror: true,
     refineThreads: 2,
   };
   if (model === "mlp") {
@@ -176,7 +182,7 @@ export function validateConfig(config: Air3dConfig): Air3dConfig {
       `camera must be "orthographic" or "perspective", got ${JSON.stringify(config.camera)}`,
     );
   }
-  for (const k of ["streaming", "cosine", "rerender", "refine"] as const) {
+  for (const k of ["streaming", "cosine", "rerender", "refine", "refineMirror"] as const) {
     if (typeof config[k] !== "boolean") throw new RangeError(`${k} must be true or false, got ${config[k]}`);
   }
   const px = config.imageSize ** 2, slots = config.maxPrimitives * 16; // an image and its slot targets, float32
@@ -464,11 +470,10 @@ export async function runAir3d(
   const { confusion: _confusion, errors: _errors, ...scores } = metrics;
   let refined: RefinedScores | undefined, refinement: Refinement | undefined;
   if (c.refine) {
-    // The refinement starts from the network's pass with its doubtful slots: timed with the fit.
-    const [withDoubtful, proposeMs] = await perImage(() => predict(test, MIN_PRESENCE));
+    // The refinement starts from the network's passes with its doubtful slots: timed with the fit.
+    const [t, proposeMs] = await perImage(() => proposals(model, test, c));
     const cal = calibrationSet(c);
-    const v = proposals(await predict(cal, MIN_PRESENCE), camera), t = proposals(withDoubtful, camera);
-    refinement = await refineSet(c, cal, test, v.starts, v.weaker, t.starts, t.weaker, onLog);
+    refinement = await refineSet(c, cal, test, await proposals(model, cal, c), t, onLog);
     refined = { ...refinement.scores, infer_ms_per_image: proposeMs + refinement.scores.infer_ms_per_image };
   }
   const result: Air3dResult = {
@@ -490,15 +495,26 @@ export async function runAir3d(
   return { result, metrics, history, test, predictions, model, refinement };
 }
 
-/** The network's confident slots start the fit; its doubtful ones (presence ≥ 0.1) are offered as births. */
-function proposals(p: SlotPrediction[][], camera: Camera | undefined) {
-  return {
-    starts: p.map((slots) => fromPredictions(slots, camera, 0.5)),
-    weaker: p.map((slots) => fromPredictions(slots.filter((q) => q.presence < 0.5), camera, MIN_PRESENCE)),
+/**
+ * Per image, the proposals the refinement fits from (`fitFromStarts`): the network's — its confident
+ * slots start the fit, its doubtful ones (presence ≥ 0.1) are offered as births first — and, with
+ * `refineMirror`, its proposal for the image mirrored left–right, mirrored back.
+ */
+async function proposals(model: SlotModel, d: SlotDataset, c: Air3dConfig): Promise<FitStart[][]> {
+  const camera = cameraOf(c);
+  const read = async (images: Float32Array, back: (o: FitObject) => FitObject) => {
+    const p = toWorld(await model.predict(images, d.n, MIN_PRESENCE), camera);
+    return p.map((slots): FitStart => ({
+      objects: fromPredictions(slots, camera, 0.5).map(back),
+      candidates: fromPredictions(slots.filter((q) => q.presence < 0.5), camera, MIN_PRESENCE).map(back),
+    }));
   };
+  const own = await read(d.images, (o) => o);
+  if (!c.refineMirror) return own.map((s) => [s]);
+  const mirrored = await read(mirrorImages(d.images, d.n, c.imageSize), mirrorObject);
+  return own.map((s, b) => [s, mirrored[b]]);
 }
 
-/** The validation scenes of a config: the same draw as {@link runAir3d}'s (world coordinates). */
 /**
  * The scenes the refinement's λ is chosen on: a draw of its own (`nVal` scenes), so that neither the
  * test scenes nor the validation scenes the network's checkpoint was picked on choose it.
@@ -511,6 +527,7 @@ export function calibrationSet(c: Air3dConfig): SlotDataset {
   });
 }
 
+/** The validation scenes of a config: the same draw as {@link runAir3d}'s (world coordinates). */
 export function validationSet(c: Air3dConfig): SlotDataset {
   const camera = cameraOf(c);
   return sampleSlotDataset(new Rng(c.seed).child("val"), c.nVal, {
@@ -523,20 +540,18 @@ export function validationSet(c: Air3dConfig): SlotDataset {
 /**
  * Render-and-compare refinement of a finished run's proposals, λ chosen on its calibration scenes
  * (what `refine: true` does inside {@link runAir3d}; the notebook refines the model it trained).
- * `infer_ms_per_image` counts the network's pass that also reads its doubtful slots, and the fit.
+ * `infer_ms_per_image` counts the network's passes that also read its doubtful slots, and the fit.
  */
 export async function refineRun(
   run: Air3dRun,
   onLog: (line: string) => void = () => {},
 ): Promise<Refinement> {
-  const { model } = run, c = run.result.config, camera = cameraOf(c);
+  const { model } = run, c = run.result.config;
   if (!model) throw new Error("refineRun needs a trained network; the direct baseline has none");
   const cal = calibrationSet(c);
-  const predict = async (d: SlotDataset) => toWorld(await model.predict(d.images, d.n, MIN_PRESENCE), camera);
-  const v = proposals(await predict(cal), camera);
-  const t0 = performance.now(), t = proposals(await predict(run.test), camera);
+  const t0 = performance.now(), t = await proposals(model, run.test, c);
   const proposeMs = (performance.now() - t0) / run.test.n;
-  const refinement = await refineSet(c, cal, run.test, v.starts, v.weaker, t.starts, t.weaker, onLog);
+  const refinement = await refineSet(c, cal, run.test, await proposals(model, cal, c), t, onLog);
   refinement.scores.infer_ms_per_image += proposeMs;
   return refinement;
 }
@@ -557,10 +572,8 @@ export async function refineSet(
   c: Air3dConfig,
   cal: SlotDataset,
   test: SlotDataset,
-  calStarts: FitObject[][],
-  calWeaker: FitObject[][] | undefined,
-  testStarts: FitObject[][],
-  testWeaker: FitObject[][] | undefined,
+  calStarts: FitStart[][],
+  testStarts: FitStart[][],
   onLog: (line: string) => void = () => {},
 ): Promise<Refinement> {
   const camera = cameraOf(c);
@@ -575,13 +588,12 @@ export async function refineSet(
   const fit = (
     d: SlotDataset,
     n: number,
-    starts: FitObject[][],
-    weaker: FitObject[][] | undefined,
+    starts: FitStart[][],
     l: number,
-  ) => fitImagesParallel(d.images, n, starts, options(l), c.maxPrimitives, weaker, c.refineThreads);
+  ) => fitImagesParallel(d.images, n, starts, options(l), c.maxPrimitives, c.refineThreads);
   const byLambda = new Map<number, SlotPrediction[][]>();
   for (const l of FIT_LAMBDAS) {
-    const fits = await fit(cal, cal.n, calStarts, calWeaker, l);
+    const fits = await fit(cal, cal.n, calStarts, l);
     onLog(
       `refinement: λ ${l} on ${cal.n} calibration scenes: count ${
         countAccuracy(fits.predictions, counts).toFixed(3)
@@ -591,7 +603,7 @@ export async function refineSet(
   }
   const { lambda } = calibrateFitLambda((l) => byLambda.get(l)!, counts);
   onLog(`refinement: λ ${lambda} chosen; fitting ${test.n} test scenes …`);
-  const fits = await fit(test, test.n, testStarts, testWeaker, lambda);
+  const fits = await fit(test, test.n, testStarts, lambda);
   const metrics = scoreScenes(test.scenes, fits.predictions, "hungarian");
   const scores: RefinedScores = {
     count_acc: metrics.count_acc,
@@ -613,9 +625,9 @@ async function runDirect(
   synthS: number,
   onLog: (line: string) => void,
 ): Promise<Air3dRun> {
-  const empty = (d: SlotDataset) => Array.from({ length: d.n }, (): FitObject[] => []);
+  const empty = (d: SlotDataset) => Array.from({ length: d.n }, (): FitStart[] => [{ objects: [] }]);
   const cal = calibrationSet(c);
-  const refinement = await refineSet(c, cal, test, empty(cal), undefined, empty(test), undefined, onLog);
+  const refinement = await refineSet(c, cal, test, empty(cal), empty(test), onLog);
   const { confusion: _confusion, errors: _errors, ...scores } = refinement.metrics;
   const result: Air3dResult = {
     ...scores,

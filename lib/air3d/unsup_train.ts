@@ -352,7 +352,7 @@ async function directRun(c: UnsupConfig, test: SlotDataset) {
   const fits = await fitImagesParallel(
     test.images,
     test.n,
-    test.scenes.map(() => []),
+    test.scenes.map(() => [{ objects: [] }]),
     {
       size: c.imageSize,
       lambda: DIRECT_LAMBDA,
@@ -361,7 +361,6 @@ async function directRun(c: UnsupConfig, test: SlotDataset) {
       ...(camera ? { camera } : {}),
     },
     1,
-    undefined,
     c.directThreads,
   );
   const result = scoredResult(c, test, fits.predictions, {

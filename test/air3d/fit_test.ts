@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type FitObject, fitScene, fromPredictions, toPredictions } from "../../lib/air3d/fit.ts";
+import { fitFromStarts, type FitObject, fitScene, fromPredictions, toPredictions } from "../../lib/air3d/fit.ts";
 import { calibrateFitLambda, failureRate, fitImages } from "../../lib/air3d/fit_images.ts";
 import { DEFAULT_CAMERA, eulerZYX, PRIMITIVE_TYPES, type Scene } from "../../lib/scenes/primitives.ts";
 import { renderBatch, renderScene } from "../../lib/scenes/render.ts";
@@ -49,6 +49,26 @@ Deno.test("refinement repairs a proposal: a missing object is born, a wrong type
   assert.ok(fit.sse < 2, `sse ${fit.sse}`);
 });
 
+Deno.test("fitFromStarts restarts only while a fit leaves more than λ unexplained, and keeps the best fit", () => {
+  const scene: Scene = [{ type: "cube", position: [0.3, -0.2, 0], rotation: [0.5, 0.3, 0.2] }];
+  const image = renderScene(scene, { size }).image;
+  // Polish only: a sphere far from the cube cannot become it; a cube near it polishes onto it.
+  const options = { size, lambda: 2, budget: 2000, moves: false };
+  const wrong = { objects: [{ ...object(scene[0]), type: 0, u: -0.6, v: 0.6 }] };
+  const near = { objects: [{ ...object(scene[0]), u: 0.33, v: -0.18 }] };
+  const a = fitScene(image, wrong.objects, options), b = fitScene(image, near.objects, options);
+  assert.ok(a.sse > options.lambda && b.sse < options.lambda, `sse ${a.sse} then ${b.sse}`);
+  const both = fitFromStarts(image, [wrong, near], options);
+  assert.equal(both.cost, b.cost);
+  assert.equal(both.renders, a.renders + b.renders);
+  for (let i = 1; i < both.trace.length; i++) assert.ok(both.trace[i][1] < both.trace[i - 1][1]);
+  // A first fit that explains the image is kept without a second.
+  const once = fitFromStarts(image, [near, wrong], options);
+  assert.equal(once.renders, b.renders);
+  assert.equal(once.cost, b.cost);
+  assert.throws(() => fitFromStarts(image, [], options), /starts must hold at least one proposal, got none/);
+});
+
 Deno.test("perspective: the fit moves depth too, which the object's size shows", () => {
   const scene: Scene = [{ type: "sphere", position: [0.2, 0.1, 0.25], rotation: [0, 0, 0] }];
   const image = renderScene(scene, { size, camera: perspective }).image;
@@ -70,7 +90,8 @@ Deno.test("fitImages: same inputs, same fits; the windowed renders agree with fu
   ];
   const { images } = renderBatch(scenes, { size });
   const options = { size, lambda: 2, budget: 1500 };
-  const a = fitImages(images, 2, [[], []], options, 3), b = fitImages(images, 2, [[], []], options, 3);
+  const none = [[{ objects: [] }], [{ objects: [] }]];
+  const a = fitImages(images, 2, none, options, 3), b = fitImages(images, 2, none, options, 3);
   assert.deepEqual(a.predictions, b.predictions);
   assert.deepEqual(a.costs, b.costs);
   // The cost a fit reports is the full render's squared error plus λ·n, though most of its renders were windows.
@@ -107,7 +128,7 @@ Deno.test("fit errors name the option and what is allowed", () => {
     /camera must be at the default pose \(yaw 0, pitch 0\) to fit, got yaw 0.3, pitch 0/,
   );
   assert.throws(
-    () => fitImages(image, 2, [[], []], { size, lambda: 1, budget: 5 }, 3),
+    () => fitImages(image, 2, [[{ objects: [] }], [{ objects: [] }]], { size, lambda: 1, budget: 5 }, 3),
     /images must hold 2 images/,
   );
   assert.throws(() => failureRate([1, 2], [1], 2), /counts must hold one number per image \(2\), got 1/);
