@@ -1,18 +1,21 @@
 /**
- * AIR-3D without labels (paper §3.2, Fig. 6): the one-object inference network trained by the ELBO
- * through the renderer — finite differences for the pose, the score function with NVIL for the type —
- * or, with `--learning supervised`, the identical network on the true latents (Euler-angle
- * regression, the paper's Fig. 6c baseline). Progress on stderr; the last stdout line is one JSON
+ * AIR-3D without labels (paper §3.2, Fig. 6–7): the inference network trained by the ELBO through
+ * the renderer — finite differences for the pose, the score function with NVIL for the type (and,
+ * with --max-objects 3, for z_pres at each of the guide's steps) — or, with `--learning supervised`,
+ * the identical one-object network on the true latents (Euler-angle regression, the paper's Fig. 6c
+ * baseline). Progress on stderr; the last stdout line is one JSON
  * object (scores, ELBO, estimator variance, timings, config and environment).
  *
  *     deno task air3d-unsup -- --max-objects 1 --projection orthographic --seed 0 --budget-s 600
  *     deno task air3d-unsup -- --learning supervised --seed 0 --budget-s 600
  *     deno task air3d-unsup -- --projection perspective --seed 1
+ *     deno task air3d-unsup -- --max-objects 3 --seed 0 --budget-s 1800
  *
  * Flags (every field of the config in `lib/air3d/unsup_train.ts`): --learning --seed --image-size
- * --max-objects (1; scenes of up to 3 objects are not built yet) --camera (fixed; the orbit camera is
- * not built yet) --projection orthographic|perspective --budget-s --batch-size --lr --hidden --sigma
- * --blur-px --type-gradient reinforce|enumerate --n-test --n-curve --curve-points.
+ * --max-objects (1..3) --presence-prior (α of z_pres ~ Bernoulli(α)) --camera (fixed; the orbit camera
+ * is not built yet) --projection orthographic|perspective --budget-s --max-steps --batch-size --lr
+ * --cosine --hidden --sigma --blur-px --type-gradient reinforce|enumerate --direct-budget
+ * --direct-threads --n-test --n-curve --curve-points.
  */
 import { initCliBackend } from "../lib/core/tf.ts";
 import { cliConfig, runCli } from "../lib/core/flags.ts";

@@ -47,7 +47,9 @@ export function fitImages(
   if (images.length < n * px) {
     throw new RangeError(`images must hold ${n} images of ${options.size}×${options.size}`);
   }
-  if (starts.length < n) throw new RangeError(`starts must hold ${n} lists of proposals, got ${starts.length}`);
+  if (starts.length < n) {
+    throw new RangeError(`starts must hold ${n} lists of proposals, got ${starts.length}`);
+  }
   const raster = new Rasteriser({
     size: options.size,
     ...(options.camera ? { camera: options.camera } : {}),

@@ -46,8 +46,13 @@ export interface UnsupConfig {
   learning: "unsupervised" | "supervised" | "direct";
   seed: number;
   imageSize: number;
-  /** Objects per scene: 1 (the paper's Fig. 6). */
+  /**
+   * The most objects per scene (scenes hold 1..maxObjects): 1 (the paper's Fig. 6) or up to 3
+   * (Fig. 7: the guide runs maxObjects steps, each drawing z_pres; unsupervised or direct only).
+   */
   maxObjects: number;
+  /** α of the prior z_pres ~ Bernoulli(α) per step (App. I.3), for maxObjects > 1. */
+  presencePrior: number;
   /** The camera: "fixed" (the default pose). */
   camera: "fixed";
   projection: "orthographic" | "perspective";
@@ -87,6 +92,7 @@ export function defaultUnsupConfig(): UnsupConfig {
     seed: 0,
     imageSize: 64,
     maxObjects: 1,
+    presencePrior: 0.5,
     camera: "fixed",
     projection: "orthographic",
     budgetS: 600,
@@ -122,10 +128,14 @@ export function validateUnsupConfig(c: UnsupConfig): UnsupConfig {
       `camera must be "fixed" (the orbit camera is not built yet), got ${JSON.stringify(c.camera)}`,
     );
   }
-  if (c.maxObjects !== 1) {
+  requireInt(c, "maxObjects", 1, 3);
+  if (c.maxObjects > 1 && c.learning === "supervised") {
     throw new RangeError(
-      `maxObjects must be 1 (scenes of up to 3 objects are not built yet), got ${c.maxObjects}`,
+      `maxObjects must be 1 with learning "supervised" (the supervised baseline reads one object), got ${c.maxObjects}`,
     );
+  }
+  if (!(c.presencePrior > 0 && c.presencePrior < 1)) {
+    throw new RangeError(`presencePrior must be in (0, 1), got ${c.presencePrior}`);
   }
   requireInt(c, "seed", 0);
   requireInt(c, "imageSize", 16, 256);
@@ -150,6 +160,7 @@ export interface CurvePoint {
   step: number;
   seconds: number;
   elbo: number;
+  count_acc: number;
   type_acc: number;
   pos_mae: [number, number, number];
   rot_err_median_deg: { cube: number; cylinder: number };
@@ -229,7 +240,7 @@ export async function runUnsupervised(
   const test = sampleSlotDataset(rng.child("test"), c.nTest, opts);
   if (c.learning === "direct") return { ...(await directRun(c, test)), curve: [] as CurvePoint[], net: null };
   const curveSet = sampleSlotDataset(rng.child("curve"), c.nCurve, opts);
-  const net = singleObjectNet(rng.child("net"), { size: c.imageSize, hidden: c.hidden });
+  const net = netOf(c, rng.child("net"));
   const rotation = c.learning === "unsupervised" ? "6d" : "euler";
   const guide = c.learning === "unsupervised"
     ? new UnsupervisedGuide(net, rng.child("guide"), guideOptions(c))
@@ -238,8 +249,9 @@ export async function runUnsupervised(
   const images = imageStream(rng.child("train"), c);
   const labelled = rng.child("train-labelled");
   const curve: CurvePoint[] = [];
-  const score = async (d: SlotDataset) =>
-    scoreScenes(d.scenes, await predictSingle(net, d.images, d.n, camera, rotation), "slot");
+  const predict = (images: Float32Array, n: number) =>
+    predictSingle(net, images, n, camera, rotation, 250, c.maxObjects);
+  const score = async (d: SlotDataset) => scoreScenes(d.scenes, await predict(d.images, d.n), matchingOf(c));
   let steps = 0, elbo = NaN;
   const t0 = performance.now();
   const addPoint = async () => {
@@ -248,6 +260,7 @@ export async function runUnsupervised(
       step: steps,
       seconds,
       elbo,
+      count_acc: m.count_acc,
       type_acc: m.type_acc,
       pos_mae: m.pos_mae,
       rot_err_median_deg: m.rot_err_median_deg,
@@ -255,11 +268,11 @@ export async function runUnsupervised(
     };
     curve.push(point);
     onLog?.(
-      `step ${steps} ${seconds.toFixed(0)}s elbo ${elbo.toFixed(0)} type ${m.type_acc.toFixed(3)} x/y ${
-        m.pos_mae[0].toFixed(3)
-      }/${m.pos_mae[1].toFixed(3)} rot ${m.rot_err_median_deg.cube.toFixed(1)}°/${
-        m.rot_err_median_deg.cylinder.toFixed(1)
-      }° tensors ${point.liveTensors}`,
+      `step ${steps} ${seconds.toFixed(0)}s elbo ${elbo.toFixed(0)} count ${m.count_acc.toFixed(3)} type ${
+        m.type_acc.toFixed(3)
+      } x/y ${m.pos_mae[0].toFixed(3)}/${m.pos_mae[1].toFixed(3)} rot ${
+        m.rot_err_median_deg.cube.toFixed(1)
+      }°/${m.rot_err_median_deg.cylinder.toFixed(1)}° tensors ${point.liveTensors}`,
     );
     await onCurve?.(point, curve);
   };
@@ -287,16 +300,19 @@ export async function runUnsupervised(
     steps++;
   }
   const trainS = (performance.now() - t0) / 1000;
-  await predictSingle(net, test.images, Math.min(50, test.n), camera, rotation); // warm-up
+  await predict(test.images, Math.min(50, test.n)); // warm-up
   const t1 = performance.now();
-  const predictions = await predictSingle(net, test.images, test.n, camera, rotation);
+  const predictions = await predict(test.images, test.n);
   const inferMs = (performance.now() - t1) / test.n;
   const result = scoredResult(c, test, predictions, {
     elbo: guide ? await guide.meanElbo(test.images, test.n) : null,
     steps,
     train_s: trainS,
     infer_ms_per_image: inferMs,
-    estimator_variance: guide ? await guide.estimatorVariance(test.images, Math.min(32, test.n), 16) : null,
+    // The type gradient's spread is measured on the one-object guide (notebook 05's question).
+    estimator_variance: guide && c.maxObjects === 1
+      ? await guide.estimatorVariance(test.images, Math.min(32, test.n), 16)
+      : null,
   });
   guide?.dispose();
   supervised?.dispose();
@@ -313,7 +329,7 @@ function scoredResult(
     "elbo" | "steps" | "train_s" | "infer_ms_per_image" | "estimator_variance" | "failure_rate"
   >,
 ): UnsupResult {
-  const m = scoreScenes(test.scenes, predictions, "slot");
+  const m = scoreScenes(test.scenes, predictions, matchingOf(c));
   return {
     count_acc: m.count_acc,
     type_acc: m.type_acc,
@@ -357,10 +373,10 @@ async function directRun(c: UnsupConfig, test: SlotDataset) {
       size: c.imageSize,
       lambda: DIRECT_LAMBDA,
       budget: c.directBudget,
-      maxObjects: 1,
+      maxObjects: c.maxObjects,
       ...(camera ? { camera } : {}),
     },
-    1,
+    c.maxObjects,
     c.directThreads,
   );
   const result = scoredResult(c, test, fits.predictions, {
@@ -374,7 +390,10 @@ async function directRun(c: UnsupConfig, test: SlotDataset) {
   return { result, test, predictions: fits.predictions, traces: fits.traces };
 }
 
-/** The guide's settings from a run config (the likelihood's σ and blur, the camera, Adam's rate, the type's gradient). */
+/**
+ * The guide's settings from a run config (the likelihood's σ and blur, the camera, Adam's rate, the
+ * type's gradient; for several objects, the steps and z_pres's prior).
+ */
 function guideOptions(c: UnsupConfig): UnsupervisedOptions {
   const camera = cameraOf({ camera: c.projection });
   return {
@@ -384,7 +403,18 @@ function guideOptions(c: UnsupConfig): UnsupervisedOptions {
     lr: c.lr,
     typeGradient: c.typeGradient,
     ...(camera ? { camera } : {}),
+    ...(c.maxObjects > 1 ? { maxObjects: c.maxObjects, presencePrior: c.presencePrior } : {}),
   };
+}
+
+/** The network of a run config: with z_pres's logit where scenes hold several objects. */
+function netOf(c: UnsupConfig, rng: Rng): SingleObjectNet {
+  return singleObjectNet(rng, { size: c.imageSize, hidden: c.hidden, presence: c.maxObjects > 1 });
+}
+
+/** How predictions meet the true objects: one slot each (one object), or by the Hungarian matching (several). */
+function matchingOf(c: UnsupConfig): "slot" | "hungarian" {
+  return c.maxObjects === 1 ? "slot" : "hungarian";
 }
 
 /**
@@ -398,8 +428,7 @@ export async function probeUnsupervised(config: UnsupConfig, steps: number): Pro
   const c = config;
   const build = () => {
     const rng = new Rng(c.seed);
-    const net = singleObjectNet(rng.child("net"), { size: c.imageSize, hidden: c.hidden });
-    return new UnsupervisedGuide(net, rng.child("guide"), guideOptions(c));
+    return new UnsupervisedGuide(netOf(c, rng.child("net")), rng.child("guide"), guideOptions(c));
   };
   const guide = build(), twin = build();
   const images = imageStream(new Rng(`${c.seed}/probe/data`), c);

@@ -1,5 +1,5 @@
 /**
- * AIR-3D with no labels, one object per image (paper §3.2, Fig. 6; App. I): an inference network
+ * AIR-3D with no labels (paper §3.2, Fig. 6–7; App. I): an inference network
  * q(z | x) trained to maximise the ELBO of the generative model *through the renderer*,
  *
  *     ELBO(x) = E_q[ log p(x | z) ] − KL(q(type) ‖ p(type)) − KL(q(pos) ‖ p(pos)) − KL(q(R) ‖ p(R)),
@@ -23,6 +23,14 @@
  *   and b(x) a learned, input-dependent baseline;
  * - **the KL terms, analytically** (categorical against uniform, Gaussian against Gaussian, and the
  *   rotation's spread: −3 log σ_R up to a constant).
+ *
+ * **Several objects (Fig. 7; App. I.3–I.4).** With `maxObjects` N > 1 the guide runs N steps of the
+ * same network (one with z_pres's logit): step t draws z_pres ~ Bernoulli(σ(ω_pres)) and the object's
+ * latents from what the objects drawn before it leave unexplained, max(x − render(z_<t), 0) — AIR's
+ * recurrence R(x, z_<t), with the earlier latents reaching step t through the renderer instead of an
+ * RNN state. The prior is z_pres ~ Bernoulli(α) per step (so n ~ Binomial(N, α)); each present
+ * object's gradients are taken in the company of the others (its finite differences re-render the
+ * whole scene), z_pres's by REINFORCE with the same NVIL signal as the type's.
  *
  * Nothing in a training step reads a ground-truth latent: {@link UnsupervisedGuide.step} takes
  * images only.
@@ -49,7 +57,7 @@ import { Params } from "../nn/params.ts";
 import { dense } from "../nn/dense.ts";
 import { AdamW } from "../nn/adam.ts";
 import { type Camera, eulerZYX, expRotation, POSITION_RANGE } from "../scenes/primitives.ts";
-import { unprojectAtZ } from "../scenes/render.ts";
+import { Rasteriser, unprojectAtZ } from "../scenes/render.ts";
 import type { SlotDataset } from "../scenes/scenes3d.ts";
 import { eulerFromMatrix, matMul3, type SlotPrediction } from "../metrics/slots.ts";
 import { SignalNormalizer } from "../air/estimators.ts";
@@ -57,7 +65,7 @@ import { Baseline } from "../air/baseline.ts";
 import { GLIMPSE, N_TYPES, rotationFrom6d, smallCnn, TO_IMAGE } from "./blocks.ts";
 import { glimpse, glimpseHost } from "../nn/spatial.ts";
 import { meanPool } from "./mlp.ts";
-import type { FitObject } from "./fit.ts";
+import { type FitObject, sceneOf } from "./fit.ts";
 import { RenderLikelihood } from "./likelihood.ts";
 
 /** The prior's std of each centre coordinate: that of U(range), (hi − lo)/√12 (x, y ≈ 0.52, z ≈ 0.17). */
@@ -90,6 +98,8 @@ export interface SingleOutputs {
   rotLogStd: tf.Tensor2D;
   /** [n, 3] Euler angles (the supervised baseline's rotation output). */
   euler: tf.Tensor2D;
+  /** [n, 1] logit of z_pres (the networks built with `presence`: scenes of several objects). */
+  presence?: tf.Tensor2D;
 }
 
 /**
@@ -105,15 +115,21 @@ export interface SingleObjectNet {
   size: number;
   /** Rotation proposals per type (K). */
   proposals: number;
+  /** Whether it outputs z_pres's logit: one step of the recurrent guide for several objects. */
+  presence: boolean;
   forward(images: Float32Array, n: number): SingleOutputs;
 }
 
-/** Builds the network for `size`×`size` images (size a multiple of 16) with `hidden` units per stage. */
+/**
+ * Builds the network for `size`×`size` images (size a multiple of 16) with `hidden` units per stage;
+ * with `presence`, also z_pres's logit from the first stage (its weights drawn after all the others,
+ * so the rest start as without it).
+ */
 export function singleObjectNet(
   rng: Rng,
-  options: { size: number; hidden: number; proposals?: number },
+  options: { size: number; hidden: number; proposals?: number; presence?: boolean },
 ): SingleObjectNet {
-  const { size, hidden, proposals: K = ROTATION_PROPOSALS } = options;
+  const { size, hidden, proposals: K = ROTATION_PROPOSALS, presence = false } = options;
   if (!Number.isInteger(K) || K < 1 || K > 16) {
     throw new RangeError(`proposals must be an integer in 1..16, got ${K}`);
   }
@@ -133,6 +149,7 @@ export function singleObjectNet(
   const whatFc = params.dense("what_fc", gFlat + hidden, hidden);
   // type 3 · K 6-D rotations per type · K pick logits per type · log σ_R 1 · Euler 3
   const whatHead = params.dense("what", hidden, 3 + 3 * K * 7 + 4, 0.1);
+  const presenceHead = presence ? params.dense("presence", hidden, 1, 0.1) : null;
   const clampLog = (t: tf.Tensor) => tf.clipByValue(tf.add(t, LOG_STD.start), LOG_STD.min, LOG_STD.max);
   /**
    * Glimpses [n, g, g] of the images at pose (s, u, v) = (half-width, μ_u, −μ_v) in image units: cut on
@@ -167,6 +184,7 @@ export function singleObjectNet(
     params,
     size,
     proposals: K,
+    presence,
     forward(images, n) {
       const half = size / 2;
       const x = tf.tensor4d(meanPool(images, n, size, 2), [n, half, half, 1]);
@@ -192,6 +210,7 @@ export function singleObjectNet(
         pick: pick.reshape([n, N_TYPES, K]) as tf.Tensor3D,
         rotLogStd: clampLog(rotLogStd) as tf.Tensor2D,
         euler: euler as tf.Tensor2D,
+        ...(presenceHead ? { presence: dense(h, presenceHead) } : {}),
       };
     },
   };
@@ -218,6 +237,23 @@ export interface UnsupervisedOptions {
    * (E_q over the three types summed out — exact, from the same three renders).
    */
   typeGradient?: "reinforce" | "enumerate";
+  /** Steps of the guide, the most objects a scene holds (N; default 1). N > 1 needs a network with `presence`. */
+  maxObjects?: number;
+  /** α of the prior z_pres ~ Bernoulli(α) per step (App. I.3: n ~ Binomial(N, α)); default ½. */
+  presencePrior?: number;
+}
+
+/** α of z_pres's prior when none is given. */
+export const DEFAULT_PRESENCE_PRIOR = 0.5;
+
+/** One step's draw for one image: whether an object is there (z_pres), and its latents. */
+export interface SceneDraw {
+  present: boolean;
+  type: number;
+  eps: number[];
+  epsR: number[];
+  turnNoise: Float64Array;
+  object: FitObject;
 }
 
 /** What one training step measured: batch means of the ELBO, log p and the KL, and the renders it took. */
@@ -240,11 +276,27 @@ export class UnsupervisedGuide {
   readonly opt: AdamW;
   /** Running mean and std of ℓ = log p(x | z), the units the baseline regresses in. */
   #signal = { mean: 0, std: 1, started: false };
+  /** The renderer of the guide's later steps' inputs (what the objects so far leave unexplained). */
+  readonly #raster: Rasteriser;
+  readonly #rendered: Float32Array;
   constructor(
     readonly net: SingleObjectNet,
     readonly rng: Rng,
     readonly options: UnsupervisedOptions,
   ) {
+    const steps = options.maxObjects ?? 1, alpha = options.presencePrior ?? DEFAULT_PRESENCE_PRIOR;
+    if (!Number.isInteger(steps) || steps < 1 || steps > 8) {
+      throw new RangeError(`maxObjects must be an integer in 1..8, got ${steps}`);
+    }
+    if (steps > 1 && !net.presence) {
+      throw new RangeError(`maxObjects ${steps} needs a network built with presence (z_pres's logit)`);
+    }
+    if (!(alpha > 0 && alpha < 1)) throw new RangeError(`presencePrior must be in (0, 1), got ${alpha}`);
+    this.#raster = new Rasteriser({
+      size: options.size,
+      ...(options.camera ? { camera: options.camera } : {}),
+    });
+    this.#rendered = new Float32Array(options.size * options.size);
     this.lik = new RenderLikelihood({
       size: options.size,
       sigma: options.sigma,
@@ -283,68 +335,85 @@ export class UnsupervisedGuide {
 
   /**
    * The ELBO step's surrogate loss on `n` images (size² values each) and its stats, with the renders,
-   * the sampling and the read-backs done. Per image: one guide sample; log p(x | z) for
-   * every type at its best proposal (1 + 2K renders); the finite-difference gradient of log p in the
-   * centre (4 renders, 6 under perspective) and, for the cube's and the cylinder's best proposal, in
-   * the rotation (12 renders); the type's REINFORCE term with the NVIL baseline (or the sum over
-   * types); the pick logits' cross-entropy; and the KL terms.
+   * the sampling and the read-backs done. Per image: one guide sample of the scene ({@link sampleScenes});
+   * for each object it holds, in the company of the others, log p(x | z) for every type at its best
+   * proposal (1 + 2K renders), the finite-difference gradient of log p in the centre (4 renders, 6
+   * under perspective) and, for the cube's and the cylinder's best proposal, in the rotation (12
+   * renders); the type's REINFORCE term with the NVIL baseline (or the sum over types); z_pres's
+   * REINFORCE term with the same signal (several objects); the pick logits' cross-entropy; and the
+   * KL terms (an absent object's what and where take no part).
    */
   async surrogate(images: Float32Array, n: number): Promise<{ loss: () => tf.Scalar; stats: StepStats }> {
     const { size } = this.options, px = size * size, rendersBefore = this.lik.renders;
     const pooled = meanPool(images, n, size, 2);
     // A pass without gradients gives the host what it samples from and b(x); the gradient pass below
     // repeats it (the same numbers) with the host's results held constant.
-    const host = await readForward(this.net, images, n);
+    const { inputs, hosts, draws } = await this.sampleScenes(images, n);
     const bHost = await readTensor(() => this.baseline.apply(tf.tensor2d(pooled, [n, (size / 2) ** 2])));
-    // Host: samples, log p, finite-difference gradients.
-    const gPos = new Float32Array(n * 3), eps = new Float32Array(n * 3);
-    const K = this.net.proposals,
-      pickTarget = new Float32Array(n * 3 * K),
-      pickMask = new Float32Array(n * 3);
-    const G = new Float32Array(n * 3 * K * 9),
-      gSigmaR = new Float32Array(n),
-      typeOneHot = new Float32Array(n * 3);
+    // Host: log p and the finite-difference gradients, per step of the guide.
+    const K = this.net.proposals;
+    const perStep = draws.map(() => ({
+      gPos: new Float32Array(n * 3),
+      eps: new Float32Array(n * 3),
+      pickTarget: new Float32Array(n * 3 * K),
+      pickMask: new Float32Array(n * 3),
+      G: new Float32Array(n * 3 * K * 9),
+      gSigmaR: new Float32Array(n),
+      typeOneHot: new Float32Array(n * 3),
+      ellAll: new Float32Array(n * 3),
+      present: new Float32Array(n),
+    }));
     const ell = new Float32Array(n);
-    const ellAll = new Float32Array(n * 3);
     for (let i = 0; i < n; i++) {
-      const s = this.sample(host, i);
       this.lik.setImage(images.subarray(i * px, (i + 1) * px));
-      // ℓ_t = log p(x | type t at the sampled centre, its best proposal) for every type: the sampled
-      // one's is REINFORCE's signal, all three are the enumeration's. A sphere has one pose.
-      const asType = (t: number, k: number): FitObject => {
-        const R = matMul3(s.turnNoise, proposal(host, i, t, k));
-        return { ...s.object, type: t, R };
-      };
-      const best = [0, 0, 0];
-      for (let t = 0; t < 3; t++) {
-        let top = -Infinity;
-        for (let k = 0; k < (t === 0 ? 1 : K); k++) {
-          const l = this.lik.logLik([asType(t, k)]);
-          if (l > top) [top, best[t]] = [l, k];
+      const steps = draws.map((row, t) => [row[i], t] as const).filter(([d]) => d.present);
+      const objects = steps.map(([d]) => d.object);
+      for (let j = 0; j < objects.length; j++) {
+        const [s, t] = steps[j], host = hosts[t], a = perStep[t];
+        // ℓ_t = log p(x | this object as type t at its sampled centre, its best proposal; the others
+        // as they are) for every type: the sampled one's is REINFORCE's signal, all three are the
+        // enumeration's. A sphere has one pose.
+        const asType = (type: number, k: number): FitObject => {
+          const R = matMul3(s.turnNoise, proposal(host, i, type, k));
+          return { ...s.object, type, R };
+        };
+        const within = (o: FitObject) => objects.map((q, m) => (m === j ? o : q));
+        const best = [0, 0, 0];
+        for (let type = 0; type < 3; type++) {
+          let top = -Infinity;
+          for (let k = 0; k < (type === 0 ? 1 : K); k++) {
+            const l = this.lik.logLik(within(asType(type, k)));
+            if (l > top) [top, best[type]] = [l, k];
+          }
+          a.ellAll[i * 3 + type] = top;
         }
-        ellAll[i * 3 + t] = top;
-      }
-      ell[i] = ellAll[i * 3 + s.type];
-      const g = this.lik.gradient([asType(s.type, best[s.type])], 0, "centre");
-      gPos.set([g[0], g[1], g[2]], i * 3);
-      eps.set(s.eps, i * 3);
-      // Each type's best proposal learns from its own turn gradient at the sampled centre (the
-      // conditional ELBO given the type), so a type the guide seldom samples still has a pose:
-      // G = ½ Σ_a g_a [e_a]× R̂, whose inner product with a turn [e_b]× R̂ is g_b. The pick logits
-      // learn which proposal was best.
-      for (let t = 1; t < 3; t++) {
-        const gt = this.lik.gradient([asType(t, best[t])], 0, "turns");
-        const Rhat = proposal(host, i, t, best[t]), at = ((i * 3 + t) * K + best[t]) * 9;
-        for (let a = 0; a < 3; a++) {
-          const m = matMul3(GENERATORS[a], Rhat);
-          for (let j = 0; j < 9; j++) G[at + j] += 0.5 * gt[3 + a] * m[j];
+        objects[j] = asType(s.type, best[s.type]);
+        const g = this.lik.gradient(objects, j, "centre");
+        a.gPos.set([g[0], g[1], g[2]], i * 3);
+        a.eps.set(s.eps, i * 3);
+        // Each type's best proposal learns from its own turn gradient at the sampled centre (the
+        // conditional ELBO given the type), so a type the guide seldom samples still has a pose:
+        // G = ½ Σ_a g_a [e_a]× R̂, whose inner product with a turn [e_b]× R̂ is g_b. The pick logits
+        // learn which proposal was best.
+        for (let type = 1; type < 3; type++) {
+          const gt = this.lik.gradient(within(asType(type, best[type])), j, "turns");
+          const Rhat = proposal(host, i, type, best[type]), at = ((i * 3 + type) * K + best[type]) * 9;
+          for (let e = 0; e < 3; e++) {
+            const m = matMul3(GENERATORS[e], Rhat);
+            for (let q = 0; q < 9; q++) a.G[at + q] += 0.5 * gt[3 + e] * m[q];
+          }
+          // ∂ log p / ∂σ_R through R = exp([σ_R ε_R]×) R̂: the sampled type's turn gradient along ε_R.
+          if (type === s.type) a.gSigmaR[i] = gt[3] * s.epsR[0] + gt[4] * s.epsR[1] + gt[5] * s.epsR[2];
+          a.pickTarget[(i * 3 + type) * K + best[type]] = 1;
+          a.pickMask[i * 3 + type] = 1;
         }
-        // ∂ log p / ∂σ_R through R = exp([σ_R ε_R]×) R̂: the sampled type's turn gradient along ε_R.
-        if (t === s.type) gSigmaR[i] = gt[3] * s.epsR[0] + gt[4] * s.epsR[1] + gt[5] * s.epsR[2];
-        pickTarget[(i * 3 + t) * K + best[t]] = 1;
-        pickMask[i * 3 + t] = 1;
+        a.typeOneHot[i * 3 + s.type] = 1;
+        a.present[i] = 1;
       }
-      typeOneHot[i * 3 + s.type] = 1;
+      // ℓ = log p(x | the scene, each object at its type's best proposal): one object's is its ℓ_type.
+      ell[i] = objects.length === 1
+        ? perStep[steps[0][1]].ellAll[i * 3 + steps[0][0].type]
+        : this.lik.logLik(objects);
     }
     // NVIL: the baseline regresses ℓ in running units; the residual is centred and scaled again.
     const sig = this.#signal, mean = ell.reduce((a, v) => a + v, 0) / n;
@@ -354,7 +423,7 @@ export class UnsupervisedGuide {
     const target = ell.map((v) => (v - sig.mean) / sig.std);
     const advantage = this.normalizer.normalize(target.map((t, i) => t - bHost[i]));
     let klMean = 0;
-    for (let i = 0; i < n; i++) klMean += klOf(host, i) / n;
+    for (let i = 0; i < n; i++) klMean += this.sceneKl(hosts, draws, i) / n;
     const stats = {
       elbo: mean - klMean,
       logLik: mean,
@@ -362,51 +431,119 @@ export class UnsupervisedGuide {
       renders: this.lik.renders - rendersBefore,
     };
 
+    const presence = this.net.presence, alpha = this.options.presencePrior ?? DEFAULT_PRESENCE_PRIOR;
     const loss = () => {
-      const out = this.net.forward(images, n);
       const b = this.baseline.apply(tf.tensor2d(pooled, [n, (size / 2) ** 2])).reshape([n]);
-      const { typeLogits, mu, logStd, rot, rotLogStd, pick } = out;
-      const logQ = tf.logSoftmax(typeLogits);
-      const q = tf.exp(logQ);
-      const oneHot = tf.tensor2d(typeOneHot, [n, 3]);
-      // KL(q(type) ‖ U) = Σ q log q + log 3.
-      const klType = tf.add(tf.sum(tf.mul(q, logQ), 1), Math.log(N_TYPES));
-      // KL(N(μ, σ²) ‖ N(0, s²)) per coordinate = log(s/σ) + (σ² + μ²)/(2s²) − ½.
-      const s2 = tf.tensor1d(PRIOR_STD.map((s) => s * s));
-      const klPos = tf.sum(
-        tf.add(
-          tf.sub(tf.log(tf.tensor1d(PRIOR_STD)), logStd),
-          tf.sub(tf.div(tf.add(tf.exp(tf.mul(logStd, 2)), tf.square(mu)), tf.mul(s2, 2)), 0.5),
-        ),
-        1,
-      );
-      // The rotation's spread: KL to the uniform density on SO(3), −3 log σ_R + const (small σ_R).
-      const klRot = tf.mul(rotLogStd.reshape([n]), -3);
-      // Reparameterised log p: g·(μ + σε) + ⟨G, R̂_type⟩ + σ_R·(g_R·ε_R), g and G held constant.
-      const posSample = tf.add(mu, tf.mul(tf.exp(logStd), tf.tensor2d(eps, [n, 3])));
-      const likSurrogate = tf.addN([
-        tf.sum(tf.mul(posSample, tf.tensor2d(gPos, [n, 3])), 1),
-        tf.sum(tf.mul(rot.reshape([n, 27 * K]), tf.tensor2d(G, [n, 27 * K])), 1),
-        tf.mul(tf.exp(rotLogStd.reshape([n])), tf.tensor1d(gSigmaR)),
-      ]);
-      // The type: REINFORCE, advantage · log q(type), or the expectation Σ_t q_t ℓ_t enumerated.
-      const score = this.options.typeGradient === "enumerate"
-        ? tf.sum(tf.mul(q, tf.tensor2d(ellAll.map((v) => v - mean), [n, 3])), 1)
-        : tf.mul(tf.sum(tf.mul(logQ, oneHot), 1), tf.tensor1d(advantage));
-      const kl = tf.addN([klType, klPos, klRot]);
+      const perImage: tf.Tensor[] = [], picks: tf.Tensor[] = [];
+      let picked = 0;
+      draws.forEach((row, t) => {
+        const out = this.net.forward(inputs[t], n), a = perStep[t];
+        const { typeLogits, mu, logStd, rot, rotLogStd, pick } = out;
+        // An absent object's what and where take no part (with one object, every step is present).
+        const mask = (x: tf.Tensor) => presence ? tf.mul(x, tf.tensor1d(a.present)) : x;
+        const logQ = tf.logSoftmax(typeLogits);
+        const q = tf.exp(logQ);
+        const oneHot = tf.tensor2d(a.typeOneHot, [n, 3]);
+        // KL(q(type) ‖ U) = Σ q log q + log 3.
+        const klType = tf.add(tf.sum(tf.mul(q, logQ), 1), Math.log(N_TYPES));
+        // KL(N(μ, σ²) ‖ N(0, s²)) per coordinate = log(s/σ) + (σ² + μ²)/(2s²) − ½.
+        const s2 = tf.tensor1d(PRIOR_STD.map((s) => s * s));
+        const klPos = tf.sum(
+          tf.add(
+            tf.sub(tf.log(tf.tensor1d(PRIOR_STD)), logStd),
+            tf.sub(tf.div(tf.add(tf.exp(tf.mul(logStd, 2)), tf.square(mu)), tf.mul(s2, 2)), 0.5),
+          ),
+          1,
+        );
+        // The rotation's spread: KL to the uniform density on SO(3), −3 log σ_R + const (small σ_R).
+        const klRot = tf.mul(rotLogStd.reshape([n]), -3);
+        // Reparameterised log p: g·(μ + σε) + ⟨G, R̂_type⟩ + σ_R·(g_R·ε_R), g and G held constant.
+        const posSample = tf.add(mu, tf.mul(tf.exp(logStd), tf.tensor2d(a.eps, [n, 3])));
+        const likSurrogate = tf.addN([
+          tf.sum(tf.mul(posSample, tf.tensor2d(a.gPos, [n, 3])), 1),
+          tf.sum(tf.mul(rot.reshape([n, 27 * K]), tf.tensor2d(a.G, [n, 27 * K])), 1),
+          tf.mul(tf.exp(rotLogStd.reshape([n])), tf.tensor1d(a.gSigmaR)),
+        ]);
+        // The type: REINFORCE, advantage · log q(type), or the expectation Σ_t q_t ℓ_t enumerated.
+        const score = this.options.typeGradient === "enumerate"
+          ? tf.sum(tf.mul(q, tf.tensor2d(a.ellAll.map((v) => v - mean), [n, 3])), 1)
+          : tf.mul(tf.sum(tf.mul(logQ, oneHot), 1), tf.tensor1d(advantage));
+        const kl = tf.addN([klType, klPos, klRot]);
+        perImage.push(mask(tf.sub(tf.add(likSurrogate, score), kl)));
+        if (out.presence) {
+          // z_pres: REINFORCE with the same advantage, advantage · log q(z_pres), and its KL to
+          // Bernoulli(α): q log(q/α) + (1 − q) log((1 − q)/(1 − α)).
+          const logit = out.presence.reshape([n]), z = tf.tensor1d(row.map((d) => (d.present ? 1 : 0)));
+          const logQ1 = logSigmoid(logit), logQ0 = logSigmoid(tf.neg(logit)), q1 = tf.sigmoid(logit);
+          const logQz = tf.add(tf.mul(z, logQ1), tf.mul(tf.sub(1, z), logQ0));
+          const klPres = tf.add(
+            tf.mul(q1, tf.sub(logQ1, Math.log(alpha))),
+            tf.mul(tf.sub(1, q1), tf.sub(logQ0, Math.log(1 - alpha))),
+          );
+          perImage.push(tf.sub(tf.mul(logQz, tf.tensor1d(advantage)), klPres));
+        }
+        // The pick: cross-entropy of each type's pick logits against the proposal that scored best.
+        picks.push(tf.neg(tf.sum(tf.mul(tf.logSoftmax(pick), tf.tensor3d(a.pickTarget, [n, 3, K])))));
+        picked += a.pickMask.reduce((s, v) => s + v, 0);
+      });
       const baselineLoss = tf.mean(tf.square(tf.sub(b, tf.tensor1d(target))));
-      // The pick: cross-entropy of each type's pick logits against the proposal that scored best.
-      const pickLoss = tf.div(
-        tf.neg(tf.sum(tf.mul(tf.logSoftmax(pick), tf.tensor3d(pickTarget, [n, 3, K])))),
-        Math.max(1, pickMask.reduce((a, v) => a + v, 0)),
-      );
+      const pickLoss = tf.div(picks.length === 1 ? picks[0] : tf.addN(picks), Math.max(1, picked));
       return tf.addN([
-        tf.neg(tf.mean(tf.sub(tf.add(likSurrogate, score), kl))),
+        tf.neg(tf.mean(perImage.length === 1 ? perImage[0] : tf.addN(perImage))),
         baselineLoss,
         pickLoss,
       ]) as tf.Scalar;
     };
     return { loss, stats };
+  }
+
+  /**
+   * One guide sample of each image's scene, step by step (AIR's recurrence, App. I.4): step t reads
+   * what the objects drawn so far leave unexplained — the image less their rendering, clipped at 0
+   * (the image itself at t = 0) — and draws z_pres (several objects) and the object's latents. Its
+   * dependence on the earlier steps' latents goes through the renderer. Returns each step's input,
+   * the network's outputs read back, and the draws.
+   */
+  async sampleScenes(images: Float32Array, n: number) {
+    const steps = this.options.maxObjects ?? 1, size = this.options.size, px = size * size;
+    const inputs: Float32Array[] = [], hosts: HostOutputs[] = [], draws: SceneDraw[][] = [];
+    const scenes: FitObject[][] = Array.from({ length: n }, () => []);
+    for (let t = 0; t < steps; t++) {
+      let input = images;
+      if (t > 0) {
+        input = new Float32Array(n * px);
+        for (let i = 0; i < n; i++) {
+          const x = images.subarray(i * px, (i + 1) * px), r = this.#rendered;
+          this.#raster.draw(sceneOf(scenes[i], this.options.camera), r, scenes[i].map((o) => o.R));
+          for (let p = 0; p < px; p++) input[i * px + p] = Math.max(0, x[p] - r[p]);
+        }
+      }
+      const host = await readForward(this.net, input, n);
+      const row: SceneDraw[] = [];
+      for (let i = 0; i < n; i++) {
+        const present = host.presence ? this.rng.uniform() < 1 / (1 + Math.exp(-host.presence[i])) : true;
+        const s = this.sample(host, i);
+        row.push({ ...s, present });
+        if (present) scenes[i].push(s.object);
+      }
+      inputs.push(input), hosts.push(host), draws.push(row);
+    }
+    return { inputs, hosts, draws, scenes };
+  }
+
+  /** The KL of image i's sampled scene (nats): each present object's, and each step's z_pres against Bernoulli(α). */
+  sceneKl(hosts: HostOutputs[], draws: SceneDraw[][], i: number): number {
+    const alpha = this.options.presencePrior ?? DEFAULT_PRESENCE_PRIOR;
+    let kl = 0;
+    draws.forEach((row, t) => {
+      if (row[i].present) kl += klOf(hosts[t], i);
+      const p = hosts[t].presence;
+      if (p) {
+        const q = 1 / (1 + Math.exp(-p[i]));
+        kl += (q > 0 ? q * Math.log(q / alpha) : 0) + (q < 1 ? (1 - q) * Math.log((1 - q) / (1 - alpha)) : 0);
+      }
+    });
+    return kl;
   }
 
   /** b(x) in nats for n images: the baseline network's output in the running units of ℓ. */
@@ -425,6 +562,11 @@ export class UnsupervisedGuide {
    * norm of the mean, and their ratio (noise per unit of signal; lower is better).
    */
   async estimatorVariance(images: Float32Array, n: number, draws = 16) {
+    if ((this.options.maxObjects ?? 1) !== 1) {
+      throw new RangeError(
+        `estimatorVariance measures the one-object guide (maxObjects 1), got ${this.options.maxObjects}`,
+      );
+    }
     if (!Number.isInteger(draws) || draws < 2) {
       throw new RangeError(`draws must be an integer ≥ 2, got ${draws}`);
     }
@@ -466,16 +608,16 @@ export class UnsupervisedGuide {
     }));
   }
 
-  /** The mean ELBO of n images, one guide sample each (nats). */
+  /** The mean ELBO of n images, one guide sample of the scene each (nats). */
   async meanElbo(images: Float32Array, n: number): Promise<number> {
     const px = this.options.size * this.options.size;
     let total = 0;
     for (let start = 0; start < n; start += 250) {
-      const m = Math.min(250, n - start);
-      const host = await readForward(this.net, images.subarray(start * px, (start + m) * px), m);
+      const m = Math.min(250, n - start), batch = images.subarray(start * px, (start + m) * px);
+      const { hosts, draws, scenes } = await this.sampleScenes(batch, m);
       for (let i = 0; i < m; i++) {
-        this.lik.setImage(images.subarray((start + i) * px, (start + i + 1) * px));
-        total += this.lik.logLik([this.sample(host, i).object]) - klOf(host, i);
+        this.lik.setImage(batch.subarray(i * px, (i + 1) * px));
+        total += this.lik.logLik(scenes[i]) - this.sceneKl(hosts, draws, i);
       }
     }
     return total / n;
@@ -485,6 +627,11 @@ export class UnsupervisedGuide {
     this.opt.dispose();
     this.baseline.params.dispose();
   }
+}
+
+/** log σ(x) = min(x, 0) − log(1 + e^−|x|), stable for large |x| (from ops every backend differentiates). */
+function logSigmoid(x: tf.Tensor): tf.Tensor {
+  return tf.sub(tf.minimum(x, 0), tf.log1p(tf.exp(tf.neg(tf.abs(x)))));
 }
 
 /** softmax of image i's three type logits. */
@@ -534,6 +681,8 @@ export interface HostOutputs {
   rot: Float32Array;
   rotLogStd: Float32Array;
   euler: Float32Array;
+  /** z_pres's logits (networks built with `presence`). */
+  presence?: Float32Array;
 }
 
 /** The network's outputs for n images, read back asynchronously (no tensor outlives the call). */
@@ -542,10 +691,10 @@ export async function readForward(
   images: Float32Array,
   n: number,
 ): Promise<HostOutputs> {
-  const names = ["typeLogits", "mu", "logStd", "rot", "pick", "rotLogStd", "euler"] as const;
+  const names = ["typeLogits", "mu", "logStd", "rot", "pick", "rotLogStd", "euler", "presence"] as const;
   const out = tf.tidy(() => {
     const o = net.forward(images, n);
-    return names.map((k) => o[k]);
+    return names.filter((k) => o[k]).map((k) => o[k]!);
   });
   const values = await Promise.all(out.map((t) => t.data() as Promise<Float32Array>));
   const proposals = out[names.indexOf("pick")].shape[2]!;
@@ -588,9 +737,11 @@ export function supervisedLoss(net: SingleObjectNet, batch: SlotDataset): tf.Sca
 }
 
 /**
- * The network's reading of each image as one slot prediction (world position): the most likely
- * type, the centre's mean, and the rotation — the type's R̂ (`"6d"`, the unsupervised guide) or the
- * Euler head (`"euler"`, the supervised baseline).
+ * The network's reading of each image as slot predictions (world positions), step by step as the
+ * guide samples (step t reads what the objects before it leave unexplained): per step, the object if
+ * z_pres's logit is above 0 (always, for a network without it), with the most likely type, the
+ * centre's mean, and the rotation — the type's picked R̂ (`"6d"`, the unsupervised guide) or the
+ * Euler head (`"euler"`, the supervised baseline); presence 0 where no object was read.
  */
 export async function predictSingle(
   net: SingleObjectNet,
@@ -599,27 +750,45 @@ export async function predictSingle(
   camera: Camera | undefined,
   rotation: "6d" | "euler",
   chunk = 250,
+  steps = 1,
 ): Promise<SlotPrediction[][]> {
   const out: SlotPrediction[][] = [];
   const px = net.size * net.size;
+  const raster = steps > 1 ? new Rasteriser({ size: net.size, ...(camera ? { camera } : {}) }) : null;
+  const rendered = new Float32Array(px);
   for (let start = 0; start < n; start += chunk) {
-    const m = Math.min(chunk, n - start);
-    const host = await readForward(net, images.subarray(start * px, (start + m) * px), m);
-    for (let i = 0; i < m; i++) {
-      const l = host.typeLogits.subarray(i * 3, i * 3 + 3);
-      const type = l[0] >= l[1] && l[0] >= l[2] ? 0 : l[1] >= l[2] ? 1 : 2;
-      const [u, v, z] = host.mu.subarray(i * 3, i * 3 + 3);
-      const [x, y] = camera ? unprojectAtZ(u, v, z, camera) : [u, v];
-      let R: Float64Array, euler: [number, number, number];
-      if (rotation === "6d") {
-        R = Float64Array.from(proposal(host, i, type, picked(host, i, type)));
-        euler = eulerFromMatrix(R);
-      } else {
-        euler = [host.euler[i * 3], host.euler[i * 3 + 1], host.euler[i * 3 + 2]];
-        R = eulerZYX(...euler);
+    const m = Math.min(chunk, n - start), batch = images.subarray(start * px, (start + m) * px);
+    const found: FitObject[][] = Array.from({ length: m }, () => []);
+    const slots: SlotPrediction[][] = Array.from({ length: m }, () => []);
+    for (let t = 0; t < steps; t++) {
+      let input = batch;
+      if (t > 0) {
+        input = new Float32Array(m * px);
+        for (let i = 0; i < m; i++) {
+          raster!.draw(sceneOf(found[i], camera), rendered, found[i].map((o) => o.R));
+          for (let p = 0; p < px; p++) input[i * px + p] = Math.max(0, batch[i * px + p] - rendered[p]);
+        }
       }
-      out.push([{ presence: 1, type, position: [x, y, z], rotation: R, euler }]);
+      const host = await readForward(net, input, m);
+      for (let i = 0; i < m; i++) {
+        const l = host.typeLogits.subarray(i * 3, i * 3 + 3);
+        const type = l[0] >= l[1] && l[0] >= l[2] ? 0 : l[1] >= l[2] ? 1 : 2;
+        const [u, v, z] = host.mu.subarray(i * 3, i * 3 + 3);
+        const [x, y] = camera ? unprojectAtZ(u, v, z, camera) : [u, v];
+        let R: Float64Array, euler: [number, number, number];
+        if (rotation === "6d") {
+          R = Float64Array.from(proposal(host, i, type, picked(host, i, type)));
+          euler = eulerFromMatrix(R);
+        } else {
+          euler = [host.euler[i * 3], host.euler[i * 3 + 1], host.euler[i * 3 + 2]];
+          R = eulerZYX(...euler);
+        }
+        const present = host.presence ? host.presence[i] > 0 : true;
+        slots[i].push({ presence: present ? 1 : 0, type, position: [x, y, z], rotation: R, euler });
+        if (present) found[i].push({ type, u, v, z, R });
+      }
     }
+    out.push(...slots);
   }
   return out;
 }

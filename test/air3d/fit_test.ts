@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { fitFromStarts, type FitObject, fitScene, fromPredictions, toPredictions } from "../../lib/air3d/fit.ts";
+import {
+  fitFromStarts,
+  type FitObject,
+  fitScene,
+  fromPredictions,
+  toPredictions,
+} from "../../lib/air3d/fit.ts";
 import { calibrateFitLambda, failureRate, fitImages } from "../../lib/air3d/fit_images.ts";
 import { DEFAULT_CAMERA, eulerZYX, PRIMITIVE_TYPES, type Scene } from "../../lib/scenes/primitives.ts";
 import { renderBatch, renderScene } from "../../lib/scenes/render.ts";

@@ -40,6 +40,18 @@ Deno.test("mirrorObject is its own inverse and keeps R a rotation; mirrorImages 
   const det = R[0] * (R[4] * R[8] - R[5] * R[7]) - R[1] * (R[3] * R[8] - R[5] * R[6]) +
     R[2] * (R[3] * R[7] - R[4] * R[6]);
   assert.ok(Math.abs(det - 1) < 1e-12, `det ${det}`);
-  assert.deepEqual([...mirrorImages(Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]), 2, 2)], [2, 1, 4, 3, 6, 5, 8, 7]);
-  assert.throws(() => mirrorImages(new Float32Array(7), 2, 2), /images must hold 2 images of 2×2, got 7 values/);
+  assert.deepEqual([...mirrorImages(Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]), 2, 2)], [
+    2,
+    1,
+    4,
+    3,
+    6,
+    5,
+    8,
+    7,
+  ]);
+  assert.throws(
+    () => mirrorImages(new Float32Array(7), 2, 2),
+    /images must hold 2 images of 2×2, got 7 values/,
+  );
 });

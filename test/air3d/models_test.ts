@@ -141,7 +141,10 @@ Deno.test("render-and-compare: --refine adds the refined figures beside the netw
   const r = run.result.refined!;
   assert.ok(FIT_LAMBDAS.includes(r.lambda), `λ ${r.lambda}`);
   // Each image gets the budget per start: its own proposal, and the mirrored image's where that fit leaves error.
-  assert.ok(r.renders_per_image > 0 && r.renders_per_image <= 2 * (200 + 5), `renders ${r.renders_per_image}`);
+  assert.ok(
+    r.renders_per_image > 0 && r.renders_per_image <= 2 * (200 + 5),
+    `renders ${r.renders_per_image}`,
+  );
   assert.ok(r.count_acc >= 0 && r.count_acc <= 1 && r.failure_rate >= 0 && r.failure_rate <= 1);
   assert.ok(r.infer_ms_per_image > run.result.infer_ms_per_image); // the network's time is in it
   assert.equal(run.refinement!.fits.predictions.length, run.test.n);

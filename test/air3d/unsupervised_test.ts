@@ -18,6 +18,8 @@ import {
   validateUnsupConfig,
 } from "../../lib/air3d/unsup_train.ts";
 import { AdamW } from "../../lib/nn/adam.ts";
+import { Rasteriser } from "../../lib/scenes/render.ts";
+import { sceneOf } from "../../lib/air3d/fit.ts";
 
 await initTf();
 const size = 32;
@@ -138,8 +140,16 @@ Deno.test("runUnsupervised: same seed, same result; the JSON carries the issue's
 Deno.test("validateUnsupConfig names the field and what is allowed", () => {
   const c = defaultUnsupConfig();
   assert.throws(
-    () => validateUnsupConfig({ ...c, maxObjects: 3 }),
-    /maxObjects must be 1 \(scenes of up to 3 objects are not built yet\), got 3/,
+    () => validateUnsupConfig({ ...c, maxObjects: 4 }),
+    /maxObjects must be an integer in 1\.\.3, got 4/,
+  );
+  assert.throws(
+    () => validateUnsupConfig({ ...c, maxObjects: 3, learning: "supervised" }),
+    /maxObjects must be 1 with learning "supervised"/,
+  );
+  assert.throws(
+    () => validateUnsupConfig({ ...c, presencePrior: 1 }),
+    /presencePrior must be in \(0, 1\), got 1/,
   );
   assert.throws(
     () => validateUnsupConfig({ ...c, projection: "fisheye" as "orthographic" }),
@@ -156,4 +166,72 @@ Deno.test("validateUnsupConfig names the field and what is allowed", () => {
   assert.throws(() => validateUnsupConfig({ ...c, budgetS: 0 }), /budgetS must be > 0/);
   assert.throws(() => validateUnsupConfig({ ...c, camera: "orbit" as "fixed" }), /camera must be "fixed"/);
   assert.throws(() => validateUnsupConfig({ ...c, extra: 1 } as typeof c), /config key/);
+});
+
+Deno.test("several objects: step t reads what the objects before it leave unexplained, z_pres learns to count", async () => {
+  await initTf();
+  const rng = new Rng(11);
+  const net = singleObjectNet(rng.child("net"), { size, hidden: 64, presence: true });
+  assert.throws(
+    () =>
+      new UnsupervisedGuide(singleObjectNet(rng.child("n1"), { size, hidden: 8 }), rng, {
+        size,
+        sigma: 0.1,
+        blurPx: 1,
+        lr: 1e-3,
+        maxObjects: 3,
+      }),
+    /maxObjects 3 needs a network built with presence/,
+  );
+  const guide = new UnsupervisedGuide(net, rng.child("guide"), {
+    size,
+    sigma: 0.1,
+    blurPx: 1,
+    lr: 3e-3,
+    maxObjects: 3,
+  });
+  const held = sampleSlotDataset(rng.child("held"), 64, { size, maxPrimitives: 3 });
+  // The guide's draws: each later step's input is the image less the rendering of the objects so far, clipped at 0.
+  const { inputs, draws, scenes } = await guide.sampleScenes(held.images, 8);
+  assert.equal(inputs.length, 3);
+  assert.strictEqual(inputs[0], held.images);
+  const raster = new Rasteriser({ size }), r = new Float32Array(size * size);
+  for (let i = 0; i < 8; i++) {
+    assert.equal(scenes[i].length, draws.filter((row) => row[i].present).length);
+    const before = draws.slice(0, 2).flatMap((row) => (row[i].present ? [row[i].object] : []));
+    raster.draw(sceneOf(before, undefined), r, before.map((o) => o.R));
+    for (let p = 0; p < size * size; p += 7) {
+      assert.ok(
+        Math.abs(inputs[2][i * size * size + p] - Math.max(0, held.images[i * size * size + p] - r[p])) <
+          1e-6,
+      );
+    }
+  }
+  const countError = async () => {
+    const p = await predictSingle(net, held.images, held.n, undefined, "6d", 250, 3);
+    assert.ok(p.every((slots) => slots.length === 3));
+    return p.reduce(
+      (e, slots, i) => e + Math.abs(slots.filter((s) => s.presence > 0.5).length - held.scenes[i].length),
+      0,
+    ) / held.n;
+  };
+  const before = await countError();
+  const images = imageStream(rng.child("train"), {
+    imageSize: size,
+    maxObjects: 3,
+    projection: "orthographic",
+  });
+  const tensors: number[] = [];
+  for (let s = 0; s < 60; s++) {
+    assert.ok(Number.isFinite((await guide.step(images(16), 16)).elbo));
+    if (s >= 2) tensors.push(tf.memory().numTensors);
+  }
+  const after = await countError();
+  assert.ok(after < 0.7 * before, `mean |n̂ − n| ${before.toFixed(3)} → ${after.toFixed(3)}`);
+  assert.ok(
+    Math.max(...tensors) === Math.min(...tensors),
+    `tensors ${Math.min(...tensors)}..${Math.max(...tensors)}`,
+  );
+  guide.dispose();
+  net.params.dispose();
 });
