@@ -24,12 +24,27 @@ import { cameraOf } from "./camera.ts";
 import { predictedScene } from "./report.ts";
 import type { CurvePoint, UnsupConfig, UnsupResult } from "./unsup_train.ts";
 
-/** Type accuracy and the median rotation errors against training time, one set of traces per run. */
-export function unsupCurveFigure(runs: { name: string; curve: CurvePoint[] }[], title: string): FigureSpec {
-  const data = runs.flatMap(({ name, curve }, r) => {
+/**
+ * Type accuracy (and, for runs of several objects, `count`, the count accuracy) and the median
+ * rotation errors against training time, one set of traces per run.
+ */
+export function unsupCurveFigure(
+  runs: { name: string; curve: CurvePoint[]; count?: boolean }[],
+  title: string,
+): FigureSpec {
+  const data = runs.flatMap(({ name, curve, count }, r) => {
     const x = curve.map((p) => p.seconds);
     const dash = ["solid", "dot", "dash"][r % 3];
     return [
+      ...(count
+        ? [{
+          type: "scatter",
+          mode: "lines+markers",
+          name: `${name}: count acc`,
+          x,
+          y: curve.map((p) => p.count_acc),
+        }]
+        : []),
       {
         type: "scatter",
         mode: "lines+markers",
@@ -62,7 +77,7 @@ export function unsupCurveFigure(runs: { name: string; curve: CurvePoint[] }[], 
     layout: {
       title: { text: title },
       xaxis: { title: { text: "training time (s)" } },
-      yaxis: { title: { text: "type accuracy" }, range: [0, 1] },
+      yaxis: { title: { text: "accuracy" }, range: [0, 1] },
       yaxis2: {
         title: { text: "median rotation error (°)" },
         overlaying: "y",
@@ -76,10 +91,11 @@ export function unsupCurveFigure(runs: { name: string; curve: CurvePoint[] }[], 
   };
 }
 
-/** A live figure of one run's learning curve and the `onCurve` hook that redraws it. */
+/** A live figure of one run's learning curve (with its count accuracy if `count`) and the `onCurve` hook that redraws it. */
 export async function liveUnsupCurve(
   nb: Notebook,
   title: string,
+  count = false,
 ): Promise<{ onCurve: (p: CurvePoint, curve: CurvePoint[]) => Promise<void>; finish: () => Promise<void> }> {
   let points: CurvePoint[] = [];
   const out: LiveOutput = await nb.display(`${title}: starting…`);
@@ -87,7 +103,7 @@ export async function liveUnsupCurve(
     const last = points.at(-1);
     return plot(
       unsupCurveFigure(
-        [{ name: title, curve: points }],
+        [{ name: title, curve: points, count }],
         `${title} — ${last ? `${last.seconds.toFixed(0)} s, step ${last.step}` : ""}`,
       ),
     );
@@ -134,18 +150,20 @@ export function inferenceGrid(
   ]).flat();
 }
 
-/** One results-table row. */
+/** One results-table row (with `count_acc` first when `count`: scenes of several objects). */
 export function unsupRow(
   name: string,
-  r: Pick<UnsupResult, "type_acc" | "pos_mae" | "rot_err_median_deg">,
+  r: Pick<UnsupResult, "count_acc" | "type_acc" | "pos_mae" | "rot_err_median_deg">,
   extra: {
     seconds?: number;
     msPerImage?: number;
     reconMse?: number;
+    count?: boolean;
   } = {},
 ): Record<string, unknown> {
   return {
     method: name,
+    ...(extra.count ? { count_acc: r.count_acc } : {}),
     type_acc: r.type_acc,
     "x / y MAE": `${r.pos_mae[0].toFixed(3)} / ${r.pos_mae[1].toFixed(3)}`,
     "rot median cube / cyl (°)": `${r.rot_err_median_deg.cube.toFixed(1)} / ${
