@@ -185,6 +185,8 @@ export interface UnsupResult {
   /** The type gradient's spread (Σ Var / ‖mean‖²) per estimator on 32 test images, 16 draws each. */
   estimator_variance: Record<string, { variance: number; meanNorm2: number; ratio: number }> | null;
   confusion: number[][];
+  /** Counts: row the true number of objects (0..maxObjects), column the number read (presence > 0.5). */
+  count_confusion: number[][];
   /** Direct fits only: images whose final cost is above the true scene's by more than λ (stuck). */
   failure_rate?: number;
   config: UnsupConfig;
@@ -344,10 +346,25 @@ function scoredResult(
     infer_ms_per_image: own.infer_ms_per_image,
     estimator_variance: own.estimator_variance,
     confusion: m.confusion,
+    count_confusion: countConfusion(test, predictions, c.maxObjects),
     ...(own.failure_rate === undefined ? {} : { failure_rate: own.failure_rate }),
     config: c,
     env: environment(),
   };
+}
+
+/** The counts' confusion matrix: [true n][n read], n = 0..maxObjects (slots with presence > 0.5). */
+export function countConfusion(
+  test: SlotDataset,
+  predictions: SlotPrediction[][],
+  maxObjects: number,
+): number[][] {
+  const m = Array.from({ length: maxObjects + 1 }, () => new Array(maxObjects + 1).fill(0));
+  predictions.forEach((slots, i) => {
+    const read = Math.min(maxObjects, slots.filter((s) => s.presence > 0.5).length);
+    m[Math.min(maxObjects, test.scenes[i].length)][read]++;
+  });
+  return m;
 }
 
 /**

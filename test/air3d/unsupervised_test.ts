@@ -12,6 +12,7 @@ import {
   UnsupervisedGuide,
 } from "../../lib/air3d/unsupervised.ts";
 import {
+  countConfusion,
   defaultUnsupConfig,
   imageStream,
   runUnsupervised,
@@ -234,4 +235,20 @@ Deno.test("several objects: step t reads what the objects before it leave unexpl
   );
   guide.dispose();
   net.params.dispose();
+});
+
+Deno.test("countConfusion tallies true against read counts", () => {
+  const test = sampleSlotDataset(new Rng(4), 3, { size: 16, maxPrimitives: 3 });
+  const slot = (presence: number) => ({
+    presence,
+    type: 0,
+    position: [0, 0, 0] as [number, number, number],
+    euler: [0, 0, 0] as [number, number, number],
+    rotation: expRotation([0, 0, 0]),
+  });
+  const read = [[slot(1), slot(0), slot(0)], [slot(1), slot(1), slot(0)], [slot(1), slot(1), slot(1)]];
+  const m = countConfusion(test, read, 3);
+  assert.equal(m.length, 4);
+  assert.equal(m.flat().reduce((a, v) => a + v, 0), 3);
+  test.scenes.forEach((s, i) => assert.ok(m[s.length][i + 1] >= 1));
 });
