@@ -115,7 +115,7 @@ Deno.test("trainWithinBudget: stops at the step limit, passes progress by steps,
   };
   await slow({ budgetS: 1e6, maxSteps: 5 });
   assert.deepEqual(evals, [0]);
-  await slow({ budgetS: 0.012, maxSteps: 0 });
+  await slow({ budgetS: 0.1, maxSteps: 0 }); // ≈ 30 steps: a few even on a loaded machine
   assert.ok(evals.length >= 3, `time-limited: ${evals.length} evaluations`);
 });
 
