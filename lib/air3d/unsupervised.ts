@@ -505,19 +505,13 @@ export class UnsupervisedGuide {
    * the network's outputs read back, and the draws.
    */
   async sampleScenes(images: Float32Array, n: number) {
-    const steps = this.options.maxObjects ?? 1, size = this.options.size, px = size * size;
+    const steps = this.options.maxObjects ?? 1;
     const inputs: Float32Array[] = [], hosts: HostOutputs[] = [], draws: SceneDraw[][] = [];
     const scenes: FitObject[][] = Array.from({ length: n }, () => []);
     for (let t = 0; t < steps; t++) {
-      let input = images;
-      if (t > 0) {
-        input = new Float32Array(n * px);
-        for (let i = 0; i < n; i++) {
-          const x = images.subarray(i * px, (i + 1) * px), r = this.#rendered;
-          this.#raster.draw(sceneOf(scenes[i], this.options.camera), r, scenes[i].map((o) => o.R));
-          for (let p = 0; p < px; p++) input[i * px + p] = Math.max(0, x[p] - r[p]);
-        }
-      }
+      const input = t === 0
+        ? images
+        : unexplained(images, scenes, this.#raster, this.options.camera, this.#rendered);
       const host = await readForward(this.net, input, n);
       const row: SceneDraw[] = [];
       for (let i = 0; i < n; i++) {
@@ -627,6 +621,25 @@ export class UnsupervisedGuide {
     this.opt.dispose();
     this.baseline.params.dispose();
   }
+}
+
+/**
+ * The input of the guide's later steps: what the objects drawn so far leave unexplained, per image
+ * max(x − render(scenes[i]), 0), as a new batch (`rendered`: a size² scratch image).
+ */
+function unexplained(
+  images: Float32Array,
+  scenes: readonly FitObject[][],
+  raster: Rasteriser,
+  camera: Camera | undefined,
+  rendered: Float32Array,
+): Float32Array {
+  const px = rendered.length, out = new Float32Array(scenes.length * px);
+  scenes.forEach((scene, i) => {
+    raster.draw(sceneOf(scene, camera), rendered, scene.map((o) => o.R));
+    for (let p = 0; p < px; p++) out[i * px + p] = Math.max(0, images[i * px + p] - rendered[p]);
+  });
+  return out;
 }
 
 /** log σ(x) = min(x, 0) − log(1 + e^−|x|), stable for large |x| (from ops every backend differentiates). */
@@ -761,14 +774,7 @@ export async function predictSingle(
     const found: FitObject[][] = Array.from({ length: m }, () => []);
     const slots: SlotPrediction[][] = Array.from({ length: m }, () => []);
     for (let t = 0; t < steps; t++) {
-      let input = batch;
-      if (t > 0) {
-        input = new Float32Array(m * px);
-        for (let i = 0; i < m; i++) {
-          raster!.draw(sceneOf(found[i], camera), rendered, found[i].map((o) => o.R));
-          for (let p = 0; p < px; p++) input[i * px + p] = Math.max(0, batch[i * px + p] - rendered[p]);
-        }
-      }
+      const input = t === 0 ? batch : unexplained(batch, found, raster!, camera, rendered);
       const host = await readForward(net, input, m);
       for (let i = 0; i < m; i++) {
         const l = host.typeLogits.subarray(i * 3, i * 3 + 3);
