@@ -12,7 +12,14 @@
  *   (perspective camera only: there z changes its size), its rotation R ← R_axis(±δ)·R about the
  *   three world axes, and a cylinder's centre along the image of its axis; a step that helps is
  *   repeated, and all steps halve when none helps (derivative-free: the point-sampled image is
- *   piecewise constant in a pose, so finite differences of a tiny step see nothing);
+ *   piecewise constant in a pose, so finite differences of a tiny step see nothing); in the polishes
+ *   that decide what happens next (the first, each round's fine one, the last), a sweep with no gain
+ *   is followed by joint steps of a rotation and a centre coordinate together before the steps
+ *   halve — the error's valleys run along such pairs, where single steps stall a few degrees off;
+ * - **a screen of turns** after the first polish: each cube or cylinder with error left in its box
+ *   is tried in its dense set of rotations (below) at its centre, one windowed render each, and the
+ *   best polished, kept if C falls (a pose the network got far wrong — a cylinder seen end-on read
+ *   as lying down — is beyond the polish's reach);
  * - **discrete moves**, each followed by a polish and kept only if C falls: *births* — the network's
  *   own weaker proposals, then every type in a few orientations where the squared residual, summed
  *   over an object-sized window, is largest (screened by a short polish of the newcomer's centre,
@@ -24,8 +31,10 @@
  *   flips* (the Necker reversal: an object reflected through the image plane has the same outline);
  *   *depth swaps* of two overlapping objects (orthographic: depth is seen only through occlusion).
  *
- * Centres stay within the prior's ranges (`range`). Moves other than births are tried only while
- * more than λ of squared error is left, rebirths only while more than 4λ is.
+ * Centres stay within the prior's ranges (`range`). Each round of discrete moves begins with a fine
+ * polish, so that its gates see the error a right pose leaves (near 0) rather than the coarse
+ * search's; moves other than births are tried only while more than λ of squared error is left,
+ * rebirths only while more than 4λ is.
  * Every render is counted; `budget` caps them per image. {@link fitFromStarts} restarts the whole
  * search from other proposals while a fit leaves more than λ unexplained, and keeps the best.
  *
@@ -81,6 +90,11 @@ export interface FitOptions {
    * sampler's `POSITION_RANGE` widened by {@link RANGE_SLACK}. Hypotheses outside cost +∞.
    */
   range?: readonly (readonly [number, number])[];
+  /**
+   * Joint steps (a rotation and a centre coordinate together) in the polishes that decide what
+   * happens next: the first, each round's fine one and the last; default true. False: single steps.
+   */
+  joint?: boolean;
   /** Keep the hypothesis after the first polish, after every accepted move and at the end (`steps`). */
   record?: boolean;
 }
@@ -113,6 +127,8 @@ export interface FitResult {
 
 /** Rebirths are tried where more than this many objects' price λ of squared error is left. */
 const REBIRTH_AT = 4;
+/** Squared error in an object's box above which its turn is screened after the first polish. */
+const SCREEN_AT = 4;
 /** Births screened by their centre alone that go on to a polish of their whole pose. */
 const SCREENED_BIRTHS = 3;
 /** Depth of an orthographic birth in front of / behind the others (world z; the scenes' z ∈ [−0.3, 0.3]). */
@@ -188,6 +204,9 @@ const DENSE_TURNS: Float64Array[][] = [
 ];
 
 const NO_TURN: [number, number, number] = [0, 0, 0];
+
+/** The four sign pairs of a joint step. */
+const JOINT_SIGNS = [[1, 1], [1, -1], [-1, 1], [-1, -1]] as const;
 
 /**
  * The scene a hypothesis stands for: world positions on each centre's pixel ray at its z. The
@@ -403,7 +422,10 @@ class Fitter {
 
   /**
    * Pattern search on the objects `which` (default all): each parameter ± its step, kept when C
-   * falls; all steps halve after a sweep with no gain, down to `until` of the first.
+   * falls; all steps halve after a sweep with no gain, down to `until` of the first. With `joint`,
+   * a sweep with no gain is followed, before the steps halve, by joint steps: each rotation
+   * together with each centre coordinate, both signs of each (the error's valleys run along such
+   * pairs — a turn whose outline a shift must follow — and single-parameter steps stall in them).
    */
   polish(
     objects: FitObject[],
@@ -411,6 +433,7 @@ class Fitter {
     which?: number[],
     centreOnly = false,
     from = 1,
+    joint = false,
   ): [FitObject[], number] {
     const step = [STEP_UV, STEP_UV, STEP_Z, STEP_ANGLE, STEP_ANGLE, STEP_ANGLE, STEP_UV];
     let cur = objects.slice(), best = this.cost(cur);
@@ -436,6 +459,32 @@ class Fitter {
           }
         }
       }
+      if (!gained && joint && !centreOnly) {
+        for (const k of ks) {
+          const ps = this.params(cur, k);
+          for (const turn of ps.filter((p) => p >= 3 && p <= 5)) {
+            for (const shift of ps.filter((p) => p <= 2)) {
+              for (const [a, b] of JOINT_SIGNS) {
+                if (this.spent) break;
+                const o = this.moved(
+                  this.moved(cur[k], turn, a * step[turn] * scale),
+                  shift,
+                  b * step[shift] * scale,
+                );
+                const tc = this.tryMove(cur, k, o);
+                if (tc < best) {
+                  this.commit();
+                  cur = cur.slice();
+                  cur[k] = o;
+                  best = tc;
+                  gained = true;
+                  break;
+                }
+              }
+            }
+          }
+        }
+      }
       if (!gained) scale /= 2;
     }
     return [cur, best];
@@ -446,13 +495,18 @@ class Fitter {
    * type's dense turns, screened by one windowed render each at its centre; the best few are
    * polished (its centre, then its whole pose) and the best returned.
    */
-  reposed(objects: FitObject[], k: number, type = objects[k].type): [FitObject[], number] {
+  reposed(
+    objects: FitObject[],
+    k: number,
+    type = objects[k].type,
+    keep = SCREENED_BIRTHS,
+  ): [FitObject[], number] {
     this.cost(objects);
     const tries: [FitObject, number][] = DENSE_TURNS[type].map((R) => {
       const o = { ...objects[k], type, R };
       return [o, this.tryMove(objects, k, o)];
     });
-    return tries.sort((p, q) => p[1] - q[1]).slice(0, SCREENED_BIRTHS)
+    return tries.sort((p, q) => p[1] - q[1]).slice(0, keep)
       .map(([o]) => {
         const trial = objects.slice();
         trial[k] = o;
@@ -585,8 +639,19 @@ export function fitScene(
   if (image.length < options.size * options.size) {
     throw new RangeError(`image must hold ${options.size}×${options.size} values, got ${image.length}`);
   }
+  if (options.joint !== undefined && typeof options.joint !== "boolean") {
+    throw new TypeError(`joint must be true or false, got ${JSON.stringify(options.joint)}`);
+  }
+  const joint = options.joint !== false;
   const f = new Fitter(image, raster, options);
-  let [objects, c] = f.polish(start.slice(0, f.maxObjects).map((o) => f.clamped(o)), COARSE);
+  let [objects, c] = f.polish(
+    start.slice(0, f.maxObjects).map((o) => f.clamped(o)),
+    COARSE,
+    undefined,
+    false,
+    1,
+    joint,
+  );
   let move: FitStep["move"] = "start";
   const steps: FitStep[] = [];
   const record = () => options.record && steps.push({ move, renders: f.renders, cost: c, objects });
@@ -605,8 +670,22 @@ export function fitScene(
   };
   const pool = candidates.map((o) => f.clamped(o));
   const sse = () => c - options.lambda * objects.length;
+  // A turn the network got far wrong (a cylinder seen end-on read as lying down), which the polish
+  // cannot leave: each cube or cylinder with more than SCREEN_AT of error in its box is tried in its
+  // dense turns at its polished centre, and the best of them polished, kept if C falls.
+  move = "type";
+  for (let k = 0; options.moves !== false && k < objects.length && !f.spent; k++) {
+    if (PRIMITIVE_TYPES[objects[k].type] === "sphere") continue;
+    f.cost(objects);
+    if (f.boxResidual(objects, k) <= SCREEN_AT) continue;
+    const [trial, tc] = f.reposed(objects, k, objects[k].type, 1);
+    if (tc < c) accept(trial, COARSE, [k]);
+  }
   for (let round = 0; options.moves !== false && round < 3 && !f.spent; round++) {
     let changed = false;
+    // A fine polish first, so that the gates below see the error a right pose leaves (≈ 0), not
+    // the coarse search's.
+    [objects, c] = f.polish(objects, FINE, undefined, false, COARSE, joint);
     // Births pay only where more than λ of squared error is left to explain. First the network's
     // weaker proposals, then the residual's peak: every type and a few turns, behind or in front
     // of the others (`births`: screened by a polish of the newcomer's centre, the best few in full).
@@ -686,7 +765,7 @@ export function fitScene(
     if (!changed) break;
   }
   // The last polish goes on from the steps the others stopped at, down to the fine ones.
-  [objects, c] = f.polish(objects, FINE, undefined, false, COARSE);
+  [objects, c] = f.polish(objects, FINE, undefined, false, COARSE, joint);
   move = "final";
   record();
   return {

@@ -7,9 +7,15 @@ import {
   toPredictions,
 } from "../../lib/air3d/fit.ts";
 import { calibrateFitLambda, failureRate, fitImages } from "../../lib/air3d/fit_images.ts";
-import { DEFAULT_CAMERA, eulerZYX, PRIMITIVE_TYPES, type Scene } from "../../lib/scenes/primitives.ts";
+import {
+  DEFAULT_CAMERA,
+  eulerZYX,
+  PRIMITIVE_TYPES,
+  rotationAbout,
+  type Scene,
+} from "../../lib/scenes/primitives.ts";
 import { renderBatch, renderScene } from "../../lib/scenes/render.ts";
-import { rotationError, scoreScenes, type SlotPrediction } from "../../lib/metrics/slots.ts";
+import { matMul3, rotationError, scoreScenes, type SlotPrediction } from "../../lib/metrics/slots.ts";
 
 const size = 32;
 const perspective = { ...DEFAULT_CAMERA, projection: "perspective" as const };
@@ -86,6 +92,53 @@ Deno.test("perspective: the fit moves depth too, which the object's size shows",
   assert.ok(Math.hypot(p.position[0] - 0.2, p.position[1] - 0.1) < 0.04, `x, y ${p.position}`);
 });
 
+Deno.test("joint steps: cubes turned 10° off end nearer their images than single steps leave them", () => {
+  const poses: [number, number, number][] = [
+    [0.5, 0.3, 0.2],
+    [1.1, -0.4, 0.7],
+    [-0.6, 0.9, 0.1],
+    [0.2, 0.2, -1.0],
+    [2.0, 0.5, 0.4],
+    [-1.3, -0.7, 0.9],
+    [0.9, 1.1, -0.3],
+    [0.0, -0.5, 1.4],
+  ];
+  const left = { true: 0, false: 0 };
+  for (const [i, rotation] of poses.entries()) {
+    const u = 0.1 * i - 0.3;
+    const image = renderScene([{ type: "cube", position: [u, 0.2, 0], rotation }], { size: 64 }).image;
+    const R = matMul3(rotationAbout([1, 2, 3 - i], (10 * Math.PI) / 180), eulerZYX(...rotation));
+    for (const joint of [true, false]) {
+      const fit = fitScene(image, [{ type: 1, u, v: 0.2, z: 0, R }], {
+        size: 64,
+        lambda: 2,
+        budget: 5000,
+        moves: false,
+        joint,
+      });
+      left[`${joint}`] += fit.sse;
+    }
+  }
+  assert.ok(
+    left.true < 0.6 * left.false,
+    `squared error left: joint ${left.true}, single steps ${left.false}`,
+  );
+});
+
+Deno.test("the screen of turns stands up a cylinder the network read lying down; without moves it stays down", () => {
+  const rotation: [number, number, number] = [0.1, -0.2, Math.PI / 2 + 0.3]; // its axis 17° from the view axis
+  const image = renderScene([{ type: "cylinder", position: [0.2, -0.3, 0], rotation }], { size: 64 }).image;
+  const lying: FitObject[] = [{ type: 2, u: 0.2, v: -0.3, z: 0, R: eulerZYX(0, 0, 0) }];
+  const err = (moves: boolean) => {
+    const fit = fitScene(image, lying, { size: 64, lambda: 2, budget: 3000, moves });
+    assert.equal(fit.objects.length, 1);
+    return (rotationError("cylinder", fit.objects[0].R, eulerZYX(...rotation)) * 180) / Math.PI;
+  };
+  const [screened, polished] = [err(true), err(false)];
+  assert.ok(screened < 5, `axis error with the screen ${screened}°`);
+  assert.ok(polished > 45, `axis error of the polish alone ${polished}°`);
+});
+
 Deno.test("fitImages: same inputs, same fits; the windowed renders agree with full ones", () => {
   const scenes: Scene[] = [
     [{ type: "cube", position: [0.1, 0.1, 0], rotation: [0.2, 0.4, 0.1] }],
@@ -136,6 +189,10 @@ Deno.test("fit errors name the option and what is allowed", () => {
   assert.throws(
     () => fitImages(image, 2, [[{ objects: [] }], [{ objects: [] }]], { size, lambda: 1, budget: 5 }, 3),
     /images must hold 2 images/,
+  );
+  assert.throws(
+    () => fitScene(image, [], { size, lambda: 1, budget: 5, joint: "yes" as unknown as boolean }),
+    /joint must be true or false, got "yes"/,
   );
   assert.throws(() => failureRate([1, 2], [1], 2), /counts must hold one number per image \(2\), got 1/);
 });
