@@ -104,10 +104,15 @@ export function failureRate(costs: number[], counts: number[], lambda: number): 
   return costs.filter((c, b) => c > lambda * counts[b] + lambda).length / Math.max(1, costs.length);
 }
 
+/** Images per job a worker is sent: small enough that the workers finish together. */
+const CHUNK = 8;
+
 /**
- * {@link fitImages} over `threads` Web Workers (`fit_worker.ts`), each fitting a contiguous share of
- * the images; the fits are those of one thread, image for image (each image's fit depends on
- * nothing else). `msPerImage` is the wall time over all images. `threads` 1 runs here, no worker.
+ * {@link fitImages} over `threads` Web Workers (`fit_worker.ts`). The images go out in chunks of a
+ * few, each to the next worker free (fits differ in cost by tenfold, so equal shares would leave one
+ * worker waiting on the other); the fits are those of one thread, image for image (each image's fit
+ * depends on nothing else). `msPerImage` is the wall time over all images. `threads` 1 runs here,
+ * no worker.
  */
 export async function fitImagesParallel(
   images: Float32Array,
@@ -120,43 +125,61 @@ export async function fitImagesParallel(
   if (!(Number.isInteger(threads) && threads >= 1)) {
     throw new RangeError(`threads must be an integer ≥ 1, got ${threads}`);
   }
-  const shares = Math.min(threads, Math.max(1, n));
-  if (shares === 1) return fitImages(images, n, starts, options, slots);
+  const workers = Math.min(threads, Math.max(1, Math.ceil(n / CHUNK)));
+  if (workers === 1) return fitImages(images, n, starts, options, slots);
   const px = options.size * options.size, t0 = performance.now();
   if (images.length < n * px) {
     throw new RangeError(`images must hold ${n} images of ${options.size}×${options.size}`);
   }
-  const bounds = Array.from({ length: shares + 1 }, (_, r) => Math.round((r * n) / shares));
-  const parts = await Promise.all(
-    bounds.slice(0, -1).map((lo, r) => {
-      const hi = bounds[r + 1];
+  const chunks: FitSet[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: workers }, (_, r) => {
       const worker = new Worker(new URL("./fit_worker.ts", import.meta.url).href, { type: "module" });
-      return new Promise<FitSet>((resolve, reject) => {
+      return new Promise<void>((resolve, reject) => {
+        let at = 0;
+        const send = () => {
+          if (next >= n) {
+            worker.terminate();
+            resolve();
+            return;
+          }
+          at = next;
+          const hi = Math.min(n, at + CHUNK);
+          next = hi;
+          worker.postMessage({
+            images: images.slice(at * px, hi * px),
+            n: hi - at,
+            starts: starts.slice(at, hi),
+            options,
+            slots,
+          });
+        };
         worker.onmessage = (e: MessageEvent<{ fits?: FitSet; error?: string }>) => {
-          worker.terminate();
-          if (e.data.fits) resolve(e.data.fits);
-          else reject(new Error(`refinement worker ${r}: ${e.data.error}`));
+          if (!e.data.fits) {
+            next = n; // the other workers stop after their chunk
+            worker.terminate();
+            reject(new Error(`refinement worker ${r}: ${e.data.error}`));
+            return;
+          }
+          chunks[at / CHUNK] = e.data.fits;
+          send();
         };
         worker.onerror = (e) => {
+          next = n;
           worker.terminate();
           e.preventDefault();
           reject(new Error(`refinement worker ${r}: ${e.message}`));
         };
-        worker.postMessage({
-          images: images.slice(lo * px, hi * px),
-          n: hi - lo,
-          starts: starts.slice(lo, hi),
-          options,
-          slots,
-        });
+        send();
       });
     }),
   );
   return {
-    predictions: parts.flatMap((p) => p.predictions),
-    costs: parts.flatMap((p) => p.costs),
-    renders: parts.flatMap((p) => p.renders),
-    traces: parts.flatMap((p) => p.traces),
+    predictions: chunks.flatMap((p) => p.predictions),
+    costs: chunks.flatMap((p) => p.costs),
+    renders: chunks.flatMap((p) => p.renders),
+    traces: chunks.flatMap((p) => p.traces),
     msPerImage: (performance.now() - t0) / Math.max(1, n),
   };
 }

@@ -6,7 +6,7 @@ import {
   fromPredictions,
   toPredictions,
 } from "../../lib/air3d/fit.ts";
-import { calibrateFitLambda, failureRate, fitImages } from "../../lib/air3d/fit_images.ts";
+import { calibrateFitLambda, failureRate, fitImages, fitImagesParallel } from "../../lib/air3d/fit_images.ts";
 import {
   DEFAULT_CAMERA,
   eulerZYX,
@@ -169,6 +169,24 @@ Deno.test("fitImages: same inputs, same fits; the windowed renders agree with fu
       `image ${i}: ${sse} + λn vs ${a.costs[i]}`,
     );
   });
+});
+
+Deno.test("fitImagesParallel: two workers taking chunks as they free up give the one thread's fits, in order", async () => {
+  const scenes: Scene[] = Array.from({ length: 19 }, (_, i): Scene => [
+    {
+      type: PRIMITIVE_TYPES[i % 3],
+      position: [-0.5 + 0.05 * i, 0.3 - 0.03 * i, 0],
+      rotation: [0.1 * i, 0.3, 0.2],
+    },
+  ]);
+  const { images } = renderBatch(scenes, { size });
+  const starts = scenes.map(() => [{ objects: [] }]);
+  const options = { size, lambda: 2, budget: 800 };
+  const one = fitImages(images, scenes.length, starts, options, 3);
+  const two = await fitImagesParallel(images, scenes.length, starts, options, 3, 2);
+  assert.deepEqual(two.predictions, one.predictions);
+  assert.deepEqual(two.costs, one.costs);
+  assert.deepEqual(two.renders, one.renders);
 });
 
 Deno.test("fit errors name the option and what is allowed", () => {
