@@ -230,6 +230,8 @@ const REACH = [1, Math.sqrt(3), Math.sqrt(2)].map((r) => r * DEFAULT_SCALE);
 class Fitter {
   readonly px: number;
   readonly held: Float32Array;
+  /** (held − image)² per pixel. */
+  readonly heldError: Float64Array;
   readonly scratch: Float32Array;
   heldSse = 0;
   renders = 0;
@@ -239,6 +241,8 @@ class Fitter {
   readonly maxObjects: number;
   /** Perspective: the ray slope per unit of image-plane coordinate, tan(fov/2) / 1.6. */
   readonly slope: number;
+  /** The camera's distance from the origin. */
+  readonly distance: number;
   readonly range: readonly (readonly [number, number])[];
   constructor(
     readonly image: Float32Array,
@@ -248,8 +252,12 @@ class Fitter {
     this.px = options.size * options.size;
     this.held = new Float32Array(this.px);
     this.scratch = new Float32Array(this.px);
+    this.restImage = new Float32Array(this.px);
+    this.restDepth = new Float64Array(this.px);
+    this.heldError = new Float64Array(this.px);
     this.perspective = options.camera?.projection === "perspective";
     this.maxObjects = options.maxObjects ?? 3;
+    this.distance = options.camera?.distance ?? 5;
     this.slope = Math.tan(((options.camera?.fovDeg ?? DEFAULT_FOV_DEG) * Math.PI) / 360) / VIEW_HALF_WIDTH;
     this.range = options.range ??
       POSITION_RANGE.map(([lo, hi]) => [lo - RANGE_SLACK, hi + RANGE_SLACK] as const);
@@ -259,10 +267,20 @@ class Fitter {
     return this.renders >= this.options.budget;
   }
 
+  /**
+   * The world (x, y) of an object's centre: where its pixel's ray reaches depth z. The camera is at
+   * its default pose (on +z, looking down −z), so this is `unprojectAtZ` written out — orthographic:
+   * (u, v); perspective: (d − z)·g·(u, v), d the camera's distance and g the ray slope.
+   */
+  world(o: FitObject): [number, number] {
+    if (!this.perspective) return [o.u, o.v];
+    const t = this.distance - o.z;
+    return [t * (this.slope * o.u), t * (this.slope * o.v)];
+  }
+
   /** Whether an object's world centre lies within the range a centre may take. */
   inRange(o: FitObject): boolean {
-    const cam = this.options.camera;
-    const [x, y] = cam ? unprojectAtZ(o.u, o.v, o.z, cam) : [o.u, o.v], r = this.range;
+    const [x, y] = this.world(o), r = this.range;
     return x >= r[0][0] && x <= r[0][1] && y >= r[1][0] && y <= r[1][1] && o.z >= r[2][0] && o.z <= r[2][1];
   }
 
@@ -279,9 +297,12 @@ class Fitter {
     return { ...o, u, v, z };
   }
 
-  /** The scene a hypothesis stands for. */
+  /** The scene a hypothesis stands for (as {@link sceneOf}). */
   scene(objects: FitObject[]): Scene {
-    return sceneOf(objects, this.options.camera);
+    return objects.map((o) => {
+      const [x, y] = this.world(o);
+      return { type: PRIMITIVE_TYPES[o.type], position: [x, y, o.z], rotation: NO_TURN };
+    });
   }
 
   /** Notes C on the trace when it is a new best; returns it. */
@@ -298,10 +319,10 @@ class Fitter {
     this.raster.draw(this.scene(objects), this.held, objects.map((o) => o.R));
     this.renders++;
     let e = 0;
-    const { held, image } = this;
+    const { held, image, heldError } = this;
     for (let i = 0; i < this.px; i++) {
       const d = held[i] - image[i];
-      e += d * d;
+      e += heldError[i] = d * d;
     }
     this.heldSse = e;
     return this.note(e + this.options.lambda * objects.length);
@@ -318,7 +339,7 @@ class Fitter {
     if (this.perspective) {
       // Camera coordinates (x, y, depth) of the centre: (u·g·d, v·g·d, d). A sphere's box is its
       // ball's; a cube's or cylinder's the hull of its own box's 8 corners c + s·R(±1, ±1, ±1).
-      const d = (this.options.camera?.distance ?? 5) - o.z,
+      const d = this.distance - o.z,
         g = this.slope,
         cx = o.u * g * d,
         cy = o.v * g * d;
@@ -364,16 +385,20 @@ class Fitter {
     const a = this.box(objects[k]), b = this.box(o), size = this.options.size;
     const i0 = Math.max(0, Math.min(a[0], b[0])), i1 = Math.min(size - 1, Math.max(a[1], b[1]));
     const j0 = Math.max(0, Math.min(a[2], b[2])), j1 = Math.min(size - 1, Math.max(a[3], b[3]));
-    const trial = objects.slice();
-    trial[k] = o;
-    this.raster.drawWindow(this.scene(trial), this.scratch, i0, i1, j0, j1, trial.map((o) => o.R));
+    // The rest of the scene is drawn once (with its depths) while only object k moves; each trial
+    // copies its window and draws the moved object over it.
+    this.restFor(objects, k);
+    const { heldError, scratch, image, restImage } = this;
+    for (let i = i0; i <= i1; i++) {
+      for (let p = i * size + j0, end = i * size + j1; p <= end; p++) scratch[p] = restImage[p];
+    }
+    this.raster.drawOver(this.scene([o]), scratch, this.restDepth, i0, i1, j0, j1, [o.R], false);
     this.renders++;
-    const { held, scratch, image } = this;
     let delta = 0;
     for (let i = i0; i <= i1; i++) {
       for (let p = i * size + j0, end = i * size + j1; p <= end; p++) {
-        const dn = scratch[p] - image[p], dh = held[p] - image[p];
-        delta += dn * dn - dh * dh;
+        const dn = scratch[p] - image[p];
+        delta += dn * dn - heldError[p];
       }
     }
     this.window = [i0, i1, j0, j1];
@@ -381,13 +406,34 @@ class Fitter {
     return this.note(this.heldSse + delta + this.options.lambda * objects.length);
   }
   window: [number, number, number, number] = [0, -1, 0, -1];
+  /** The rendering, with depths, of the hypothesis `restOf` less object `restK`. */
+  readonly restImage: Float32Array;
+  readonly restDepth: Float64Array;
+  restOf: FitObject[] = [];
+  restK = -1;
+
+  /** Makes the rest rendering that of `objects` less object k, unless it already is. */
+  restFor(objects: FitObject[], k: number): void {
+    const held = this.restOf;
+    if (
+      this.restK === k && held.length === objects.length && objects.every((o, i) => i === k || o === held[i])
+    ) return;
+    const rest = objects.filter((_, i) => i !== k), n = this.options.size - 1;
+    this.restImage.fill(0), this.restDepth.fill(Infinity);
+    this.raster.drawOver(this.scene(rest), this.restImage, this.restDepth, 0, n, 0, n, rest.map((o) => o.R));
+    this.restOf = objects.slice(), this.restK = k;
+  }
   windowDelta = 0;
 
   /** Makes the last {@link tryMove}'s rendering the held one. */
   commit(): void {
     const [i0, i1, j0, j1] = this.window, size = this.options.size;
+    const { held, heldError, scratch, image } = this;
     for (let i = i0; i <= i1; i++) {
-      this.held.set(this.scratch.subarray(i * size + j0, i * size + j1 + 1), i * size + j0);
+      for (let p = i * size + j0, end = i * size + j1; p <= end; p++) {
+        const d = (held[p] = scratch[p]) - image[p];
+        heldError[p] = d * d;
+      }
     }
     this.heldSse += this.windowDelta;
   }

@@ -5,7 +5,19 @@
  * @module
  */
 import { AMBIENT, DEFAULT_SCALE, DIFFUSE, eulerZYX, Scene, Vec3 } from "./primitives.ts";
-import { CUBE, CYLINDER, EPS, Frame, pixelSpan, slabShade, SPHERE, Target } from "./raster.ts";
+import {
+  BODIES,
+  CUBE,
+  CYLINDER,
+  EPS,
+  Frame,
+  OCTAGON,
+  pixelSpan,
+  REACH,
+  slabShade,
+  SPHERE,
+  Target,
+} from "./raster.ts";
 
 /**
  * Perspective: every ray starts at the camera centre and passes through the pixel's point
@@ -23,70 +35,89 @@ export function drawPerspective(
   depth: Float32Array | undefined,
   offset: number,
 ): void {
-  const { size, xs, zbuf } = t;
+  const { size, xs, zbuf, writeDepth } = t;
   t.clearDepth();
   for (let k = 0; k < scene.length; k++) {
     const p = scene[k];
     const kind = p.type === "sphere" ? SPHERE : p.type === "cube" ? CUBE : CYLINDER;
     const s = p.scale ?? DEFAULT_SCALE;
+    const rel: Vec3 = [p.position[0] - fr.c[0], p.position[1] - fr.c[1], p.position[2] - fr.c[2]];
+    const g = fr.perspective; // x̃ per unit of image-plane x
+    // Camera coordinates (along r, u, f) of the centre. A ball of radius ρ around it, wholly in
+    // front, shows within x̃ ∈ (cx ± ρ) / ((cz ± ρ)·g), and likewise ỹ: skip it if that misses the window.
+    const cx = rel[0] * fr.r[0] + rel[1] * fr.r[1] + rel[2] * fr.r[2];
+    const cy = rel[0] * fr.u[0] + rel[1] * fr.u[1] + rel[2] * fr.u[2];
+    const cz = rel[0] * fr.f[0] + rel[1] * fr.f[1] + rel[2] * fr.f[2];
+    const rho = s * REACH[kind];
+    if (cz - rho > 1e-9) {
+      const near = (cz - rho) * g, far = (cz + rho) * g;
+      const xa = cx - rho, xb = cx + rho, ya = cy - rho, yb = cy + rho;
+      if (
+        t.misses(
+          Math.min(xa / near, xa / far),
+          Math.max(xb / near, xb / far),
+          Math.min(ya / near, ya / far),
+          Math.max(yb / near, yb / far),
+        )
+      ) continue;
+    }
     const R = t.matrices?.[k] ?? eulerZYX(p.rotation[0], p.rotation[1], p.rotation[2]);
     const rt = (v: Vec3, i: number) => R[i] * v[0] + R[3 + i] * v[1] + R[6 + i] * v[2]; // (Rᵀ v)_i
-    const rel: Vec3 = [p.position[0] - fr.c[0], p.position[1] - fr.c[1], p.position[2] - fr.c[2]];
     const Lx = rt(fr.l, 0), Ly = rt(fr.l, 1), Lz = rt(fr.l, 2); // n_world · l = n_local · (Rᵀ l)
     const dc: Vec3 = [-rel[0], -rel[1], -rel[2]];
     const Bx = rt(dc, 0) / s, By = rt(dc, 1) / s, Bz = rt(dc, 2) / s;
-    const g = fr.perspective; // x̃ per unit of image-plane x
     const Ax = rt(fr.r, 0) * g, Ay = rt(fr.r, 1) * g, Az = rt(fr.r, 2) * g;
     const Cx = rt(fr.u, 0) * g, Cy = rt(fr.u, 1) * g, Cz = rt(fr.u, 2) * g;
     const Fx = rt(fr.f, 0), Fy = rt(fr.f, 1), Fz = rt(fr.f, 2);
 
-    // Projected bounding box. Camera coordinates (along r, u, f) of the centre, and of the corners of
-    // a box around the primitive: its own [−1, 1]³ for a cube or cylinder (tight), the camera-aligned
-    // cube of side 2s for a sphere. When every corner is in front of the camera, x̃ = x / z of any point
-    // lies between the corners' extreme ratios (the projection of a box is the hull of its corners').
-    const cx = rel[0] * fr.r[0] + rel[1] * fr.r[1] + rel[2] * fr.r[2];
-    const cy = rel[0] * fr.u[0] + rel[1] * fr.u[1] + rel[2] * fr.u[2];
-    const cz = rel[0] * fr.f[0] + rel[1] * fr.f[1] + rel[2] * fr.f[2];
-    // The box's half-axes in camera coordinates: s·R e_k (a cube, a cylinder), s·e_k (a sphere).
-    const axis = (k: number): Vec3 =>
-      kind === SPHERE
-        ? [k === 0 ? s : 0, k === 1 ? s : 0, k === 2 ? s : 0]
-        : [s * rt(fr.r, k), s * rt(fr.u, k), s * rt(fr.f, k)];
-    const e0 = axis(0), e1 = axis(1), e2 = axis(2);
-    let xLo = Infinity, xHi = -Infinity, yLo = Infinity, yHi = -Infinity, zMin = Infinity, zMax = -Infinity;
-    for (let c = 0; c < 8; c++) {
-      const a = c & 1 ? 1 : -1, b = c & 2 ? 1 : -1, d = c & 4 ? 1 : -1;
-      const z = cz + a * e0[2] + b * e1[2] + d * e2[2];
-      const x = (cx + a * e0[0] + b * e1[0] + d * e2[0]) / z,
-        y = (cy + a * e0[1] + b * e1[1] + d * e2[1]) / z;
-      if (x < xLo) xLo = x;
-      if (x > xHi) xHi = x;
-      if (y < yLo) yLo = y;
-      if (y > yHi) yHi = y;
+    // The rows and, per row, the columns to scan: those within the projected hull of a convex body
+    // around the primitive (a cube's own corners, the octagonal prism around a cylinder, an octagonal
+    // prism along the view axis around a sphere). In camera coordinates (along r, u, f) a corner is
+    // centre + s·Σ_k p_k Rᵀ(r, u, f)_k; when every corner is in front of the camera, the image of the
+    // body is the hull of the corners' images x̃ = x / z (projection keeps convexity there).
+    const X = t.cornerX, Y = t.cornerY;
+    let n = 0, zMin = Infinity, zMax = -Infinity;
+    const corner = (x: number, y: number, z: number) => {
+      X[n] = x / (z * g), Y[n++] = y / (z * g);
       if (z < zMin) zMin = z;
       if (z > zMax) zMax = z;
+    };
+    if (kind === SPHERE) {
+      for (const d of [-s, s]) for (const [ox, oy] of OCTAGON) corner(cx + s * ox, cy + s * oy, cz + d);
+    } else {
+      const body = kind === CUBE ? BODIES.cube : BODIES.cylinder;
+      const r0 = Ax / g, r1 = Ay / g, r2 = Az / g, u0 = Cx / g, u1 = Cy / g, u2 = Cz / g; // Rᵀr, Rᵀu
+      for (let q = 0; q < body.length; q += 3) {
+        const a = body[q], b = body[q + 1], d = body[q + 2];
+        corner(
+          cx + s * (a * r0 + b * r1 + d * r2),
+          cy + s * (a * u0 + b * u1 + d * u2),
+          cz + s * (a * Fx + b * Fy + d * Fz),
+        );
+      }
     }
-    let j0 = 0, j1 = size - 1, i0 = 0, i1 = size - 1;
     if (zMax <= 0) continue; // wholly behind the camera
-    if (zMin > 1e-9) {
-      xLo /= g, xHi /= g, yLo /= g, yHi /= g;
-      [j0, j1] = pixelSpan(xs, xLo, xHi);
+    const hull = zMin > 1e-9; // else a corner is behind the pinhole: scan the whole window
+    let i0 = t.i0, i1 = t.i1;
+    if (hull && !t.scanAll) {
+      t.setHull(n);
       // Row i shows image-plane y = xs[size − 1 − i].
-      const [r0, r1] = pixelSpan(xs, yLo, yHi);
-      i0 = size - 1 - r1;
-      i1 = size - 1 - r0;
+      const [r0, r1] = pixelSpan(xs, t.hullYLo - 1e-7, t.hullYHi + 1e-7);
+      if (size - 1 - r1 > i0) i0 = size - 1 - r1;
+      if (size - 1 - r0 < i1) i1 = size - 1 - r0;
     }
-    if (j0 < t.j0) j0 = t.j0;
-    if (j1 > t.j1) j1 = t.j1;
-    if (i0 < t.i0) i0 = t.i0;
-    if (i1 > t.i1) i1 = t.i1;
-    if (j0 > j1 || i0 > i1) continue;
+    if (i0 > i1) continue;
 
     // One loop per kind, each with its intersection written out (calls per pixel into shared
     // intersection functions ran at ≈ 0.6× in bench:render). D = F + x̃A + ỹC per pixel, B fixed.
     const cB = Bx * Bx + By * By + Bz * Bz - 1, cXZ = Bx * Bx + Bz * Bz - 1;
     for (let i = i0; i <= i1; i++) {
       const y = xs[size - 1 - i];
+      let j0 = t.j0, j1 = t.j1;
+      if (hull) {
+        if (!t.rowSpan(y, j0, j1)) continue;
+        j0 = t.spanLo, j1 = t.spanHi;
+      }
       const rowX = Fx + y * Cx, rowY = Fy + y * Cy, rowZ = Fz + y * Cz;
       const rowOff = i * size;
       for (let j = j0; j <= j1; j++) {
@@ -161,7 +192,7 @@ export function drawPerspective(
         }
         const tWorld = tau * s, pix = rowOff + j;
         if (tWorld < zbuf[pix]) {
-          zbuf[pix] = tWorld;
+          if (writeDepth) zbuf[pix] = tWorld;
           image[offset + pix] = shade;
           if (ids) ids[offset + pix] = k;
           if (depth) depth[offset + pix] = tWorld;

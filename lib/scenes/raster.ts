@@ -27,7 +27,12 @@ export const NO_HIT = Infinity;
  */
 export class Target {
   readonly xs: Float64Array;
-  readonly zbuf: Float64Array;
+  /** The z-buffer: each pixel's nearest depth so far along the view axis (+∞: nothing drawn). */
+  zbuf: Float64Array;
+  /** When set, a render draws over the z-buffer as it stands instead of clearing it first. */
+  keepDepth = false;
+  /** When cleared, the z-buffer is only read: a hit is drawn where it lies nearer, and not recorded. */
+  writeDepth = true;
   i0 = 0;
   i1: number;
   j0 = 0;
@@ -40,8 +45,115 @@ export class Target {
     this.i1 = this.j1 = size - 1;
   }
 
-  /** Resets the z-buffer to "no hit" over the window (all of it when the window is the whole image). */
+  /** The corners of a body around the primitive being drawn, projected (image-plane coordinates). */
+  readonly cornerX = new Float64Array(16);
+  readonly cornerY = new Float64Array(16);
+  /** Their convex hull, counter-clockwise: `hullCount` vertices, x then y. */
+  readonly #hull = new Float64Array(64);
+  hullCount = 0;
+  /** The hull's lowest and highest image-plane y. */
+  hullYLo = 0;
+  hullYHi = 0;
+  readonly #order = new Int8Array(16);
+  /**
+   * Scan every pixel of the window instead of the hull's spans (the reference the spans must
+   * match: they only skip pixels that no ray hits).
+   */
+  scanAll = false;
+  /** The columns of the last {@link rowSpan}. */
+  spanLo = 0;
+  spanHi = -1;
+
+  /**
+   * The convex hull of the first n projected corners (Andrew's monotone chain). A primitive's
+   * silhouette lies within the projection of any convex body around it — the hull of that body's
+   * projected corners ({@link BODIES}) — so each row is scanned only over the hull's span
+   * ({@link rowSpan}) rather than the whole bounding box (a turned cube's hull is about ⅔ of its box).
+   */
+  setHull(n: number): void {
+    const x = this.cornerX, y = this.cornerY, o = this.#order, h = this.#hull;
+    for (let i = 0; i < n; i++) {
+      let k = i;
+      while (k > 0 && (x[o[k - 1]] > x[i] || (x[o[k - 1]] === x[i] && y[o[k - 1]] > y[i]))) {
+        o[k] = o[k - 1], k--;
+      }
+      o[k] = i;
+    }
+    // (h[m−1] − h[m−2]) × (p_i − h[m−2]) ≤ 0: no left turn at h[m−1], so it is not on the hull.
+    const right = (m: number, i: number) =>
+      (h[2 * m - 2] - h[2 * m - 4]) * (y[i] - h[2 * m - 3]) -
+          (h[2 * m - 1] - h[2 * m - 3]) * (x[i] - h[2 * m - 4]) <= 0;
+    let m = 0;
+    for (let q = 0; q < n; q++) { // the lower chain, left to right
+      const i = o[q];
+      while (m >= 2 && right(m, i)) m--;
+      h[2 * m] = x[i], h[2 * m + 1] = y[i], m++;
+    }
+    for (let q = n - 2, lower = m + 1; q >= 0; q--) { // the upper chain, right to left
+      const i = o[q];
+      while (m >= lower && right(m, i)) m--;
+      h[2 * m] = x[i], h[2 * m + 1] = y[i], m++;
+    }
+    m--; // the last point is the first
+    this.hullCount = m;
+    let lo = Infinity, hi = -Infinity;
+    for (let i = 0; i < n; i++) {
+      if (y[i] < lo) lo = y[i];
+      if (y[i] > hi) hi = y[i];
+    }
+    this.hullYLo = lo, this.hullYHi = hi;
+  }
+
+  /**
+   * The columns whose pixel centres on the row at image-plane height y lie within the hull (widened
+   * by a hair against rounding), clipped to [j0, j1], into `spanLo`..`spanHi`; false if none.
+   */
+  rowSpan(y: number, j0: number, j1: number): boolean {
+    if (this.scanAll) return (this.spanLo = j0, this.spanHi = j1, j0 <= j1);
+    // The hull's x-range over the band y ± margin (a tangent row, or an edge that rounding tilts a
+    // hair off the row, still yields the whole span the silhouette can reach there).
+    const h = this.#hull, m = this.hullCount, margin = 1e-7, ya = y - margin, yb = y + margin;
+    let lo = Infinity, hi = -Infinity;
+    for (let e = 0; e < m; e++) {
+      const f = e + 1 === m ? 0 : e + 1;
+      const x1 = h[2 * e], y1 = h[2 * e + 1], x2 = h[2 * f], y2 = h[2 * f + 1];
+      if ((y1 < ya && y2 < ya) || (y1 > yb && y2 > yb)) continue;
+      let xa = x1, xb = x2;
+      if (y1 !== y2) {
+        // The edge's part within the band: parameters (ya − y1)/(y2 − y1) and (yb − y1)/(y2 − y1), clipped to [0, 1].
+        const ta = (ya - y1) / (y2 - y1), tb = (yb - y1) / (y2 - y1);
+        const t0 = Math.max(0, Math.min(ta, tb)), t1 = Math.min(1, Math.max(ta, tb));
+        xa = x1 + t0 * (x2 - x1), xb = x1 + t1 * (x2 - x1);
+      }
+      if (xa < lo) lo = xa;
+      if (xb < lo) lo = xb;
+      if (xa > hi) hi = xa;
+      if (xb > hi) hi = xb;
+    }
+    const xs = this.xs, step = this.size > 1 ? xs[1] - xs[0] : 1;
+    const a = Math.ceil((lo - margin - xs[0]) / step), b = Math.floor((hi + margin - xs[0]) / step);
+    this.spanLo = a > j0 ? a : j0;
+    this.spanHi = b < j1 ? b : j1;
+    return this.spanLo <= this.spanHi;
+  }
+
+  /**
+   * Whether the image-plane rectangle [xLo, xHi] × [yLo, yHi] misses every pixel centre of the window
+   * (a primitive whose bound lies there is not drawn at all: a windowed render skips the rest).
+   */
+  misses(xLo: number, xHi: number, yLo: number, yHi: number): boolean {
+    if (this.scanAll) return false;
+    const xs = this.xs, last = this.size - 1, m = 1e-7;
+    return xHi < xs[this.j0] - m || xLo > xs[this.j1] + m || yHi < xs[last - this.i1] - m ||
+      yLo > xs[last - this.i0] + m;
+  }
+
+  /**
+   * Resets the z-buffer to "no hit" over the window (all of it when the window is the whole image),
+   * unless `keepDepth` is set.
+   */
   clearDepth(): void {
+    if (this.keepDepth) return;
     const { size, zbuf } = this;
     if (this.i0 === 0 && this.j0 === 0 && this.i1 === size - 1 && this.j1 === size - 1) zbuf.fill(NO_HIT);
     else {for (let i = this.i0; i <= this.i1; i++) {
@@ -49,6 +161,29 @@ export class Target {
       }}
   }
 }
+
+/** The radius of a ball around each kind's unit primitive: sphere 1, cube √3, cylinder √2. */
+export const REACH = [1, Math.sqrt(3), Math.sqrt(2)];
+
+/** 1 / cos 22.5°: the radius of the octagon around the unit circle (its sides touch the circle). */
+const OCTAGON_RADIUS = 1 / Math.cos(Math.PI / 8);
+/** The vertices of that octagon, (cos, sin) of 22.5° + k·45° times its radius. */
+export const OCTAGON: readonly (readonly [number, number])[] = Array.from({ length: 8 }, (_, k) => {
+  const a = Math.PI / 8 + (k * Math.PI) / 4;
+  return [OCTAGON_RADIUS * Math.cos(a), OCTAGON_RADIUS * Math.sin(a)] as const;
+});
+
+/**
+ * Convex bodies around a cube and a cylinder in their local frames, as corner lists (x, y, z, …):
+ * the cube itself (8 corners), and for a cylinder (axis y, radius 1, |y| ≤ 1) the octagonal prism
+ * around it (16). A sphere's body is built in camera axes instead (its rotation says nothing).
+ */
+export const BODIES: { readonly cube: Float64Array; readonly cylinder: Float64Array } = {
+  cube: Float64Array.from(
+    Array.from({ length: 8 }, (_, c) => [c & 1 ? 1 : -1, c & 2 ? 1 : -1, c & 4 ? 1 : -1]).flat(),
+  ),
+  cylinder: Float64Array.from([-1, 1].flatMap((y) => OCTAGON.flatMap(([x, z]) => [x, y, z]))),
+};
 
 export interface Frame {
   c: Vec3;

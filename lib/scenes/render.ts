@@ -51,7 +51,19 @@ import {
   vec3,
   VIEW_HALF_WIDTH,
 } from "./primitives.ts";
-import { CUBE, CYLINDER, EPS, Frame, NO_HIT, SPHERE, Target } from "./raster.ts";
+import {
+  BODIES,
+  CUBE,
+  CYLINDER,
+  EPS,
+  Frame,
+  NO_HIT,
+  OCTAGON,
+  pixelSpan,
+  REACH,
+  SPHERE,
+  Target,
+} from "./raster.ts";
 import { drawPerspective } from "./pinhole.ts";
 
 // ---------------------------------------------------------------- camera frame
@@ -155,19 +167,24 @@ function drawOrthographicScene(
   depth: Float32Array | undefined,
   offset: number,
 ): void {
-  const { size, xs, zbuf } = t;
+  const { size, xs, zbuf, writeDepth } = t;
   t.clearDepth();
-  const step = size > 1 ? xs[1] - xs[0] : 1;
-  const top = xs[size - 1]; // world y of row 0
   for (let k = 0; k < scene.length; k++) {
     const p = scene[k];
     const kind = p.type === "sphere" ? SPHERE : p.type === "cube" ? CUBE : CYLINDER;
     const s = p.scale ?? DEFAULT_SCALE;
+    const dc: Vec3 = [fr.c[0] - p.position[0], fr.c[1] - p.position[1], fr.c[2] - p.position[2]];
+    // The image-plane centre (x = r·(q − c), y = u·(q − c)); a ball of radius ρ around it shows
+    // within ±ρ of it: skip the primitive if that misses the window.
+    const px = -dc[0], py = -dc[1], pz = -dc[2]; // position − c
+    const cx = px * fr.r[0] + py * fr.r[1] + pz * fr.r[2];
+    const cy = px * fr.u[0] + py * fr.u[1] + pz * fr.u[2];
+    const rho = s * REACH[kind];
+    if (t.misses(cx - rho, cx + rho, cy - rho, cy + rho)) continue;
     const R = t.matrices?.[k] ?? eulerZYX(p.rotation[0], p.rotation[1], p.rotation[2]);
     // Local frame: p_local = Rᵀ (q − position) / s. For the ray q = c + x r + y u + t f:
     //   p_local = B + x·A + y·C + τ·D, with τ = t / s and D = Rᵀ f (unit).
     const rt = (v: Vec3, i: number) => R[i] * v[0] + R[3 + i] * v[1] + R[6 + i] * v[2];
-    const dc: Vec3 = [fr.c[0] - p.position[0], fr.c[1] - p.position[1], fr.c[2] - p.position[2]];
     const Bx = rt(dc, 0) / s, By = rt(dc, 1) / s, Bz = rt(dc, 2) / s;
     const Ax = rt(fr.r, 0) / s, Ay = rt(fr.r, 1) / s, Az = rt(fr.r, 2) / s;
     const Cx = rt(fr.u, 0) / s, Cy = rt(fr.u, 1) / s, Cz = rt(fr.u, 2) / s;
@@ -175,22 +192,27 @@ function drawOrthographicScene(
     // n_world · l = n_local · (Rᵀ l)
     const Lx = rt(fr.l, 0), Ly = rt(fr.l, 1), Lz = rt(fr.l, 2);
 
-    // Projected bounding box: the circle of a sphere, else the 8 corners of [−1, 1]³.
-    const px = -dc[0], py = -dc[1], pz = -dc[2]; // position − c
-    const cx = px * fr.r[0] + py * fr.r[1] + pz * fr.r[2];
-    const cy = px * fr.u[0] + py * fr.u[1] + pz * fr.u[2];
-    let hx = s, hy = s;
-    if (kind !== SPHERE) {
-      // Half-extent of the rotated box along r and u: s · Σ_i |(Rᵀ r)_i|.
-      hx = s * (Math.abs(Ax) + Math.abs(Ay) + Math.abs(Az)) * s;
-      hy = s * (Math.abs(Cx) + Math.abs(Cy) + Math.abs(Cz)) * s;
+    // The rows and, per row, the columns to scan: those within the projected hull of a convex body
+    // around the primitive — an octagon around a sphere's circle, a cube's own corners, the
+    // octagonal prism around a cylinder.
+    const X = t.cornerX, Y = t.cornerY;
+    let n = 0;
+    if (kind === SPHERE) {
+      for (const [ox, oy] of OCTAGON) X[n] = cx + s * ox, Y[n++] = cy + s * oy;
+    } else {
+      // A local corner p lands at s·Σ_k p_k (Rᵀr)_k from the centre along r, and (Rᵀr)_k = s·A_k.
+      const body = kind === CUBE ? BODIES.cube : BODIES.cylinder, ss = s * s;
+      for (let q = 0; q < body.length; q += 3) {
+        const a = body[q], b = body[q + 1], d = body[q + 2];
+        X[n] = cx + ss * (a * Ax + b * Ay + d * Az), Y[n++] = cy + ss * (a * Cx + b * Cy + d * Cz);
+      }
     }
-    const margin = 1e-9;
-    const j0 = Math.max(t.j0, Math.ceil((cx - hx - margin - xs[0]) / step));
-    const j1 = Math.min(t.j1, Math.floor((cx + hx + margin - xs[0]) / step));
-    const i0 = Math.max(t.i0, Math.ceil((top - (cy + hy + margin)) / step));
-    const i1 = Math.min(t.i1, Math.floor((top - (cy - hy - margin)) / step));
-    if (j0 > j1 || i0 > i1) continue;
+    t.setHull(n);
+    // Row i shows image-plane y = xs[size − 1 − i].
+    const [r0, r1] = pixelSpan(xs, t.hullYLo - 1e-7, t.hullYHi + 1e-7);
+    const i0 = t.scanAll ? t.i0 : Math.max(t.i0, size - 1 - r1),
+      i1 = t.scanAll ? t.i1 : Math.min(t.i1, size - 1 - r0);
+    if (i0 > i1) continue;
 
     // Constant shades: the cube face entered along each axis, the cylinder's entry cap.
     const sgn = (d: number) => (d > 0 ? 1 : d < 0 ? -1 : 0);
@@ -201,9 +223,10 @@ function drawOrthographicScene(
 
     for (let i = i0; i <= i1; i++) {
       const y = xs[size - 1 - i];
+      if (!t.rowSpan(y, t.j0, t.j1)) continue;
       const rowX = Bx + y * Cx, rowY = By + y * Cy, rowZ = Bz + y * Cz;
       const rowOff = i * size;
-      for (let j = j0; j <= j1; j++) {
+      for (let j = t.spanLo, jEnd = t.spanHi; j <= jEnd; j++) {
         const x = xs[j];
         const Px = rowX + x * Ax, Py = rowY + x * Ay, Pz = rowZ + x * Az;
         let tau = NO_HIT;
@@ -293,7 +316,7 @@ function drawOrthographicScene(
         const tWorld = tau * s;
         const pix = rowOff + j;
         if (tWorld < zbuf[pix]) {
-          zbuf[pix] = tWorld;
+          if (writeDepth) zbuf[pix] = tWorld;
           image[offset + pix] = shade;
           if (ids) ids[offset + pix] = k;
           if (depth) depth[offset + pix] = tWorld;
@@ -341,11 +364,13 @@ export class Rasteriser {
   readonly size: number;
   readonly #frame: Frame;
   readonly #target: Target;
-  constructor(options: RenderOptions) {
+  /** `scanAll`: test every pixel of the window rather than the spans of each primitive's hull (for tests). */
+  constructor(options: RenderOptions, { scanAll = false }: { scanAll?: boolean } = {}) {
     this.size = validateSize(options?.size);
     validateRenderOptionKeys(options);
     this.#frame = frameFor(options);
     this.#target = new Target(this.size);
+    this.#target.scanAll = scanAll;
   }
 
   /**
@@ -386,6 +411,41 @@ export class Rasteriser {
       t.i0 = t.j0 = 0;
       t.i1 = t.j1 = n - 1;
       t.matrices = undefined;
+    }
+  }
+
+  /**
+   * Draws `scene` over what `out` and `zbuf` already hold, in the window of rows i0..i1 and columns
+   * j0..j1 (clamped): a pixel takes a primitive's shade where it lies nearer than `zbuf` says, and
+   * `zbuf` its depth (along the view axis; +∞ where nothing is drawn). Start from `out` = 0 and
+   * `zbuf` = +∞ to render with depth; draw the rest of a scene first and one object over it, and
+   * the result is the whole scene's rendering (ties in depth aside). With `writeDepth` false `zbuf`
+   * is only read: each primitive is drawn where it lies nearer than `zbuf` says (for one primitive,
+   * the same image), and `zbuf` is left as it was.
+   */
+  drawOver(
+    scene: Scene,
+    out: Float32Array,
+    zbuf: Float64Array,
+    i0: number,
+    i1: number,
+    j0: number,
+    j1: number,
+    matrices?: readonly Float64Array[],
+    writeDepth = true,
+  ): void {
+    const t = this.#target, n = this.size, own = t.zbuf;
+    if (zbuf.length < n * n) throw new RangeError(`zbuf must hold ${n}×${n} values, got ${zbuf.length}`);
+    t.matrices = matrices;
+    t.zbuf = zbuf, t.keepDepth = true, t.writeDepth = writeDepth;
+    t.i0 = Math.max(0, i0), t.i1 = Math.min(n - 1, i1), t.j0 = Math.max(0, j0), t.j1 = Math.min(n - 1, j1);
+    try {
+      drawScene(scene, this.#frame, t, out, undefined, undefined, 0);
+    } finally {
+      t.i0 = t.j0 = 0;
+      t.i1 = t.j1 = n - 1;
+      t.matrices = undefined;
+      t.zbuf = own, t.keepDepth = false, t.writeDepth = true;
     }
   }
 }

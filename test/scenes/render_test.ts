@@ -457,3 +457,79 @@ Deno.test("Rasteriser: draw matches renderScene; drawWindow redraws just its win
     assert.deepEqual(out, full);
   }
 });
+
+Deno.test("hull spans skip only pixels no ray hits: aligned and tangent scenes draw as a scan of every pixel does", () => {
+  // Centres, turns and scales on grids that put silhouette edges and tangents on pixel centres.
+  const rng = new Rng(9), snap = (v: number, step: number) => Math.round(v / step) * step;
+  const types = ["sphere", "cube", "cylinder"] as const;
+  const scenes: Scene[] = Array.from(
+    { length: 150 },
+    () =>
+      Array.from({ length: 1 + Math.floor(rng.uniform(0, 3)) }, () =>
+        prim(
+          types[Math.floor(rng.uniform(0, 3))],
+          [0, 1, 2].map(() => snap(rng.uniform(-1.2, 1.2), 0.1) * (1 / 2)),
+          [0, 1, 2].map(() => snap(rng.uniform(-3.2, 3.2), Math.PI / 4)),
+          snap(rng.uniform(0.1, 0.6), 0.1),
+        )),
+  );
+  const cameras = [undefined, { yaw: 1, pitch: 0.7, distance: 3 }, {
+    yaw: Math.PI / 2,
+    pitch: 0,
+    distance: 5,
+  }, {
+    ...DEFAULT_CAMERA,
+    projection: "perspective" as const,
+  }];
+  for (const camera of cameras) {
+    for (const size of [33, 17]) {
+      const opts = { size, ...(camera ? { camera } : {}) };
+      const fast = new Rasteriser(opts), every = new Rasteriser(opts, { scanAll: true });
+      const a = new Float32Array(size * size), b = new Float32Array(size * size);
+      let hits = 0;
+      for (const scene of scenes) {
+        fast.draw(scene, a), every.draw(scene, b);
+        assert.deepEqual(a, b, `${JSON.stringify(scene)} at ${size}², camera ${JSON.stringify(camera)}`);
+        a.fill(0.5), b.fill(0.5);
+        fast.drawWindow(scene, a, 3, size - 6, 8, size - 2),
+          every.drawWindow(scene, b, 3, size - 6, 8, size - 2);
+        assert.deepEqual(a, b, "windowed");
+        hits += b.filter((v) => v > 0 && v !== 0.5).length;
+      }
+      assert.ok(hits > 1000, `the scenes cover pixels (${hits})`);
+    }
+  }
+});
+
+Deno.test("drawOver: the rest of a scene, then one object over it, is the scene; a read-only z-buffer is left as it was", () => {
+  const scene: Scene = [
+    prim("cube", [0.2, 0.1, 0.1], [0.4, 0.3, 0.2]),
+    prim("cylinder", [0.1, -0.1, -0.2], [1.1, 0.2, 0.5]),
+    prim("sphere", [0.3, 0, 0.3]),
+  ];
+  for (const camera of [undefined, { ...DEFAULT_CAMERA, projection: "perspective" as const }]) {
+    const opts = { size: 40, ...(camera ? { camera } : {}) };
+    const r = new Rasteriser(opts), full = renderScene(scene, opts);
+    for (let k = 0; k < 3; k++) {
+      const rest = scene.filter((_, i) => i !== k);
+      const image = new Float32Array(1600), zbuf = new Float64Array(1600).fill(Infinity);
+      r.drawOver(rest, image, zbuf, 0, 39, 0, 39);
+      const before = zbuf.slice();
+      const once = image.slice();
+      r.drawOver([scene[k]], once, zbuf, 5, 30, 0, 39, undefined, false);
+      assert.deepEqual(zbuf, before, "read-only z-buffer");
+      r.drawOver([scene[k]], image, zbuf, 5, 30, 0, 39);
+      assert.deepEqual(once, image, "read-only draws the same image for one object");
+      for (let p = 0; p < 1600; p++) {
+        const inside = p >= 5 * 40 && p < 31 * 40;
+        if (inside) assert.equal(image[p], full.image[p], `pixel ${p}`);
+        if (inside && Number.isFinite(full.depth[p])) close(zbuf[p], full.depth[p], 1e-5, `depth ${p}`);
+        else if (inside) assert.equal(zbuf[p], Infinity, `depth ${p}`);
+      }
+    }
+    assert.throws(
+      () => r.drawOver(scene, new Float32Array(1600), new Float64Array(10), 0, 39, 0, 39),
+      /zbuf must hold 40×40/,
+    );
+  }
+});
