@@ -113,10 +113,10 @@ export function drawPerspective(
     const cB = Bx * Bx + By * By + Bz * Bz - 1, cXZ = Bx * Bx + Bz * Bz - 1;
     for (let i = i0; i <= i1; i++) {
       const y = xs[size - 1 - i];
-      let j0 = t.j0, j1 = t.j1;
+      let j0 = t.j0, j1 = t.j1, inLo = 0, inHi = -1;
       if (hull) {
-        if (!t.rowSpan(y, j0, j1)) continue;
-        j0 = t.spanLo, j1 = t.spanHi;
+        if (!t.rowSpan(y, j0, j1, kind === CUBE)) continue;
+        j0 = t.spanLo, j1 = t.spanHi, inLo = t.innerLo, inHi = t.innerHi;
       }
       const rowX = Fx + y * Cx, rowY = Fy + y * Cy, rowZ = Fz + y * Cz;
       const rowOff = i * size;
@@ -124,7 +124,26 @@ export function drawPerspective(
         const x = xs[j];
         const Dx = rowX + x * Ax, Dy = rowY + x * Ay, Dz = rowZ + x * Az;
         let tau: number, shade: number; // the entry point's ray parameter and its shade
-        if (kind === SPHERE) {
+        if (j >= inLo && j <= inHi) {
+          // Well inside a cube's silhouette the ray hits: only the entry parameter is needed, the
+          // largest of the slabs' entries (each the same quotient as below).
+          let tn = -Infinity, face = -1;
+          if (!(Math.abs(Dx) < EPS)) {
+            const lo = (Dx > 0 ? -1 - Bx : 1 - Bx) / Dx;
+            if (lo > tn) tn = lo, face = 0;
+          }
+          if (!(Math.abs(Dy) < EPS)) {
+            const lo = (Dy > 0 ? -1 - By : 1 - By) / Dy;
+            if (lo > tn) tn = lo, face = 1;
+          }
+          if (!(Math.abs(Dz) < EPS)) {
+            const lo = (Dz > 0 ? -1 - Bz : 1 - Bz) / Dz;
+            if (lo > tn) tn = lo, face = 2;
+          }
+          if (!(tn > 0)) continue;
+          tau = tn;
+          shade = face === 0 ? slabShade(Dx, Lx) : face === 1 ? slabShade(Dy, Ly) : slabShade(Dz, Lz);
+        } else if (kind === SPHERE) {
           // |B + τD|² = 1  →  τ = (−b − √(b² − a·c)) / a, a = |D|², b = B·D, c = |B|² − 1
           const a = Dx * Dx + Dy * Dy + Dz * Dz, b = Bx * Dx + By * Dy + Bz * Dz;
           const disc = b * b - a * cB;

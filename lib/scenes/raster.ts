@@ -60,9 +60,11 @@ export class Target {
    * match: they only skip pixels that no ray hits).
    */
   scanAll = false;
-  /** The columns of the last {@link rowSpan}. */
+  /** The columns of the last {@link rowSpan}, and those of them well inside the hull. */
   spanLo = 0;
   spanHi = -1;
+  innerLo = 0;
+  innerHi = -1;
 
   /**
    * The convex hull of the first n projected corners (Andrew's monotone chain). A primitive's
@@ -106,17 +108,36 @@ export class Target {
 
   /**
    * The columns whose pixel centres on the row at image-plane height y lie within the hull (widened
-   * by a hair against rounding), clipped to [j0, j1], into `spanLo`..`spanHi`; false if none.
+   * by a hair against rounding), clipped to [j0, j1], into `spanLo`..`spanHi`; false if none. With
+   * `inner`, also those at least {@link INNER} inside it, into `innerLo`..`innerHi` (empty: lo > hi):
+   * where the hull is the silhouette (a cube's), every ray there hits.
    */
-  rowSpan(y: number, j0: number, j1: number): boolean {
+  rowSpan(y: number, j0: number, j1: number, inner = false): boolean {
+    this.innerLo = 0, this.innerHi = -1;
     if (this.scanAll) return (this.spanLo = j0, this.spanHi = j1, j0 <= j1);
     // The hull's x-range over the band y ± margin (a tangent row, or an edge that rounding tilts a
-    // hair off the row, still yields the whole span the silhouette can reach there).
+    // hair off the row, still yields the whole span the silhouette can reach there); and, for the
+    // inner span, its x-ranges on the rows y ± INNER (the range is convex below and concave above in
+    // y, so the square of half-side INNER around a point is inside when its corners are).
     const h = this.#hull, m = this.hullCount, margin = 1e-7, ya = y - margin, yb = y + margin;
-    let lo = Infinity, hi = -Infinity;
+    const yA = y - INNER, yB = y + INNER;
+    let lo = Infinity, hi = -Infinity, loA = Infinity, hiA = -Infinity, loB = Infinity, hiB = -Infinity;
     for (let e = 0; e < m; e++) {
       const f = e + 1 === m ? 0 : e + 1;
       const x1 = h[2 * e], y1 = h[2 * e + 1], x2 = h[2 * f], y2 = h[2 * f + 1];
+      if (inner && y1 !== y2) {
+        const ylo = y1 < y2 ? y1 : y2, yhi = y1 < y2 ? y2 : y1, slope = (x2 - x1) / (y2 - y1);
+        if (yA >= ylo && yA <= yhi) {
+          const x = x1 + (yA - y1) * slope;
+          if (x < loA) loA = x;
+          if (x > hiA) hiA = x;
+        }
+        if (yB >= ylo && yB <= yhi) {
+          const x = x1 + (yB - y1) * slope;
+          if (x < loB) loB = x;
+          if (x > hiB) hiB = x;
+        }
+      }
       if ((y1 < ya && y2 < ya) || (y1 > yb && y2 > yb)) continue;
       let xa = x1, xb = x2;
       if (y1 !== y2) {
@@ -134,6 +155,12 @@ export class Target {
     const a = Math.ceil((lo - margin - xs[0]) / step), b = Math.floor((hi + margin - xs[0]) / step);
     this.spanLo = a > j0 ? a : j0;
     this.spanHi = b < j1 ? b : j1;
+    if (inner && loA <= hiA && loB <= hiB) {
+      const l = Math.ceil(((loA > loB ? loA : loB) + INNER - xs[0]) / step);
+      const r = Math.floor(((hiA < hiB ? hiA : hiB) - INNER - xs[0]) / step);
+      this.innerLo = l > this.spanLo ? l : this.spanLo;
+      this.innerHi = r < this.spanHi ? r : this.spanHi;
+    }
     return this.spanLo <= this.spanHi;
   }
 
@@ -164,6 +191,13 @@ export class Target {
 
 /** The radius of a ball around each kind's unit primitive: sphere 1, cube √3, cylinder √2. */
 export const REACH = [1, Math.sqrt(3), Math.sqrt(2)];
+
+/**
+ * How far inside a cube's silhouette (image-plane units; a pixel is 0.05 at 64²) a pixel centre must
+ * lie to be drawn without its hit test: there the slabs' exit parameters cannot come out below the
+ * entry's by rounding (their gap grows with the distance, against rounding of order 1e-15).
+ */
+export const INNER = 1e-6;
 
 /** 1 / cos 22.5°: the radius of the octagon around the unit circle (its sides touch the circle). */
 const OCTAGON_RADIUS = 1 / Math.cos(Math.PI / 8);

@@ -223,15 +223,33 @@ function drawOrthographicScene(
 
     for (let i = i0; i <= i1; i++) {
       const y = xs[size - 1 - i];
-      if (!t.rowSpan(y, t.j0, t.j1)) continue;
+      if (!t.rowSpan(y, t.j0, t.j1, kind === CUBE)) continue;
       const rowX = Bx + y * Cx, rowY = By + y * Cy, rowZ = Bz + y * Cz;
-      const rowOff = i * size;
+      const rowOff = i * size, inLo = t.innerLo, inHi = t.innerHi;
       for (let j = t.spanLo, jEnd = t.spanHi; j <= jEnd; j++) {
         const x = xs[j];
         const Px = rowX + x * Ax, Py = rowY + x * Ay, Pz = rowZ + x * Az;
         let tau = NO_HIT;
         let shade = 0;
-        if (kind === SPHERE) {
+        if (j >= inLo && j <= inHi) {
+          // Well inside a cube's silhouette the ray hits: only the entry parameter is needed, the
+          // largest of the slabs' entries (each the same quotient as below: −1 − P_k over a positive D_k).
+          let tn = -Infinity;
+          if (!(Math.abs(Dx) < EPS)) {
+            const lo = (Dx > 0 ? -1 - Px : 1 - Px) / Dx;
+            if (lo > tn) tn = lo, shade = shadeX;
+          }
+          if (!(Math.abs(Dy) < EPS)) {
+            const lo = (Dy > 0 ? -1 - Py : 1 - Py) / Dy;
+            if (lo > tn) tn = lo, shade = shadeY;
+          }
+          if (!(Math.abs(Dz) < EPS)) {
+            const lo = (Dz > 0 ? -1 - Pz : 1 - Pz) / Dz;
+            if (lo > tn) tn = lo, shade = shadeZ;
+          }
+          if (!(tn > 0)) continue;
+          tau = tn;
+        } else if (kind === SPHERE) {
           // |P + τD|² = 1  →  τ = −b − √(b² − c), b = P·D, c = |P|² − 1
           const b = Px * Dx + Py * Dy + Pz * Dz;
           const disc = b * b - (Px * Px + Py * Py + Pz * Pz - 1);
