@@ -1,8 +1,11 @@
 /**
  * What both cameras' raster loops share: the kinds of primitive, the per-size pixel grid, z-buffer
- * and drawing window, the camera frame a render uses, a slab face's shade, and pixel spans. (Each loop
- * writes its ray–primitive intersections out in full: calls per pixel into shared functions ran at
- * ≈ 0.6× in `bench:render`.)
+ * and drawing window, the camera frame a render uses, a slab face's shade, pixel spans, and the row
+ * spans of a primitive's projected hull. A loop tests only the pixels within the hull of a convex body
+ * around the primitive (its own corners for a cube, an octagonal prism for a cylinder, an octagon for
+ * a sphere), and a primitive whose bounding ball misses the window not at all: the images are the same,
+ * bit for bit, as a scan of every pixel gives. (Each loop writes its ray–primitive intersections out in
+ * full: calls per pixel into shared functions ran at ≈ 0.6× in `bench:render`.)
  *
  * @example
  * ```ts
@@ -10,6 +13,10 @@
  * const t = new Target(64);
  * pixelSpan(t.xs, -0.1, 0.1); // [30, 33]: the pixel centres within ±0.1
  * slabShade(-1, 1); // 1: a face seen head-on, lit from the camera
+ * // A square's hull: the row through its middle spans the columns within ±0.5.
+ * [[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]].forEach(([x, y], i) => (t.cornerX[i] = x, t.cornerY[i] = y));
+ * t.setHull(4);
+ * t.rowSpan(0, 0, 63); // true: columns t.spanLo..t.spanHi
  * ```
  * @module
  */

@@ -19,7 +19,7 @@
  * Each ray is intersected analytically in the primitive's local frame. Because the camera
  * is orthographic the local ray direction is the same for every pixel and the local origin
  * is affine in the pixel's image-plane coordinates, so a primitive costs a few
- * multiply-adds per pixel of its projected bounding box and nothing elsewhere.
+ * multiply-adds per pixel within its projected hull (see `raster.ts`) and nothing elsewhere.
  *
  * @example
  * ```ts
