@@ -108,11 +108,115 @@ export function failureRate(costs: number[], counts: number[], lambda: number): 
 const CHUNK = 8;
 
 /**
- * {@link fitImages} over `threads` Web Workers (`fit_worker.ts`). The images go out in chunks of a
- * few, each to the next worker free (fits differ in cost by tenfold, so equal shares would leave one
- * worker waiting on the other); the fits are those of one thread, image for image (each image's fit
- * depends on nothing else). `msPerImage` is the wall time over all images. `threads` 1 runs here,
- * no worker.
+ * Web Workers (`fit_worker.ts`) that fit images, kept for as many calls as their owner makes: a
+ * refinement fits its calibration scenes at every λ and then its test scenes, and workers that stay
+ * up keep the code their first fits compiled (new workers start cold, and on this machine a new pair
+ * took about as long for 60 images as one warm thread). {@link close} ends them.
+ *
+ * @example
+ * ```ts
+ * import { FitPool } from "./fit_images.ts";
+ * const pool = new FitPool(2);
+ * try {
+ *   const fits = await pool.fit(new Float32Array(32 * 32 * 2), 2, [[{ objects: [] }], [{ objects: [] }]], { size: 32, lambda: 2, budget: 200 }, 3);
+ *   fits.predictions.length; // 2
+ * } finally {
+ *   pool.close();
+ * }
+ * ```
+ */
+export class FitPool {
+  readonly threads: number;
+  #workers: Worker[] = [];
+  constructor(threads: number) {
+    if (!(Number.isInteger(threads) && threads >= 1)) {
+      throw new RangeError(`threads must be an integer ≥ 1, got ${threads}`);
+    }
+    this.threads = threads;
+  }
+
+  /**
+   * {@link fitImages} over the pool's workers. The images go out in chunks of a few, each to the next
+   * worker free (fits differ in cost by tenfold, so equal shares would leave one worker waiting on the
+   * other); the fits are those of one thread, image for image (each image's fit depends on nothing
+   * else). `msPerImage` is the wall time over all images. One thread, or a single chunk, runs here.
+   */
+  async fit(
+    images: Float32Array,
+    n: number,
+    starts: FitStart[][],
+    options: FitOptions,
+    slots: number,
+  ): Promise<FitSet> {
+    const workers = Math.min(this.threads, Math.max(1, Math.ceil(n / CHUNK)));
+    if (workers === 1) return fitImages(images, n, starts, options, slots);
+    const px = options.size * options.size, t0 = performance.now();
+    if (images.length < n * px) {
+      throw new RangeError(`images must hold ${n} images of ${options.size}×${options.size}`);
+    }
+    while (this.#workers.length < workers) {
+      this.#workers.push(new Worker(new URL("./fit_worker.ts", import.meta.url).href, { type: "module" }));
+    }
+    const chunks: FitSet[] = [];
+    let next = 0;
+    try {
+      await Promise.all(
+        this.#workers.slice(0, workers).map((worker, r) =>
+          new Promise<void>((resolve, reject) => {
+            let at = 0;
+            const send = () => {
+              if (next >= n) return resolve();
+              at = next;
+              const hi = Math.min(n, at + CHUNK);
+              next = hi;
+              worker.postMessage({
+                images: images.slice(at * px, hi * px),
+                n: hi - at,
+                starts: starts.slice(at, hi),
+                options,
+                slots,
+              });
+            };
+            worker.onmessage = (e: MessageEvent<{ fits?: FitSet; error?: string }>) => {
+              if (!e.data.fits) {
+                next = n; // the other workers stop after their chunk
+                return reject(new Error(`refinement worker ${r}: ${e.data.error}`));
+              }
+              chunks[at / CHUNK] = e.data.fits;
+              send();
+            };
+            worker.onerror = (e) => {
+              next = n;
+              e.preventDefault();
+              reject(new Error(`refinement worker ${r}: ${e.message}`));
+            };
+            send();
+          })
+        ),
+      );
+    } catch (err) {
+      this.close(); // a worker that failed is not reused
+      throw err;
+    }
+    return {
+      predictions: chunks.flatMap((p) => p.predictions),
+      costs: chunks.flatMap((p) => p.costs),
+      renders: chunks.flatMap((p) => p.renders),
+      traces: chunks.flatMap((p) => p.traces),
+      msPerImage: (performance.now() - t0) / Math.max(1, n),
+    };
+  }
+
+  /** Ends the workers (a later {@link fit} starts new ones). */
+  close(): void {
+    for (const w of this.#workers) w.terminate();
+    this.#workers = [];
+  }
+}
+
+/**
+ * {@link fitImages} over `threads` Web Workers started for this call alone (see {@link FitPool},
+ * which keeps them for many calls). `threads` 1 runs here, no worker.
  */
 export async function fitImagesParallel(
   images: Float32Array,
@@ -122,64 +226,10 @@ export async function fitImagesParallel(
   slots: number,
   threads: number,
 ): Promise<FitSet> {
-  if (!(Number.isInteger(threads) && threads >= 1)) {
-    throw new RangeError(`threads must be an integer ≥ 1, got ${threads}`);
+  const pool = new FitPool(threads);
+  try {
+    return await pool.fit(images, n, starts, options, slots);
+  } finally {
+    pool.close();
   }
-  const workers = Math.min(threads, Math.max(1, Math.ceil(n / CHUNK)));
-  if (workers === 1) return fitImages(images, n, starts, options, slots);
-  const px = options.size * options.size, t0 = performance.now();
-  if (images.length < n * px) {
-    throw new RangeError(`images must hold ${n} images of ${options.size}×${options.size}`);
-  }
-  const chunks: FitSet[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: workers }, (_, r) => {
-      const worker = new Worker(new URL("./fit_worker.ts", import.meta.url).href, { type: "module" });
-      return new Promise<void>((resolve, reject) => {
-        let at = 0;
-        const send = () => {
-          if (next >= n) {
-            worker.terminate();
-            resolve();
-            return;
-          }
-          at = next;
-          const hi = Math.min(n, at + CHUNK);
-          next = hi;
-          worker.postMessage({
-            images: images.slice(at * px, hi * px),
-            n: hi - at,
-            starts: starts.slice(at, hi),
-            options,
-            slots,
-          });
-        };
-        worker.onmessage = (e: MessageEvent<{ fits?: FitSet; error?: string }>) => {
-          if (!e.data.fits) {
-            next = n; // the other workers stop after their chunk
-            worker.terminate();
-            reject(new Error(`refinement worker ${r}: ${e.data.error}`));
-            return;
-          }
-          chunks[at / CHUNK] = e.data.fits;
-          send();
-        };
-        worker.onerror = (e) => {
-          next = n;
-          worker.terminate();
-          e.preventDefault();
-          reject(new Error(`refinement worker ${r}: ${e.message}`));
-        };
-        send();
-      });
-    }),
-  );
-  return {
-    predictions: chunks.flatMap((p) => p.predictions),
-    costs: chunks.flatMap((p) => p.costs),
-    renders: chunks.flatMap((p) => p.renders),
-    traces: chunks.flatMap((p) => p.traces),
-    msPerImage: (performance.now() - t0) / Math.max(1, n),
-  };
 }

@@ -39,7 +39,7 @@ import {
   countAccuracy,
   failureRate,
   FIT_LAMBDAS,
-  fitImagesParallel,
+  FitPool,
   type FitSet,
 } from "./fit_images.ts";
 
@@ -585,25 +585,32 @@ export async function refineSet(
     maxObjects: c.maxPrimitives,
   });
   const counts = trueCounts(cal);
+  // One pool of workers for every λ and the test scenes: they stay warm from one call to the next.
+  const pool = new FitPool(c.refineThreads);
   const fit = (
     d: SlotDataset,
     n: number,
     starts: FitStart[][],
     l: number,
-  ) => fitImagesParallel(d.images, n, starts, options(l), c.maxPrimitives, c.refineThreads);
+  ) => pool.fit(d.images, n, starts, options(l), c.maxPrimitives);
   const byLambda = new Map<number, SlotPrediction[][]>();
-  for (const l of FIT_LAMBDAS) {
-    const fits = await fit(cal, cal.n, calStarts, l);
-    onLog(
-      `refinement: λ ${l} on ${cal.n} calibration scenes: count ${
-        countAccuracy(fits.predictions, counts).toFixed(3)
-      }, ${fits.msPerImage.toFixed(1)} ms / image`,
-    );
-    byLambda.set(l, fits.predictions);
+  let fits: FitSet, lambda: number;
+  try {
+    for (const l of FIT_LAMBDAS) {
+      const fits = await fit(cal, cal.n, calStarts, l);
+      onLog(
+        `refinement: λ ${l} on ${cal.n} calibration scenes: count ${
+          countAccuracy(fits.predictions, counts).toFixed(3)
+        }, ${fits.msPerImage.toFixed(1)} ms / image`,
+      );
+      byLambda.set(l, fits.predictions);
+    }
+    ({ lambda } = calibrateFitLambda((l) => byLambda.get(l)!, counts));
+    onLog(`refinement: λ ${lambda} chosen; fitting ${test.n} test scenes …`);
+    fits = await fit(test, test.n, testStarts, lambda);
+  } finally {
+    pool.close();
   }
-  const { lambda } = calibrateFitLambda((l) => byLambda.get(l)!, counts);
-  onLog(`refinement: λ ${lambda} chosen; fitting ${test.n} test scenes …`);
-  const fits = await fit(test, test.n, testStarts, lambda);
   const metrics = scoreScenes(test.scenes, fits.predictions, "hungarian");
   const scores: RefinedScores = {
     count_acc: metrics.count_acc,

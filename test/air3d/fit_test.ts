@@ -6,7 +6,13 @@ import {
   fromPredictions,
   toPredictions,
 } from "../../lib/air3d/fit.ts";
-import { calibrateFitLambda, failureRate, fitImages, fitImagesParallel } from "../../lib/air3d/fit_images.ts";
+import {
+  calibrateFitLambda,
+  failureRate,
+  fitImages,
+  fitImagesParallel,
+  FitPool,
+} from "../../lib/air3d/fit_images.ts";
 import {
   DEFAULT_CAMERA,
   eulerZYX,
@@ -187,6 +193,25 @@ Deno.test("fitImagesParallel: two workers taking chunks as they free up give the
   assert.deepEqual(two.predictions, one.predictions);
   assert.deepEqual(two.costs, one.costs);
   assert.deepEqual(two.renders, one.renders);
+  // A pool keeps its workers from call to call (a refinement's every λ, then its test scenes).
+  const pool = new FitPool(2);
+  try {
+    for (const lambda of [2, 5]) {
+      const again = await pool.fit(images, scenes.length, starts, { ...options, lambda }, 3);
+      const here = fitImages(images, scenes.length, starts, { ...options, lambda }, 3);
+      assert.deepEqual(again.predictions, here.predictions);
+      assert.deepEqual(again.costs, here.costs);
+    }
+    // A worker's error reaches the caller, and the pool starts afresh after it.
+    await assert.rejects(
+      pool.fit(images, scenes.length, starts, { ...options, budget: 0 }, 3),
+      /refinement worker \d: budget must be an integer ≥ 1, got 0/,
+    );
+    assert.deepEqual((await pool.fit(images, 9, starts, options, 3)).costs, one.costs.slice(0, 9));
+  } finally {
+    pool.close();
+  }
+  assert.throws(() => new FitPool(0), /threads must be an integer ≥ 1, got 0/);
 });
 
 Deno.test("fit errors name the option and what is allowed", () => {
