@@ -19,7 +19,8 @@
  * - **a screen of turns** after the first polish: each cube or cylinder with error left in its box
  *   is tried in its dense set of rotations (below) at its centre, one windowed render each, and the
  *   best polished, kept if C falls (a pose the network got far wrong — a cylinder seen end-on read
- *   as lying down — is beyond the polish's reach);
+ *   as lying down — is beyond the polish's reach); under perspective a cylinder's mirror image is
+ *   tried first;
  * - **discrete moves**, each followed by a polish and kept only if C falls: *births* — the network's
  *   own weaker proposals, then every type in a few orientations where the squared residual, summed
  *   over an object-sized window, is largest (screened by a short polish of the newcomer's centre,
@@ -720,12 +721,22 @@ export function fitScene(
   const sse = () => c - options.lambda * objects.length;
   // A turn the network got far wrong (a cylinder seen end-on read as lying down), which the polish
   // cannot leave: each cube or cylinder with more than SCREEN_AT of error in its box is tried in its
-  // dense turns at its polished centre, and the best of them polished, kept if C falls.
-  move = "type";
+  // dense turns at its polished centre, and the best of them polished, kept if C falls. Under
+  // perspective a cylinder first tries its mirror image: a pose 60–75° off polishes into the mirror
+  // basin (its outline nearly the true one's), where the dense turns near the truth score worse than
+  // the wrong pose until each is polished in full.
   for (let k = 0; options.moves !== false && k < objects.length && !f.spent; k++) {
     if (PRIMITIVE_TYPES[objects[k].type] === "sphere") continue;
     f.cost(objects);
     if (f.boxResidual(objects, k) <= SCREEN_AT) continue;
+    if (f.perspective && PRIMITIVE_TYPES[objects[k].type] === "cylinder") {
+      move = "mirror";
+      if (accept(withObject(objects, k, mirrored(objects[k])), COARSE, [k])) {
+        f.cost(objects);
+        if (f.boxResidual(objects, k) <= SCREEN_AT) continue;
+      }
+    }
+    move = "type";
     const [trial, tc] = f.reposed(objects, k, objects[k].type, 1);
     if (tc < c) accept(trial, COARSE, [k]);
   }
@@ -786,16 +797,10 @@ export function fitScene(
         }
       }
       move = "mirror";
-      // Mirror flips: the object reflected through the image plane, R ↦ M R M with M = diag(1, 1, −1)
-      // (a cube or cylinder and its mirror image have the same outline in this view; only which
-      // faces and caps face the camera tells them apart — a Necker reversal no small turn reaches).
+      // Mirror flips (`mirrored`: the object reflected through the image plane).
       for (let k = 0; k < objects.length && !f.spent; k++) {
         if (PRIMITIVE_TYPES[objects[k].type] === "sphere") continue;
-        const R = objects[k].R.slice();
-        for (const i of [2, 5, 6, 7]) R[i] = -R[i];
-        const trial = objects.slice();
-        trial[k] = { ...objects[k], R };
-        if (accept(trial, COARSE, [k])) changed = true;
+        if (accept(withObject(objects, k, mirrored(objects[k])), COARSE, [k])) changed = true;
       }
       move = "swap";
       // Depth swaps of overlapping objects (orthographic: occlusion is all that shows depth).
@@ -824,6 +829,25 @@ export function fitScene(
     trace: f.trace,
     ...(options.record ? { steps } : {}),
   };
+}
+
+/**
+ * An object reflected through the image plane, R ↦ M R M with M = diag(1, 1, −1): a cube or cylinder
+ * and its mirror image have the same outline under the orthographic camera (nearly the same under
+ * perspective); only which faces and caps face the camera tells them apart — a Necker reversal no
+ * small turn reaches.
+ */
+export function mirrored(o: FitObject): FitObject {
+  const R = o.R.slice();
+  for (const i of [2, 5, 6, 7]) R[i] = -R[i];
+  return { ...o, R };
+}
+
+/** `objects` with object k replaced by `o` (a new array). */
+function withObject(objects: FitObject[], k: number, o: FitObject): FitObject[] {
+  const trial = objects.slice();
+  trial[k] = o;
+  return trial;
 }
 
 /** A proposal to fit from: the starting hypothesis and the weaker candidates tried as births first. */
