@@ -36,9 +36,9 @@
  * polish, so that its gates see the error a right pose leaves (near 0) rather than the coarse
  * search's; moves other than births are tried only while more than λ of squared error is left,
  * rebirths only while more than 4λ is.
- * Every render is counted; `budget` caps them per image. A render of a moved object draws only that
- * object, over the rest of the hypothesis drawn once with its depths (`Rasteriser.drawOver`), in the
- * window its old and new places can cover. {@link fitFromStarts} restarts the whole
+ * Every hypothesis rendered is counted; `budget` caps them per image. A trial move renders only the
+ * moved object, over the rest of the hypothesis (drawn once with its depths while that object moves,
+ * and not counted: `Rasteriser.drawOver`), in the window its old and new places can cover. {@link fitFromStarts} restarts the whole
  * search from other proposals while a fit leaves more than λ unexplained, and keeps the best.
  *
  * @example
