@@ -419,11 +419,30 @@ export class Rasteriser {
     j1: number,
     matrices?: readonly Float64Array[],
   ): void {
+    this.#drawIn(scene, out, i0, i1, j0, j1, matrices, (t, n) => {
+      for (let i = t.i0; i <= t.i1; i++) out.fill(0, i * n + t.j0, i * n + t.j1 + 1);
+    });
+  }
+
+  /**
+   * Draws `scene` into `out` within the window (clamped; `prepare` runs once it is set), then resets
+   * the target's window and matrices whatever happens.
+   */
+  #drawIn(
+    scene: Scene,
+    out: Float32Array,
+    i0: number,
+    i1: number,
+    j0: number,
+    j1: number,
+    matrices: readonly Float64Array[] | undefined,
+    prepare?: (t: Target, n: number) => void,
+  ): void {
     const t = this.#target, n = this.size;
     t.matrices = matrices;
     t.i0 = Math.max(0, i0), t.i1 = Math.min(n - 1, i1), t.j0 = Math.max(0, j0), t.j1 = Math.min(n - 1, j1);
-    for (let i = t.i0; i <= t.i1; i++) out.fill(0, i * n + t.j0, i * n + t.j1 + 1);
     try {
+      prepare?.(t, n);
       drawScene(scene, this.#frame, t, out, undefined, undefined, 0);
     } finally {
       t.i0 = t.j0 = 0;
@@ -454,15 +473,10 @@ export class Rasteriser {
   ): void {
     const t = this.#target, n = this.size, own = t.zbuf;
     if (zbuf.length < n * n) throw new RangeError(`zbuf must hold ${n}×${n} values, got ${zbuf.length}`);
-    t.matrices = matrices;
     t.zbuf = zbuf, t.keepDepth = true, t.writeDepth = writeDepth;
-    t.i0 = Math.max(0, i0), t.i1 = Math.min(n - 1, i1), t.j0 = Math.max(0, j0), t.j1 = Math.min(n - 1, j1);
     try {
-      drawScene(scene, this.#frame, t, out, undefined, undefined, 0);
+      this.#drawIn(scene, out, i0, i1, j0, j1, matrices);
     } finally {
-      t.i0 = t.j0 = 0;
-      t.i1 = t.j1 = n - 1;
-      t.matrices = undefined;
       t.zbuf = own, t.keepDepth = false, t.writeDepth = true;
     }
   }
