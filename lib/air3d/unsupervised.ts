@@ -273,6 +273,8 @@ export class UnsupervisedGuide {
   readonly lik: RenderLikelihood;
   readonly baseline: Baseline;
   readonly normalizer = new SignalNormalizer(0.9);
+  /** z_pres's own normaliser: its signal is ℓ less the present objects' KL (several objects only). */
+  readonly presenceNormalizer = new SignalNormalizer(0.9);
   readonly opt: AdamW;
   /** Running mean and std of ℓ = log p(x | z), the units the baseline regresses in. */
   #signal = { mean: 0, std: 1, started: false };
@@ -304,7 +306,8 @@ export class UnsupervisedGuide {
       ...(options.camera ? { camera: options.camera } : {}),
     });
     const pooled = (options.size / 2) ** 2;
-    this.baseline = new Baseline(rng.child("baseline"), pooled, 1, 64);
+    // b(x) regresses ℓ (the type's signal) and, with several objects, ℓ − Σ KL (z_pres's).
+    this.baseline = new Baseline(rng.child("baseline"), pooled, steps > 1 ? 2 : 1, 64);
     const all = new Params(rng.child("all"));
     for (const p of [net.params, this.baseline.params]) {
       for (const [k, v] of p.vars) all.vars.set(k, v);
@@ -350,6 +353,7 @@ export class UnsupervisedGuide {
     // repeats it (the same numbers) with the host's results held constant.
     const { inputs, hosts, draws } = await this.sampleScenes(images, n);
     const bHost = await readTensor(() => this.baseline.apply(tf.tensor2d(pooled, [n, (size / 2) ** 2])));
+    const outs = bHost.length / n;
     // Host: log p and the finite-difference gradients, per step of the guide.
     const K = this.net.proposals;
     const perStep = draws.map(() => ({
@@ -421,9 +425,20 @@ export class UnsupervisedGuide {
     if (!sig.started) Object.assign(sig, { mean, std, started: true });
     else sig.mean = 0.9 * sig.mean + 0.1 * mean, sig.std = 0.9 * sig.std + 0.1 * std;
     const target = ell.map((v) => (v - sig.mean) / sig.std);
-    const advantage = this.normalizer.normalize(target.map((t, i) => t - bHost[i]));
+    const advantage = this.normalizer.normalize(target.map((t, i) => t - bHost[i * outs]));
+    // z_pres decides whether an object's what and where are drawn at all, so its signal is the part of
+    // the ELBO a draw changes: ℓ − Σ_present KL(q(what, where) ‖ p), in the same units (z_pres's own KL is
+    // analytic, below). With ℓ alone, an object would cost its presence nothing but z_pres's KL.
+    const presenceTarget = new Float32Array(n);
     let klMean = 0;
-    for (let i = 0; i < n; i++) klMean += this.sceneKl(hosts, draws, i) / n;
+    for (let i = 0; i < n; i++) {
+      const objectsKl = draws.reduce((k, row, t) => k + (row[i].present ? klOf(hosts[t], i) : 0), 0);
+      presenceTarget[i] = target[i] - objectsKl / sig.std;
+      klMean += this.sceneKl(hosts, draws, i) / n;
+    }
+    const presenceAdvantage = outs > 1
+      ? this.presenceNormalizer.normalize(presenceTarget.map((t, i) => t - bHost[i * outs + 1]))
+      : advantage;
     const stats = {
       elbo: mean - klMean,
       logLik: mean,
@@ -433,7 +448,7 @@ export class UnsupervisedGuide {
 
     const presence = this.net.presence, alpha = this.options.presencePrior ?? DEFAULT_PRESENCE_PRIOR;
     const loss = () => {
-      const b = this.baseline.apply(tf.tensor2d(pooled, [n, (size / 2) ** 2])).reshape([n]);
+      const b = this.baseline.apply(tf.tensor2d(pooled, [n, (size / 2) ** 2]));
       const perImage: tf.Tensor[] = [], picks: tf.Tensor[] = [];
       let picked = 0;
       draws.forEach((row, t) => {
@@ -471,7 +486,7 @@ export class UnsupervisedGuide {
         const kl = tf.addN([klType, klPos, klRot]);
         perImage.push(mask(tf.sub(tf.add(likSurrogate, score), kl)));
         if (out.presence) {
-          // z_pres: REINFORCE with the same advantage, advantage · log q(z_pres), and its KL to
+          // z_pres: REINFORCE with its own advantage (ℓ − Σ KL, less b(x)), advantage · log q(z_pres), and its KL to
           // Bernoulli(α): q log(q/α) + (1 − q) log((1 − q)/(1 − α)).
           const logit = out.presence.reshape([n]), z = tf.tensor1d(row.map((d) => (d.present ? 1 : 0)));
           const logQ1 = logSigmoid(logit), logQ0 = logSigmoid(tf.neg(logit)), q1 = tf.sigmoid(logit);
@@ -480,13 +495,16 @@ export class UnsupervisedGuide {
             tf.mul(q1, tf.sub(logQ1, Math.log(alpha))),
             tf.mul(tf.sub(1, q1), tf.sub(logQ0, Math.log(1 - alpha))),
           );
-          perImage.push(tf.sub(tf.mul(logQz, tf.tensor1d(advantage)), klPres));
+          perImage.push(tf.sub(tf.mul(logQz, tf.tensor1d(presenceAdvantage)), klPres));
         }
         // The pick: cross-entropy of each type's pick logits against the proposal that scored best.
         picks.push(tf.neg(tf.sum(tf.mul(tf.logSoftmax(pick), tf.tensor3d(a.pickTarget, [n, 3, K])))));
         picked += a.pickMask.reduce((s, v) => s + v, 0);
       });
-      const baselineLoss = tf.mean(tf.square(tf.sub(b, tf.tensor1d(target))));
+      const targets = outs > 1
+        ? tf.stack([tf.tensor1d(target), tf.tensor1d(presenceTarget)], 1)
+        : tf.tensor2d(target, [n, 1]);
+      const baselineLoss = tf.mul(tf.mean(tf.square(tf.sub(b, targets))), outs);
       const pickLoss = tf.div(picks.length === 1 ? picks[0] : tf.addN(picks), Math.max(1, picked));
       return tf.addN([
         tf.neg(tf.mean(perImage.length === 1 ? perImage[0] : tf.addN(perImage))),
@@ -540,13 +558,14 @@ export class UnsupervisedGuide {
     return kl;
   }
 
-  /** b(x) in nats for n images: the baseline network's output in the running units of ℓ. */
+  /** b(x) in nats for n images: the baseline's estimate of ℓ (its first output), from its running units. */
   async baselineNats(images: Float32Array, n: number): Promise<Float32Array> {
     const pooled = meanPool(images, n, this.options.size, 2), sig = this.#signal;
     const b = await readTensor(() =>
       this.baseline.apply(tf.tensor2d(pooled, [n, (this.options.size / 2) ** 2]))
     );
-    return b.map((v) => sig.mean + sig.std * v);
+    const outs = b.length / n;
+    return Float32Array.from({ length: n }, (_, i) => sig.mean + sig.std * b[i * outs]);
   }
 
   /**
