@@ -14,7 +14,8 @@
  * Flags (every field of the config in `lib/air3d/unsup_train.ts`): --learning --seed --image-size
  * --max-objects (1..3) --presence-prior (α of z_pres ~ Bernoulli(α)) --camera (fixed; the orbit camera
  * is not built yet) --projection orthographic|perspective --budget-s --max-steps --batch-size --lr
- * --cosine --hidden --sigma --blur-px --type-gradient reinforce|enumerate --direct-budget
+ * --cosine --hidden --sigma --blur-px --type-gradient reinforce|enumerate --presence-gradient
+ * reinforce|local --direct-budget
  * --direct-threads --n-test --n-curve --curve-points.
  */
 import { initCliBackend } from "../lib/core/tf.ts";

@@ -14,6 +14,7 @@
  * @module
  */
 import { asSeen, cameraOf, toWorld, zFloorMae } from "./camera.ts";
+import { reconstructionMse } from "./reconstruction.ts";
 import { environment, tf } from "../core/tf.ts";
 import { requireBytes, requireInt, requireKnownKeys, requirePositive } from "../core/validate.ts";
 import { Rng } from "../core/random.ts";
@@ -246,6 +247,8 @@ export interface Air3dResult extends Omit<SceneMetrics, "confusion" | "errors"> 
   /** Direct baseline: the λ chosen on the calibration scenes, and the renders spent per image. */
   lambda?: number;
   renders_per_image?: number;
+  /** Mean squared error per pixel between each test image and the rendering of the scene read from it. */
+  recon_mse: number;
   best_epoch: number;
   epochs_run: number;
   stopped_by_budget: boolean;
@@ -270,6 +273,8 @@ export interface RefinedScores {
   renders_per_image: number;
   /** Images whose final cost is above the true scene's by more than λ (`failureRate`). */
   failure_rate: number;
+  /** Mean squared error per pixel between each test image and the rendering of its fitted scene. */
+  recon_mse: number;
 }
 
 /** Everything a run produced (the notebook plots from it). */
@@ -481,6 +486,7 @@ export async function runAir3d(
     z_floor_mae: zFloorMae(test),
     matching,
     rerender_lambda: lambda,
+    recon_mse: reconstructionMse(test.images, predictions, c.imageSize, camera),
     best_epoch: best.bestEpoch,
     epochs_run: history.length,
     stopped_by_budget: stopped,
@@ -621,6 +627,7 @@ export async function refineSet(
     lambda,
     renders_per_image: fits.renders.reduce((a, r) => a + r, 0) / Math.max(1, test.n),
     failure_rate: failureRate(fits.costs, trueCounts(test), lambda),
+    recon_mse: reconstructionMse(test.images, fits.predictions, c.imageSize, camera),
   };
   return { scores, fits, metrics };
 }
@@ -644,6 +651,7 @@ async function runDirect(
     failure_rate: refinement.scores.failure_rate,
     lambda: refinement.scores.lambda,
     renders_per_image: refinement.scores.renders_per_image,
+    recon_mse: refinement.scores.recon_mse,
     best_epoch: 0,
     epochs_run: 0,
     stopped_by_budget: false,

@@ -19,7 +19,6 @@ import { environment, tf } from "../core/tf.ts";
 import { Rng } from "../core/random.ts";
 import { requireInt, requireKnownKeys, requirePositive } from "../core/validate.ts";
 import { sampleSlotDataset, type SlotDataset } from "../scenes/scenes3d.ts";
-import { PRIMITIVE_TYPES } from "../scenes/primitives.ts";
 import { renderBatch } from "../scenes/render.ts";
 import { scoreScenes, type SlotPrediction } from "../metrics/slots.ts";
 import { AdamW } from "../nn/adam.ts";
@@ -35,6 +34,7 @@ import {
   type UnsupervisedOptions,
 } from "./unsupervised.ts";
 import { failureRate, fitImagesParallel } from "./fit_images.ts";
+import { reconstructionMse } from "./reconstruction.ts";
 
 /** Every knob of a run. */
 export interface UnsupConfig {
@@ -74,6 +74,8 @@ export interface UnsupConfig {
   blurPx: number;
   /** The type's gradient (unsupervised): the score function with NVIL, or summed out. */
   typeGradient: "reinforce" | "enumerate";
+  /** z_pres's gradient (several objects): the score function with NVIL, or each step's z_pres summed out locally. */
+  presenceGradient: "reinforce" | "local";
   /** Renders per image of the direct fit. */
   directBudget: number;
   /** Web Workers for the direct fit. */
@@ -104,6 +106,7 @@ export function defaultUnsupConfig(): UnsupConfig {
     sigma: 0.1,
     blurPx: 1,
     typeGradient: "reinforce",
+    presenceGradient: "reinforce",
     directBudget: 2000,
     directThreads: 2,
     nTest: 500,
@@ -123,6 +126,7 @@ export function validateUnsupConfig(c: UnsupConfig): UnsupConfig {
   oneOf("learning", ["unsupervised", "supervised", "direct"]);
   oneOf("projection", ["orthographic", "perspective"]);
   oneOf("typeGradient", ["reinforce", "enumerate"]);
+  oneOf("presenceGradient", ["reinforce", "local"]);
   if (c.camera !== "fixed") {
     throw new RangeError(
       `camera must be "fixed" (the orbit camera is not built yet), got ${JSON.stringify(c.camera)}`,
@@ -204,27 +208,6 @@ export function imageStream(rng: Rng, c: Pick<UnsupConfig, "imageSize" | "maxObj
       size: c.imageSize,
       ...(camera ? { camera } : {}),
     }).images;
-}
-
-/** Mean squared error per pixel between images and the renderings of their predictions. */
-export function reconstructionMse(
-  images: Float32Array,
-  predictions: SlotPrediction[][],
-  size: number,
-  projection: UnsupConfig["projection"],
-): number {
-  const camera = cameraOf({ camera: projection });
-  const scenes = predictions.map((p) =>
-    p.filter((s) => s.presence > 0.5).map((s) => ({
-      type: PRIMITIVE_TYPES[s.type],
-      position: s.position,
-      rotation: s.euler,
-    }))
-  );
-  const r = renderBatch(scenes, { size, ...(camera ? { camera } : {}) }).images;
-  let e = 0;
-  for (let i = 0; i < r.length; i++) e += (r[i] - images[i]) ** 2;
-  return e / r.length;
 }
 
 /**
@@ -339,7 +322,7 @@ function scoredResult(
     z_floor_mae: zFloorMae(test),
     rot_err_median_deg: m.rot_err_median_deg,
     camera_err_deg: null,
-    recon_mse: reconstructionMse(test.images, predictions, c.imageSize, c.projection),
+    recon_mse: reconstructionMse(test.images, predictions, c.imageSize, cameraOf({ camera: c.projection })),
     elbo: own.elbo,
     steps: own.steps,
     train_s: own.train_s,
@@ -419,6 +402,7 @@ function guideOptions(c: UnsupConfig): UnsupervisedOptions {
     blurPx: c.blurPx,
     lr: c.lr,
     typeGradient: c.typeGradient,
+    presenceGradient: c.presenceGradient,
     ...(camera ? { camera } : {}),
     ...(c.maxObjects > 1 ? { maxObjects: c.maxObjects, presencePrior: c.presencePrior } : {}),
   };

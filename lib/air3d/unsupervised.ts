@@ -237,6 +237,13 @@ export interface UnsupervisedOptions {
    * (E_q over the three types summed out — exact, from the same three renders).
    */
   typeGradient?: "reinforce" | "enumerate";
+  /**
+   * z_pres's gradient (several objects): `"reinforce"` (the score function with NVIL: the scene's
+   * ℓ − Σ KL less b(x)) or `"local"` (each step's z_pres summed out with the other steps' draws held:
+   * q(1)·f(1) + q(0)·f(0), f the scene's log p with the step's object in or out, less its KL — one
+   * extra render per step).
+   */
+  presenceGradient?: "reinforce" | "local";
   /** Steps of the guide, the most objects a scene holds (N; default 1). N > 1 needs a network with `presence`. */
   maxObjects?: number;
   /** α of the prior z_pres ~ Bernoulli(α) per step (App. I.3: n ~ Binomial(N, α)); default ½. */
@@ -366,7 +373,10 @@ export class UnsupervisedGuide {
       typeOneHot: new Float32Array(n * 3),
       ellAll: new Float32Array(n * 3),
       present: new Float32Array(n),
+      // f(z_pres = 1) − f(z_pres = 0) of the step, the others held (the local presence gradient).
+      presenceDelta: new Float32Array(n),
     }));
+    const local = this.options.presenceGradient === "local" && !!this.net.presence;
     const ell = new Float32Array(n);
     for (let i = 0; i < n; i++) {
       this.lik.setImage(images.subarray(i * px, (i + 1) * px));
@@ -418,6 +428,16 @@ export class UnsupervisedGuide {
       ell[i] = objects.length === 1
         ? perStep[steps[0][1]].ellAll[i * 3 + steps[0][0].type]
         : this.lik.logLik(objects);
+      if (local) {
+        // Each step's object in and out, the other steps' objects as drawn: f(1) − f(0) =
+        // log p(x | with) − KL(its what, where) − log p(x | without).
+        draws.forEach((row, t) => {
+          const j = steps.findIndex(([, u]) => u === t), kl = klOf(hosts[t], i);
+          perStep[t].presenceDelta[i] = j >= 0
+            ? ell[i] - kl - this.lik.logLik(objects.filter((_, m) => m !== j))
+            : this.lik.logLik([...objects, row[i].object]) - kl - ell[i];
+        });
+      }
     }
     // NVIL: the baseline regresses ℓ in running units; the residual is centred and scaled again.
     const sig = this.#signal, mean = ell.reduce((a, v) => a + v, 0) / n;
@@ -495,7 +515,11 @@ export class UnsupervisedGuide {
             tf.mul(q1, tf.sub(logQ1, Math.log(alpha))),
             tf.mul(tf.sub(1, q1), tf.sub(logQ0, Math.log(1 - alpha))),
           );
-          perImage.push(tf.sub(tf.mul(logQz, tf.tensor1d(presenceAdvantage)), klPres));
+          // Local: ∂/∂ω of q(1)·f(1) + q(0)·f(0) = q(1)·(f(1) − f(0)) + const, f held constant.
+          const presenceTerm = local
+            ? tf.mul(q1, tf.tensor1d(a.presenceDelta))
+            : tf.mul(logQz, tf.tensor1d(presenceAdvantage));
+          perImage.push(tf.sub(presenceTerm, klPres));
         }
         // The pick: cross-entropy of each type's pick logits against the proposal that scored best.
         picks.push(tf.neg(tf.sum(tf.mul(tf.logSoftmax(pick), tf.tensor3d(a.pickTarget, [n, 3, K])))));

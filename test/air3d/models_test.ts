@@ -16,6 +16,7 @@ import { asSeen, cameraOf, toWorld } from "../../lib/air3d/camera.ts";
 import { sampleSlotDataset, slotDataset } from "../../lib/scenes/scenes3d.ts";
 import { LAMBDAS } from "../../lib/air3d/refine.ts";
 import { FIT_LAMBDAS } from "../../lib/air3d/fit_images.ts";
+import { reconstructionMse } from "../../lib/air3d/reconstruction.ts";
 import { AdamW } from "../../lib/nn/adam.ts";
 import { Rng } from "../../lib/core/random.ts";
 import { runScript } from "../fixtures.ts";
@@ -146,6 +147,15 @@ Deno.test("render-and-compare: --refine adds the refined figures beside the netw
     `renders ${r.renders_per_image}`,
   );
   assert.ok(r.count_acc >= 0 && r.count_acc <= 1 && r.failure_rate >= 0 && r.failure_rate <= 1);
+  // Each reading's rendering against its image: the network's and the refined one's.
+  for (
+    const [preds, mse] of [[run.predictions, run.result.recon_mse], [
+      run.refinement!.fits.predictions,
+      r.recon_mse,
+    ]] as const
+  ) {
+    assert.equal(mse, reconstructionMse(run.test.images, preds, run.test.size, undefined));
+  }
   assert.ok(r.infer_ms_per_image > run.result.infer_ms_per_image); // the network's time is in it
   assert.equal(run.refinement!.fits.predictions.length, run.test.n);
   // λ is chosen on scenes of their own: not the validation scenes that picked the checkpoint.
@@ -218,6 +228,7 @@ Deno.test("the CLI prints one JSON line last and rejects a bad flag", async () =
       "rot_mae_euler",
       "rot_err_median_deg",
       "z_floor_mae",
+      "recon_mse",
       "best_epoch",
       "synth_s",
       "train_s",

@@ -169,73 +169,76 @@ Deno.test("validateUnsupConfig names the field and what is allowed", () => {
   assert.throws(() => validateUnsupConfig({ ...c, extra: 1 } as typeof c), /config key/);
 });
 
-Deno.test("several objects: step t reads what the objects before it leave unexplained, z_pres learns to count", async () => {
-  await initTf();
-  const rng = new Rng(11);
-  const net = singleObjectNet(rng.child("net"), { size, hidden: 64, presence: true });
-  assert.throws(
-    () =>
-      new UnsupervisedGuide(singleObjectNet(rng.child("n1"), { size, hidden: 8 }), rng, {
-        size,
-        sigma: 0.1,
-        blurPx: 1,
-        lr: 1e-3,
-        maxObjects: 3,
-      }),
-    /maxObjects 3 needs a network built with presence/,
-  );
-  const guide = new UnsupervisedGuide(net, rng.child("guide"), {
-    size,
-    sigma: 0.1,
-    blurPx: 1,
-    lr: 3e-3,
-    maxObjects: 3,
-  });
-  const held = sampleSlotDataset(rng.child("held"), 64, { size, maxPrimitives: 3 });
-  // The guide's draws: each later step's input is the image less the rendering of the objects so far, clipped at 0.
-  const { inputs, draws, scenes } = await guide.sampleScenes(held.images, 8);
-  assert.equal(inputs.length, 3);
-  assert.strictEqual(inputs[0], held.images);
-  const raster = new Rasteriser({ size }), r = new Float32Array(size * size);
-  for (let i = 0; i < 8; i++) {
-    assert.equal(scenes[i].length, draws.filter((row) => row[i].present).length);
-    const before = draws.slice(0, 2).flatMap((row) => (row[i].present ? [row[i].object] : []));
-    raster.draw(sceneOf(before, undefined), r, before.map((o) => o.R));
-    for (let p = 0; p < size * size; p += 7) {
-      assert.ok(
-        Math.abs(inputs[2][i * size * size + p] - Math.max(0, held.images[i * size * size + p] - r[p])) <
-          1e-6,
-      );
+for (const presenceGradient of ["reinforce", "local"] as const) {
+  Deno.test(`several objects: step t reads what the objects before it leave unexplained, z_pres learns to count (${presenceGradient})`, async () => {
+    await initTf();
+    const rng = new Rng(11);
+    const net = singleObjectNet(rng.child("net"), { size, hidden: 64, presence: true });
+    assert.throws(
+      () =>
+        new UnsupervisedGuide(singleObjectNet(rng.child("n1"), { size, hidden: 8 }), rng, {
+          size,
+          sigma: 0.1,
+          blurPx: 1,
+          lr: 1e-3,
+          maxObjects: 3,
+        }),
+      /maxObjects 3 needs a network built with presence/,
+    );
+    const guide = new UnsupervisedGuide(net, rng.child("guide"), {
+      size,
+      sigma: 0.1,
+      blurPx: 1,
+      lr: 3e-3,
+      maxObjects: 3,
+      presenceGradient,
+    });
+    const held = sampleSlotDataset(rng.child("held"), 64, { size, maxPrimitives: 3 });
+    // The guide's draws: each later step's input is the image less the rendering of the objects so far, clipped at 0.
+    const { inputs, draws, scenes } = await guide.sampleScenes(held.images, 8);
+    assert.equal(inputs.length, 3);
+    assert.strictEqual(inputs[0], held.images);
+    const raster = new Rasteriser({ size }), r = new Float32Array(size * size);
+    for (let i = 0; i < 8; i++) {
+      assert.equal(scenes[i].length, draws.filter((row) => row[i].present).length);
+      const before = draws.slice(0, 2).flatMap((row) => (row[i].present ? [row[i].object] : []));
+      raster.draw(sceneOf(before, undefined), r, before.map((o) => o.R));
+      for (let p = 0; p < size * size; p += 7) {
+        assert.ok(
+          Math.abs(inputs[2][i * size * size + p] - Math.max(0, held.images[i * size * size + p] - r[p])) <
+            1e-6,
+        );
+      }
     }
-  }
-  const countError = async () => {
-    const p = await predictSingle(net, held.images, held.n, undefined, "6d", 250, 3);
-    assert.ok(p.every((slots) => slots.length === 3));
-    return p.reduce(
-      (e, slots, i) => e + Math.abs(slots.filter((s) => s.presence > 0.5).length - held.scenes[i].length),
-      0,
-    ) / held.n;
-  };
-  const before = await countError();
-  const images = imageStream(rng.child("train"), {
-    imageSize: size,
-    maxObjects: 3,
-    projection: "orthographic",
+    const countError = async () => {
+      const p = await predictSingle(net, held.images, held.n, undefined, "6d", 250, 3);
+      assert.ok(p.every((slots) => slots.length === 3));
+      return p.reduce(
+        (e, slots, i) => e + Math.abs(slots.filter((s) => s.presence > 0.5).length - held.scenes[i].length),
+        0,
+      ) / held.n;
+    };
+    const before = await countError();
+    const images = imageStream(rng.child("train"), {
+      imageSize: size,
+      maxObjects: 3,
+      projection: "orthographic",
+    });
+    const tensors: number[] = [];
+    for (let s = 0; s < 60; s++) {
+      assert.ok(Number.isFinite((await guide.step(images(16), 16)).elbo));
+      if (s >= 2) tensors.push(tf.memory().numTensors);
+    }
+    const after = await countError();
+    assert.ok(after < 0.7 * before, `mean |n̂ − n| ${before.toFixed(3)} → ${after.toFixed(3)}`);
+    assert.ok(
+      Math.max(...tensors) === Math.min(...tensors),
+      `tensors ${Math.min(...tensors)}..${Math.max(...tensors)}`,
+    );
+    guide.dispose();
+    net.params.dispose();
   });
-  const tensors: number[] = [];
-  for (let s = 0; s < 60; s++) {
-    assert.ok(Number.isFinite((await guide.step(images(16), 16)).elbo));
-    if (s >= 2) tensors.push(tf.memory().numTensors);
-  }
-  const after = await countError();
-  assert.ok(after < 0.7 * before, `mean |n̂ − n| ${before.toFixed(3)} → ${after.toFixed(3)}`);
-  assert.ok(
-    Math.max(...tensors) === Math.min(...tensors),
-    `tensors ${Math.min(...tensors)}..${Math.max(...tensors)}`,
-  );
-  guide.dispose();
-  net.params.dispose();
-});
+}
 
 Deno.test("countConfusion tallies true against read counts", () => {
   const test = sampleSlotDataset(new Rng(4), 3, { size: 16, maxPrimitives: 3 });
