@@ -161,6 +161,10 @@ Deno.test("validateUnsupConfig names the field and what is allowed", () => {
     /typeGradient must be one of reinforce, enumerate/,
   );
   assert.throws(
+    () => validateUnsupConfig({ ...c, presenceGradient: "concrete" as "local" }),
+    /presenceGradient must be one of reinforce, local, got "concrete"/,
+  );
+  assert.throws(
     () => validateUnsupConfig({ ...c, imageSize: 40 }),
     /imageSize must be a multiple of 16, got 40/,
   );
