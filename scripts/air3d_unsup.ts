@@ -10,10 +10,11 @@
  *     deno task air3d-unsup -- --learning supervised --seed 0 --budget-s 600
  *     deno task air3d-unsup -- --projection perspective --seed 1
  *     deno task air3d-unsup -- --max-objects 3 --seed 0 --budget-s 1800
+ *     deno task air3d-unsup -- --camera orbit --seed 0 --budget-s 1200
  *
  * Flags (every field of the config in `lib/air3d/unsup_train.ts`): --learning --seed --image-size
- * --max-objects (1..3) --presence-prior (α of z_pres ~ Bernoulli(α)) --camera (fixed; the orbit camera
- * is not built yet) --projection orthographic|perspective --budget-s --max-steps --batch-size --lr
+ * --max-objects (1..3) --presence-prior (α of z_pres ~ Bernoulli(α)) --camera fixed|orbit (orbit: each
+ * scene seen from ±40° about the vertical; a camera guide infers the angle) --camera-warmup --projection orthographic|perspective --budget-s --max-steps --batch-size --lr
  * --cosine --hidden --sigma --blur-px --type-gradient reinforce|enumerate --presence-gradient
  * reinforce|local --direct-budget
  * --direct-threads --n-test --n-curve --curve-points.

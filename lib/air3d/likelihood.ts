@@ -140,6 +140,11 @@ export class RenderLikelihood {
     this.#constant = -px * Math.log(sigma * Math.sqrt(2 * Math.PI));
   }
 
+  /** The light of the renders that follow (towards the light; see `Rasteriser.setLight`). */
+  setLight(direction: readonly number[]): void {
+    this.#raster.setLight(direction);
+  }
+
   /** The image x that follows calls score (blurred once here). */
   setImage(image: ArrayLike<number>): void {
     if (image.length < this.size * this.size) {

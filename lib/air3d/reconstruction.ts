@@ -13,18 +13,22 @@
  * @module
  */
 import { type Camera, PRIMITIVE_TYPES } from "../scenes/primitives.ts";
-import { renderBatch } from "../scenes/render.ts";
+import { Rasteriser, renderBatch } from "../scenes/render.ts";
 import type { SlotPrediction } from "../metrics/slots.ts";
+import { viewLight } from "./orbit.ts";
 
 /**
  * Mean squared error per pixel between `images` (size² values each, one per prediction) and the
  * renderings of `predictions` under `camera` (undefined: the renderer's default, orthographic).
+ * `yaw`: the orbit camera's angle per image (`orbit.ts`): the predictions are then in its view's
+ * coordinates and each is rendered in the light that camera sees.
  */
 export function reconstructionMse(
   images: Float32Array,
   predictions: readonly SlotPrediction[][],
   size: number,
   camera: Camera | undefined,
+  yaw?: Float32Array,
 ): number {
   const px = size * size;
   if (images.length < predictions.length * px) {
@@ -39,7 +43,18 @@ export function reconstructionMse(
       rotation: s.euler,
     }))
   );
-  const r = renderBatch(scenes, { size, ...(camera ? { camera } : {}) }).images;
+  if (yaw && yaw.length < scenes.length) {
+    throw new RangeError(`yaw must hold one angle per prediction (${scenes.length}), got ${yaw.length}`);
+  }
+  let r: Float32Array;
+  if (yaw) {
+    const raster = new Rasteriser({ size, ...(camera ? { camera } : {}) });
+    r = new Float32Array(scenes.length * px);
+    scenes.forEach((scene, b) => {
+      raster.setLight(viewLight(yaw[b]));
+      raster.draw(scene, r.subarray(b * px, (b + 1) * px));
+    });
+  } else r = renderBatch(scenes, { size, ...(camera ? { camera } : {}) }).images;
   let e = 0;
   for (let i = 0; i < r.length; i++) e += (r[i] - images[i]) ** 2;
   return e / r.length;

@@ -70,6 +70,18 @@ export function unsupCurveFigure(
         yaxis: "y2",
         line: { dash },
       },
+      // The orbit camera's angle error, where the run has one.
+      ...(curve.some((p) => p.camera_err_deg !== null)
+        ? [{
+          type: "scatter",
+          mode: "lines+markers",
+          name: `${name}: camera angle (°)`,
+          x,
+          y: curve.map((p) => p.camera_err_deg),
+          yaxis: "y2",
+          line: { dash: "longdash" },
+        }]
+        : []),
     ];
   });
   return {

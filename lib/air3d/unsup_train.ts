@@ -25,7 +25,10 @@ import { AdamW } from "../nn/adam.ts";
 import { probeTraining, type TrainingProbe } from "../nn/probe.ts";
 import { cosineDecay } from "../nn/schedule.ts";
 import { asSeen, cameraOf, zFloorMae } from "./camera.ts";
+import { cameraNet } from "./camera_guide.ts";
+import { sampleOrbitDataset } from "./orbit.ts";
 import {
+  predictCamera,
   predictSingle,
   type SingleObjectNet,
   singleObjectNet,
@@ -53,8 +56,17 @@ export interface UnsupConfig {
   maxObjects: number;
   /** α of the prior z_pres ~ Bernoulli(α) per step (App. I.3), for maxObjects > 1. */
   presencePrior: number;
-  /** The camera: "fixed" (the default pose). */
-  camera: "fixed";
+  /**
+   * The camera: "fixed" (the default pose) or "orbit" (App. I: each scene seen from a camera turned by
+   * θ ~ U(−40°, 40°) about the vertical, the light fixed in the world; a separate network infers z_cam;
+   * unsupervised only). Under "orbit" every score is taken in the view of the scene's camera.
+   */
+  camera: "fixed" | "orbit";
+  /**
+   * The orbit camera's warm-up: for this share of training z_cam is held at 0 and its guide is not
+   * trained, so that the objects are placed before the light is asked about (0..1).
+   */
+  cameraWarmup: number;
   projection: "orthographic" | "perspective";
   /** Training time, seconds. */
   budgetS: number;
@@ -96,6 +108,7 @@ export function defaultUnsupConfig(): UnsupConfig {
     maxObjects: 1,
     presencePrior: 0.5,
     camera: "fixed",
+    cameraWarmup: 0.25,
     projection: "orthographic",
     budgetS: 600,
     maxSteps: 0,
@@ -127,9 +140,12 @@ export function validateUnsupConfig(c: UnsupConfig): UnsupConfig {
   oneOf("projection", ["orthographic", "perspective"]);
   oneOf("typeGradient", ["reinforce", "enumerate"]);
   oneOf("presenceGradient", ["reinforce", "local"]);
-  if (c.camera !== "fixed") {
+  oneOf("camera", ["fixed", "orbit"]);
+  if (c.camera === "orbit" && c.learning !== "unsupervised") {
     throw new RangeError(
-      `camera must be "fixed" (the orbit camera is not built yet), got ${JSON.stringify(c.camera)}`,
+      `camera "orbit" needs learning "unsupervised" (its camera guide is learnt from the images), got ${
+        JSON.stringify(c.learning)
+      }`,
     );
   }
   requireInt(c, "maxObjects", 1, 3);
@@ -152,6 +168,9 @@ export function validateUnsupConfig(c: UnsupConfig): UnsupConfig {
   requireInt(c, "curvePoints", 1, 1000);
   requireInt(c, "directBudget", 1, 1_000_000);
   requireInt(c, "directThreads", 1, 64);
+  if (!(c.cameraWarmup >= 0 && c.cameraWarmup < 1)) {
+    throw new RangeError(`cameraWarmup must be in [0, 1), got ${c.cameraWarmup}`);
+  }
   requirePositive(c, "budgetS");
   requirePositive(c, "lr");
   requirePositive(c, "sigma");
@@ -168,6 +187,8 @@ export interface CurvePoint {
   type_acc: number;
   pos_mae: [number, number, number];
   rot_err_median_deg: { cube: number; cylinder: number };
+  /** The orbit camera's angle error (mean |θ̂ − θ|, degrees); null with the fixed camera. */
+  camera_err_deg: number | null;
   liveTensors: number;
 }
 
@@ -178,6 +199,7 @@ export interface UnsupResult {
   pos_mae: [number, number, number];
   z_floor_mae: number;
   rot_err_median_deg: { cube: number; cylinder: number };
+  /** The orbit camera's angle error: mean |θ̂ − θ| over the test scenes, degrees (null with the fixed camera). */
   camera_err_deg: number | null;
   /** Mean squared error per pixel between each test image and the rendering of what was inferred. */
   recon_mse: number;
@@ -201,13 +223,43 @@ export interface UnsupResult {
  * Images only, freshly rendered: the learner's whole view of the data (the scenes are drawn and
  * dropped here, so no latent can reach it).
  */
-export function imageStream(rng: Rng, c: Pick<UnsupConfig, "imageSize" | "maxObjects" | "projection">) {
+export function imageStream(
+  rng: Rng,
+  c: Pick<UnsupConfig, "imageSize" | "maxObjects" | "projection"> & Partial<Pick<UnsupConfig, "camera">>,
+) {
   const camera = cameraOf({ camera: c.projection });
+  if (c.camera === "orbit") return (n: number): Float32Array => datasetOf(rng, n, c as UnsupConfig).images;
   return (n: number): Float32Array =>
     renderBatch(sampleSlotDataset(rng, n, { size: c.imageSize, maxPrimitives: c.maxObjects }).scenes, {
       size: c.imageSize,
       ...(camera ? { camera } : {}),
     }).images;
+}
+
+/**
+ * `n` fresh scenes of a run's task: with the orbit camera, each seen from its own camera angle (`yaw`,
+ * radians) with its targets in that camera's view; with the fixed camera, `yaw` is absent.
+ */
+export function datasetOf(
+  rng: Rng,
+  n: number,
+  c: Pick<UnsupConfig, "imageSize" | "maxObjects" | "projection" | "camera">,
+): SlotDataset & { yaw?: Float32Array } {
+  const camera = cameraOf({ camera: c.projection });
+  const opts = { size: c.imageSize, maxPrimitives: c.maxObjects, ...(camera ? { camera } : {}) };
+  return c.camera === "orbit" ? sampleOrbitDataset(rng, n, opts) : sampleSlotDataset(rng, n, opts);
+}
+
+/** The orbit camera's angle error: mean |θ̂ − θ| in degrees. */
+export function cameraErrorDeg(estimate: Float32Array, truth: Float32Array): number {
+  if (estimate.length !== truth.length) {
+    throw new RangeError(
+      `estimate and truth must hold as many angles, got ${estimate.length} and ${truth.length}`,
+    );
+  }
+  let e = 0;
+  for (let i = 0; i < truth.length; i++) e += Math.abs(estimate[i] - truth[i]);
+  return (e / Math.max(1, truth.length)) * (180 / Math.PI);
 }
 
 /**
@@ -222,21 +274,36 @@ export async function runUnsupervised(
   const c = validateUnsupConfig(structuredClone(config));
   const rng = new Rng(c.seed), camera = cameraOf({ camera: c.projection });
   const opts = { size: c.imageSize, maxPrimitives: c.maxObjects, ...(camera ? { camera } : {}) };
-  const test = sampleSlotDataset(rng.child("test"), c.nTest, opts);
-  if (c.learning === "direct") return { ...(await directRun(c, test)), curve: [] as CurvePoint[], net: null };
-  const curveSet = sampleSlotDataset(rng.child("curve"), c.nCurve, opts);
-  const net = netOf(c, rng.child("net"));
+  const test = datasetOf(rng.child("test"), c.nTest, c);
+  if (c.learning === "direct") {
+    return {
+      ...(await directRun(c, test)),
+      curve: [] as CurvePoint[],
+      net: null,
+      cameraNet: null,
+      yaw: null,
+    };
+  }
+  const curveSet = datasetOf(rng.child("curve"), c.nCurve, c);
+  const { net, cameraNet: camNet, guide } = buildGuide(c, rng);
   const rotation = c.learning === "unsupervised" ? "6d" : "euler";
-  const guide = c.learning === "unsupervised"
-    ? new UnsupervisedGuide(net, rng.child("guide"), guideOptions(c))
-    : null;
   const supervised = guide ? null : new AdamW(net.params, { lr: c.lr });
   const images = imageStream(rng.child("train"), c);
   const labelled = rng.child("train-labelled");
   const curve: CurvePoint[] = [];
-  const predict = (images: Float32Array, n: number) =>
-    predictSingle(net, images, n, camera, rotation, 250, c.maxObjects);
-  const score = async (d: SlotDataset) => scoreScenes(d.scenes, await predict(d.images, d.n), matchingOf(c));
+  // The orbit camera: z_cam's mean first, then the objects read in its light.
+  const predict = async (images: Float32Array, n: number) => {
+    const yaw = camNet ? await predictCamera(camNet, images, n) : undefined;
+    return {
+      yaw,
+      predictions: await predictSingle(net, images, n, camera, rotation, 250, c.maxObjects, yaw),
+    };
+  };
+  const score = async (d: SlotDataset & { yaw?: Float32Array }) => {
+    const { yaw, predictions } = await predict(d.images, d.n);
+    const m = scoreScenes(d.scenes, predictions, matchingOf(c));
+    return { ...m, camera_err_deg: yaw && d.yaw ? cameraErrorDeg(yaw, d.yaw) : null };
+  };
   let steps = 0, elbo = NaN;
   const t0 = performance.now();
   const addPoint = async () => {
@@ -249,6 +316,7 @@ export async function runUnsupervised(
       type_acc: m.type_acc,
       pos_mae: m.pos_mae,
       rot_err_median_deg: m.rot_err_median_deg,
+      camera_err_deg: m.camera_err_deg,
       liveTensors: tf.memory().numTensors,
     };
     curve.push(point);
@@ -257,7 +325,9 @@ export async function runUnsupervised(
         m.type_acc.toFixed(3)
       } x/y ${m.pos_mae[0].toFixed(3)}/${m.pos_mae[1].toFixed(3)} rot ${
         m.rot_err_median_deg.cube.toFixed(1)
-      }°/${m.rot_err_median_deg.cylinder.toFixed(1)}° tensors ${point.liveTensors}`,
+      }°/${m.rot_err_median_deg.cylinder.toFixed(1)}°${
+        m.camera_err_deg === null ? "" : ` camera ${m.camera_err_deg.toFixed(1)}°`
+      } tensors ${point.liveTensors}`,
     );
     await onCurve?.(point, curve);
   };
@@ -274,6 +344,7 @@ export async function runUnsupervised(
     const lr = c.cosine ? cosineDecay(progress, c.lr, 0.02) : c.lr;
     if (guide) {
       guide.opt.lr = lr;
+      guide.cameraFrozen = progress < c.cameraWarmup;
       elbo = (await guide.step(images(c.batchSize), c.batchSize)).elbo;
     } else {
       // The baseline alone reads latents: the image-plane centre (asSeen) and Euler angles.
@@ -287,9 +358,9 @@ export async function runUnsupervised(
   const trainS = (performance.now() - t0) / 1000;
   await predict(test.images, Math.min(50, test.n)); // warm-up
   const t1 = performance.now();
-  const predictions = await predict(test.images, test.n);
+  const { predictions, yaw } = await predict(test.images, test.n);
   const inferMs = (performance.now() - t1) / test.n;
-  const result = scoredResult(c, test, predictions, {
+  const result = scoredResult(c, test, predictions, yaw, {
     elbo: guide ? await guide.meanElbo(test.images, test.n) : null,
     steps,
     train_s: trainS,
@@ -301,14 +372,41 @@ export async function runUnsupervised(
   });
   guide?.dispose();
   supervised?.dispose();
-  return { result, curve, net: net as SingleObjectNet | null, test, predictions };
+  return {
+    result,
+    curve,
+    net: net as SingleObjectNet | null,
+    cameraNet: camNet ?? null,
+    yaw: yaw ?? null,
+    test,
+    predictions,
+  };
+}
+
+/**
+ * The learner of a run config: its object network, the orbit camera's guide (camera "orbit"), and
+ * the unsupervised guide that trains them (null for the supervised baseline).
+ */
+function buildGuide(c: UnsupConfig, rng: Rng) {
+  const net = netOf(c, rng.child("net"));
+  const camNet = c.camera === "orbit"
+    ? cameraNet(rng.child("camera-net"), { size: c.imageSize, hidden: 128 })
+    : undefined;
+  const guide = c.learning === "unsupervised"
+    ? new UnsupervisedGuide(net, rng.child("guide"), {
+      ...guideOptions(c),
+      ...(camNet ? { cameraNet: camNet } : {}),
+    })
+    : null;
+  return { net, cameraNet: camNet, guide };
 }
 
 /** The result of a run: the scores of `predictions` on the test scenes, with what the method itself reports. */
 function scoredResult(
   c: UnsupConfig,
-  test: SlotDataset,
+  test: SlotDataset & { yaw?: Float32Array },
   predictions: SlotPrediction[][],
+  yaw: Float32Array | undefined,
   own: Pick<
     UnsupResult,
     "elbo" | "steps" | "train_s" | "infer_ms_per_image" | "estimator_variance" | "failure_rate"
@@ -321,8 +419,14 @@ function scoredResult(
     pos_mae: m.pos_mae,
     z_floor_mae: zFloorMae(test),
     rot_err_median_deg: m.rot_err_median_deg,
-    camera_err_deg: null,
-    recon_mse: reconstructionMse(test.images, predictions, c.imageSize, cameraOf({ camera: c.projection })),
+    camera_err_deg: yaw && test.yaw ? cameraErrorDeg(yaw, test.yaw) : null,
+    recon_mse: reconstructionMse(
+      test.images,
+      predictions,
+      c.imageSize,
+      cameraOf({ camera: c.projection }),
+      yaw,
+    ),
     elbo: own.elbo,
     steps: own.steps,
     train_s: own.train_s,
@@ -379,7 +483,7 @@ async function directRun(c: UnsupConfig, test: SlotDataset) {
     c.maxObjects,
     c.directThreads,
   );
-  const result = scoredResult(c, test, fits.predictions, {
+  const result = scoredResult(c, test, fits.predictions, undefined, {
     elbo: null,
     steps: 0,
     train_s: 0,
@@ -408,9 +512,14 @@ function guideOptions(c: UnsupConfig): UnsupervisedOptions {
   };
 }
 
-/** The network of a run config: with z_pres's logit where scenes hold several objects. */
+/** The network of a run config: with z_pres's logit where scenes hold several objects, reading z_cam under the orbit camera. */
 function netOf(c: UnsupConfig, rng: Rng): SingleObjectNet {
-  return singleObjectNet(rng, { size: c.imageSize, hidden: c.hidden, presence: c.maxObjects > 1 });
+  return singleObjectNet(rng, {
+    size: c.imageSize,
+    hidden: c.hidden,
+    presence: c.maxObjects > 1,
+    cameraInput: c.camera === "orbit",
+  });
 }
 
 /** How predictions meet the true objects: one slot each (one object), or by the Hungarian matching (several). */
@@ -427,14 +536,15 @@ function matchingOf(c: UnsupConfig): "slot" | "hungarian" {
 export async function probeUnsupervised(config: UnsupConfig, steps: number): Promise<TrainingProbe> {
   validateUnsupConfig(config);
   const c = config;
-  const build = () => {
-    const rng = new Rng(c.seed);
-    return new UnsupervisedGuide(netOf(c, rng.child("net")), rng.child("guide"), guideOptions(c));
-  };
+  const build = () => buildGuide({ ...c, learning: "unsupervised" }, new Rng(c.seed)).guide!;
   const guide = build(), twin = build();
   const images = imageStream(new Rng(`${c.seed}/probe/data`), c);
   const batches = Array.from({ length: Math.max(0, steps) }, () => images(c.batchSize));
-  const vars = (g: UnsupervisedGuide) => [...g.net.params.list(), ...g.baseline.params.list()];
+  const vars = (g: UnsupervisedGuide) => [
+    ...g.net.params.list(),
+    ...g.baseline.params.list(),
+    ...(g.options.cameraNet ? g.options.cameraNet.params.list() : []),
+  ];
   try {
     return await probeTraining({
       vars: vars(guide),
@@ -455,6 +565,7 @@ export async function probeUnsupervised(config: UnsupConfig, steps: number): Pro
     for (const g of [guide, twin]) {
       g.dispose();
       g.net.params.dispose();
+      g.options.cameraNet?.params.dispose();
     }
   }
 }

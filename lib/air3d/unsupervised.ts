@@ -32,6 +32,14 @@
  * object's gradients are taken in the company of the others (its finite differences re-render the
  * whole scene), z_pres's by REINFORCE with the same NVIL signal as the type's.
  *
+ * **The orbit camera (App. I).** With a camera guide (`cameraNet`, `camera_guide.ts`), each image first
+ * draws z_cam ~ q(z_cam | x), the camera's angle on its orbit; the objects are read where that camera
+ * shows them, as with the fixed camera, and rendered in the light it sees, l(θ) = (−sin θ, 0, cos θ)
+ * (`orbit.ts`). z_cam's gradient is reparameterised like the centre's: ∂ log p / ∂θ by central
+ * differences (the scene re-rendered at θ ± ε), through g_cam·(μ + σε), less its KL to N(0, s²). The
+ * object steps read z_cam's sample as an input held constant (no gradient flows to the camera guide
+ * through them).
+ *
  * Nothing in a training step reads a ground-truth latent: {@link UnsupervisedGuide.step} takes
  * images only.
  *
@@ -67,6 +75,8 @@ import { glimpse, glimpseHost } from "../nn/spatial.ts";
 import { meanPool } from "./mlp.ts";
 import { type FitObject, sceneOf } from "./fit.ts";
 import { RenderLikelihood } from "./likelihood.ts";
+import { CAMERA_PRIOR_STD, cameraGradient, cameraKl, type CameraNet } from "./camera_guide.ts";
+import { viewLight } from "./orbit.ts";
 
 /** The prior's std of each centre coordinate: that of U(range), (hi − lo)/√12 (x, y ≈ 0.52, z ≈ 0.17). */
 export const PRIOR_STD = POSITION_RANGE.map(([lo, hi]) => (hi - lo) / Math.sqrt(12));
@@ -117,7 +127,10 @@ export interface SingleObjectNet {
   proposals: number;
   /** Whether it outputs z_pres's logit: one step of the recurrent guide for several objects. */
   presence: boolean;
-  forward(images: Float32Array, n: number): SingleOutputs;
+  /** Whether its z_what stage reads the camera's angle (the orbit camera: `forward`'s `yaw`). */
+  cameraInput: boolean;
+  /** `yaw`: each image's sampled z_cam (radians), for a network built with `cameraInput`. */
+  forward(images: Float32Array, n: number, yaw?: Float32Array): SingleOutputs;
 }
 
 /**
@@ -127,9 +140,9 @@ export interface SingleObjectNet {
  */
 export function singleObjectNet(
   rng: Rng,
-  options: { size: number; hidden: number; proposals?: number; presence?: boolean },
+  options: { size: number; hidden: number; proposals?: number; presence?: boolean; cameraInput?: boolean },
 ): SingleObjectNet {
-  const { size, hidden, proposals: K = ROTATION_PROPOSALS, presence = false } = options;
+  const { size, hidden, proposals: K = ROTATION_PROPOSALS, presence = false, cameraInput = false } = options;
   if (!Number.isInteger(K) || K < 1 || K > 16) {
     throw new RangeError(`proposals must be an integer in 1..16, got ${K}`);
   }
@@ -146,7 +159,8 @@ export function singleObjectNet(
   const whereHead = params.dense("where", hidden, 6, 0.1); // μ 3 · log σ 3
   const glimpseCnn = smallCnn(params, "what_cnn", 32);
   const gFlat = (GLIMPSE.size / 4) ** 2 * 32;
-  const whatFc = params.dense("what_fc", gFlat + hidden, hidden);
+  // The camera's angle joins z_what's input as (sin θ, cos θ) (the orbit camera; App. I).
+  const whatFc = params.dense("what_fc", gFlat + hidden + (cameraInput ? 2 : 0), hidden);
   // type 3 · K 6-D rotations per type · K pick logits per type · log σ_R 1 · Euler 3
   const whatHead = params.dense("what", hidden, 3 + 3 * K * 7 + 4, 0.1);
   const presenceHead = presence ? params.dense("presence", hidden, 1, 0.1) : null;
@@ -185,7 +199,13 @@ export function singleObjectNet(
     size,
     proposals: K,
     presence,
-    forward(images, n) {
+    cameraInput,
+    forward(images, n, yaw) {
+      if (cameraInput !== !!yaw) {
+        throw new RangeError(
+          cameraInput ? "this network reads the camera: give each image's yaw" : "this network takes no yaw",
+        );
+      }
       const half = size / 2;
       const x = tf.tensor4d(meanPool(images, n, size, 2), [n, half, half, 1]);
       const h = tf.relu(dense(enc(x).coarse.reshape([n, flat]) as tf.Tensor2D, fc));
@@ -194,7 +214,15 @@ export function singleObjectNet(
       // z_what: a glimpse at each image's mean centre (image-plane u, v); the place carries no gradient.
       const g = glimpseAt(images, mu, n).reshape([n, GLIMPSE.size, GLIMPSE.size, 1]) as tf.Tensor4D;
       const gf = glimpseCnn(g).coarse.reshape([n, gFlat]);
-      const hw = tf.relu(dense(tf.concat([gf, h], 1) as tf.Tensor2D, whatFc));
+      const context = yaw
+        ? [
+          tf.tensor2d(
+            Float32Array.from({ length: 2 * n }, (_, k) => (k % 2 ? Math.cos : Math.sin)(yaw[k >> 1])),
+            [n, 2],
+          ),
+        ]
+        : [];
+      const hw = tf.relu(dense(tf.concat([gf, h, ...context], 1) as tf.Tensor2D, whatFc));
       const [typeLogits, rot6, pick, rotLogStd, euler] = tf.split(dense(hw, whatHead), [
         3,
         18 * K,
@@ -248,6 +276,19 @@ export interface UnsupervisedOptions {
   maxObjects?: number;
   /** α of the prior z_pres ~ Bernoulli(α) per step (App. I.3: n ~ Binomial(N, α)); default ½. */
   presencePrior?: number;
+  /**
+   * The orbit camera's guide q(z_cam | x) (`camera_guide.ts`): each image's scene is then drawn and
+   * scored in the light of its sampled camera angle, which the object network reads (`cameraInput`).
+   */
+  cameraNet?: CameraNet;
+}
+
+/** Each image's z_cam drawn from q(z_cam | x): its mean, log σ, noise and sample (radians). */
+export interface CameraDraw {
+  mu: Float32Array;
+  logStd: Float32Array;
+  eps: Float32Array;
+  yaw: Float32Array;
 }
 
 /** α of z_pres's prior when none is given. */
@@ -288,6 +329,12 @@ export class UnsupervisedGuide {
   /** The renderer of the guide's later steps' inputs (what the objects so far leave unexplained). */
   readonly #raster: Rasteriser;
   readonly #rendered: Float32Array;
+  /**
+   * While true, z_cam is held at the prior's mean, 0, and the camera guide takes no gradient (the
+   * orbit camera's warm-up: until the objects are placed, ∂ log p / ∂θ mostly asks to dim objects drawn
+   * in the wrong place — a light turned away either side — and drives μ_cam to the orbit's ends).
+   */
+  cameraFrozen = false;
   constructor(
     readonly net: SingleObjectNet,
     readonly rng: Rng,
@@ -301,6 +348,13 @@ export class UnsupervisedGuide {
       throw new RangeError(`maxObjects ${steps} needs a network built with presence (z_pres's logit)`);
     }
     if (!(alpha > 0 && alpha < 1)) throw new RangeError(`presencePrior must be in (0, 1), got ${alpha}`);
+    if (!!options.cameraNet !== net.cameraInput) {
+      throw new RangeError(
+        options.cameraNet
+          ? "a camera guide needs an object network built with cameraInput"
+          : "an object network built with cameraInput needs a camera guide (cameraNet)",
+      );
+    }
     this.#raster = new Rasteriser({
       size: options.size,
       ...(options.camera ? { camera: options.camera } : {}),
@@ -316,7 +370,9 @@ export class UnsupervisedGuide {
     // b(x) regresses ℓ (the type's signal) and, with several objects, ℓ − Σ KL (z_pres's).
     this.baseline = new Baseline(rng.child("baseline"), pooled, steps > 1 ? 2 : 1, 64);
     const all = new Params(rng.child("all"));
-    for (const p of [net.params, this.baseline.params]) {
+    for (
+      const p of [net.params, this.baseline.params, ...(options.cameraNet ? [options.cameraNet.params] : [])]
+    ) {
       for (const [k, v] of p.vars) all.vars.set(k, v);
     }
     this.opt = new AdamW(all, { lr: options.lr });
@@ -358,7 +414,7 @@ export class UnsupervisedGuide {
     const pooled = meanPool(images, n, size, 2);
     // A pass without gradients gives the host what it samples from and b(x); the gradient pass below
     // repeats it (the same numbers) with the host's results held constant.
-    const { inputs, hosts, draws } = await this.sampleScenes(images, n);
+    const { inputs, hosts, draws, cam } = await this.sampleScenes(images, n);
     const bHost = await readTensor(() => this.baseline.apply(tf.tensor2d(pooled, [n, (size / 2) ** 2])));
     const outs = bHost.length / n;
     // Host: log p and the finite-difference gradients, per step of the guide.
@@ -377,9 +433,10 @@ export class UnsupervisedGuide {
       presenceDelta: new Float32Array(n),
     }));
     const local = this.options.presenceGradient === "local" && !!this.net.presence;
-    const ell = new Float32Array(n);
+    const ell = new Float32Array(n), gCam = new Float32Array(n);
     for (let i = 0; i < n; i++) {
       this.lik.setImage(images.subarray(i * px, (i + 1) * px));
+      if (cam) this.lik.setLight(viewLight(cam.yaw[i]));
       const steps = draws.map((row, t) => [row[i], t] as const).filter(([d]) => d.present);
       const objects = steps.map(([d]) => d.object);
       for (let j = 0; j < objects.length; j++) {
@@ -438,6 +495,10 @@ export class UnsupervisedGuide {
             : this.lik.logLik([...objects, row[i].object]) - kl - ell[i];
         });
       }
+      if (cam && objects.length && !this.cameraFrozen) {
+        // ∂ log p / ∂z_cam by central differences: the whole scene re-rendered in the light of θ ± ε.
+        gCam[i] = cameraGradient(this.lik, objects, cam.yaw[i]);
+      }
     }
     // NVIL: the baseline regresses ℓ in running units; the residual is centred and scaled again.
     const sig = this.#signal, mean = ell.reduce((a, v) => a + v, 0) / n;
@@ -454,7 +515,7 @@ export class UnsupervisedGuide {
     for (let i = 0; i < n; i++) {
       const objectsKl = draws.reduce((k, row, t) => k + (row[i].present ? klOf(hosts[t], i) : 0), 0);
       presenceTarget[i] = target[i] - objectsKl / sig.std;
-      klMean += this.sceneKl(hosts, draws, i) / n;
+      klMean += this.sceneKl(hosts, draws, i, cam) / n;
     }
     const presenceAdvantage = outs > 1
       ? this.presenceNormalizer.normalize(presenceTarget.map((t, i) => t - bHost[i * outs + 1]))
@@ -471,8 +532,18 @@ export class UnsupervisedGuide {
       const b = this.baseline.apply(tf.tensor2d(pooled, [n, (size / 2) ** 2]));
       const perImage: tf.Tensor[] = [], picks: tf.Tensor[] = [];
       let picked = 0;
+      if (cam && !this.cameraFrozen) {
+        // z_cam, reparameterised: g_cam·(μ + σε) (g_cam held constant) less KL(N(μ, σ²) ‖ N(0, s²)).
+        const c = this.options.cameraNet!.forward(images, n), s = CAMERA_PRIOR_STD;
+        const sample = tf.add(c.mu, tf.mul(tf.exp(c.logStd), tf.tensor1d(cam.eps)));
+        const klCam = tf.add(
+          tf.sub(Math.log(s), c.logStd),
+          tf.sub(tf.div(tf.add(tf.exp(tf.mul(c.logStd, 2)), tf.square(c.mu)), 2 * s * s), 0.5),
+        );
+        perImage.push(tf.sub(tf.mul(sample, tf.tensor1d(gCam)), klCam));
+      }
       draws.forEach((row, t) => {
-        const out = this.net.forward(inputs[t], n), a = perStep[t];
+        const out = this.net.forward(inputs[t], n, cam?.yaw), a = perStep[t];
         const { typeLogits, mu, logStd, rot, rotLogStd, pick } = out;
         // An absent object's what and where take no part (with one object, every step is present).
         const mask = (x: tf.Tensor) => presence ? tf.mul(x, tf.tensor1d(a.present)) : x;
@@ -543,18 +614,20 @@ export class UnsupervisedGuide {
    * One guide sample of each image's scene, step by step (AIR's recurrence, App. I.4): step t reads
    * what the objects drawn so far leave unexplained — the image less their rendering, clipped at 0
    * (the image itself at t = 0) — and draws z_pres (several objects) and the object's latents. Its
-   * dependence on the earlier steps' latents goes through the renderer. Returns each step's input,
-   * the network's outputs read back, and the draws.
+   * dependence on the earlier steps' latents goes through the renderer. With the orbit camera's
+   * guide, z_cam is drawn first and every step reads it and renders in its light. Returns each step's
+   * input, the network's outputs read back, the draws, and z_cam's draw (`cam`).
    */
   async sampleScenes(images: Float32Array, n: number) {
     const steps = this.options.maxObjects ?? 1;
+    const cam = this.options.cameraNet ? await this.sampleCamera(images, n) : undefined;
     const inputs: Float32Array[] = [], hosts: HostOutputs[] = [], draws: SceneDraw[][] = [];
     const scenes: FitObject[][] = Array.from({ length: n }, () => []);
     for (let t = 0; t < steps; t++) {
       const input = t === 0
         ? images
-        : unexplained(images, scenes, this.#raster, this.options.camera, this.#rendered);
-      const host = await readForward(this.net, input, n);
+        : unexplained(images, scenes, this.#raster, this.options.camera, this.#rendered, cam?.yaw);
+      const host = await readForward(this.net, input, n, cam?.yaw);
       const row: SceneDraw[] = [];
       for (let i = 0; i < n; i++) {
         const present = host.presence ? this.rng.uniform() < 1 / (1 + Math.exp(-host.presence[i])) : true;
@@ -564,13 +637,27 @@ export class UnsupervisedGuide {
       }
       inputs.push(input), hosts.push(host), draws.push(row);
     }
-    return { inputs, hosts, draws, scenes };
+    return { inputs, hosts, draws, scenes, cam };
   }
 
-  /** The KL of image i's sampled scene (nats): each present object's, and each step's z_pres against Bernoulli(α). */
-  sceneKl(hosts: HostOutputs[], draws: SceneDraw[][], i: number): number {
+  /** z_cam ~ q(z_cam | x) for n images (the orbit camera's guide). */
+  async sampleCamera(images: Float32Array, n: number): Promise<CameraDraw> {
+    const net = this.options.cameraNet;
+    if (!net) throw new RangeError("sampleCamera needs a camera guide (cameraNet)");
+    const [mu, logStd] = await readPair(() => {
+      const o = net.forward(images, n);
+      return [o.mu, o.logStd];
+    });
+    const eps = Float32Array.from({ length: n }, () => this.rng.normal(0, 1));
+    if (this.cameraFrozen) return { mu, logStd, eps, yaw: new Float32Array(n) };
+    const yaw = Float32Array.from(mu, (m, i) => m + Math.exp(logStd[i]) * eps[i]);
+    return { mu, logStd, eps, yaw };
+  }
+
+  /** The KL of image i's sampled scene (nats): each present object's, each step's z_pres against Bernoulli(α), and z_cam's. */
+  sceneKl(hosts: HostOutputs[], draws: SceneDraw[][], i: number, cam?: CameraDraw): number {
     const alpha = this.options.presencePrior ?? DEFAULT_PRESENCE_PRIOR;
-    let kl = 0;
+    let kl = cam && !this.cameraFrozen ? cameraKl(cam.mu[i], cam.logStd[i]) : 0;
     draws.forEach((row, t) => {
       if (row[i].present) kl += klOf(hosts[t], i);
       const p = hosts[t].presence;
@@ -608,7 +695,9 @@ export class UnsupervisedGuide {
       throw new RangeError(`draws must be an integer ≥ 2, got ${draws}`);
     }
     const px = this.options.size * this.options.size;
-    const host = await readForward(this.net, images, n);
+    // The orbit camera: each image in the light of its camera's mean angle.
+    const yaw = this.options.cameraNet ? (await this.sampleCamera(images, n)).mu : undefined;
+    const host = await readForward(this.net, images, n, yaw);
     const b = await this.baselineNats(images, n);
     const names = ["reinforce", "reinforce_nvil", "enumerate"] as const;
     const sums = names.map(() => [new Float64Array(n * 3), new Float64Array(n * 3)]);
@@ -616,6 +705,7 @@ export class UnsupervisedGuide {
       for (let i = 0; i < n; i++) {
         const s = this.sample(host, i), q = softmax3(host.typeLogits, i);
         this.lik.setImage(images.subarray(i * px, (i + 1) * px));
+        if (yaw) this.lik.setLight(viewLight(yaw[i]));
         const ell = [0, 1, 2].map((t) =>
           this.lik.logLik([{
             ...s.object,
@@ -651,10 +741,11 @@ export class UnsupervisedGuide {
     let total = 0;
     for (let start = 0; start < n; start += 250) {
       const m = Math.min(250, n - start), batch = images.subarray(start * px, (start + m) * px);
-      const { hosts, draws, scenes } = await this.sampleScenes(batch, m);
+      const { hosts, draws, scenes, cam } = await this.sampleScenes(batch, m);
       for (let i = 0; i < m; i++) {
         this.lik.setImage(batch.subarray(i * px, (i + 1) * px));
-        total += this.lik.logLik(scenes[i]) - this.sceneKl(hosts, draws, i);
+        if (cam) this.lik.setLight(viewLight(cam.yaw[i]));
+        total += this.lik.logLik(scenes[i]) - this.sceneKl(hosts, draws, i, cam);
       }
     }
     return total / n;
@@ -668,7 +759,8 @@ export class UnsupervisedGuide {
 
 /**
  * The input of the guide's later steps: what the objects drawn so far leave unexplained, per image
- * max(x − render(scenes[i]), 0), as a new batch (`rendered`: a size² scratch image).
+ * max(x − render(scenes[i]), 0), as a new batch (`rendered`: a size² scratch image; `yaw`: each
+ * image's camera angle on the orbit, which sets its light).
  */
 function unexplained(
   images: Float32Array,
@@ -676,9 +768,11 @@ function unexplained(
   raster: Rasteriser,
   camera: Camera | undefined,
   rendered: Float32Array,
+  yaw?: Float32Array,
 ): Float32Array {
   const px = rendered.length, out = new Float32Array(scenes.length * px);
   scenes.forEach((scene, i) => {
+    if (yaw) raster.setLight(viewLight(yaw[i]));
     raster.draw(sceneOf(scene, camera), rendered, scene.map((o) => o.R));
     for (let p = 0; p < px; p++) out[i * px + p] = Math.max(0, images[i * px + p] - rendered[p]);
   });
@@ -746,16 +840,46 @@ export async function readForward(
   net: SingleObjectNet,
   images: Float32Array,
   n: number,
+  yaw?: Float32Array,
 ): Promise<HostOutputs> {
   const names = ["typeLogits", "mu", "logStd", "rot", "pick", "rotLogStd", "euler", "presence"] as const;
   const out = tf.tidy(() => {
-    const o = net.forward(images, n);
+    const o = net.forward(images, n, yaw);
     return names.filter((k) => o[k]).map((k) => o[k]!);
   });
   const values = await Promise.all(out.map((t) => t.data() as Promise<Float32Array>));
   const proposals = out[names.indexOf("pick")].shape[2]!;
   tf.dispose(out);
   return { ...Object.fromEntries(names.map((k, i) => [k, values[i]])), proposals } as HostOutputs;
+}
+
+/** The values of the two tensors `make` builds (inside a tidy), read back asynchronously. */
+async function readPair(make: () => [tf.Tensor, tf.Tensor]): Promise<[Float32Array, Float32Array]> {
+  const ts = tf.tidy(make);
+  const v = await Promise.all(ts.map((t) => t.data() as Promise<Float32Array>));
+  tf.dispose(ts);
+  return [v[0], v[1]];
+}
+
+/**
+ * The camera guide's reading of n images: each image's mean camera angle μ_cam (radians), in chunks.
+ */
+export async function predictCamera(
+  net: CameraNet,
+  images: Float32Array,
+  n: number,
+  chunk = 250,
+): Promise<Float32Array> {
+  const px = net.size * net.size, out = new Float32Array(n);
+  for (let start = 0; start < n; start += chunk) {
+    const m = Math.min(chunk, n - start);
+    const [mu] = await readPair(() => {
+      const o = net.forward(images.subarray(start * px, (start + m) * px), m);
+      return [o.mu, o.logStd];
+    });
+    out.set(mu, start);
+  }
+  return out;
 }
 
 /** The values of the tensor `make` builds (inside a tidy), read back asynchronously. */
@@ -797,7 +921,9 @@ export function supervisedLoss(net: SingleObjectNet, batch: SlotDataset): tf.Sca
  * guide samples (step t reads what the objects before it leave unexplained): per step, the object if
  * z_pres's logit is above 0 (always, for a network without it), with the most likely type, the
  * centre's mean, and the rotation — the type's picked R̂ (`"6d"`, the unsupervised guide) or the
- * Euler head (`"euler"`, the supervised baseline); presence 0 where no object was read.
+ * Euler head (`"euler"`, the supervised baseline); presence 0 where no object was read. `yaw`: each
+ * image's camera angle (the orbit camera's, from {@link predictCamera}), which the network reads and
+ * the later steps' renders are lit by.
  */
 export async function predictSingle(
   net: SingleObjectNet,
@@ -807,6 +933,7 @@ export async function predictSingle(
   rotation: "6d" | "euler",
   chunk = 250,
   steps = 1,
+  yaw?: Float32Array,
 ): Promise<SlotPrediction[][]> {
   const out: SlotPrediction[][] = [];
   const px = net.size * net.size;
@@ -817,8 +944,9 @@ export async function predictSingle(
     const found: FitObject[][] = Array.from({ length: m }, () => []);
     const slots: SlotPrediction[][] = Array.from({ length: m }, () => []);
     for (let t = 0; t < steps; t++) {
-      const input = t === 0 ? batch : unexplained(batch, found, raster!, camera, rendered);
-      const host = await readForward(net, input, m);
+      const yawOf = yaw?.subarray(start, start + m);
+      const input = t === 0 ? batch : unexplained(batch, found, raster!, camera, rendered, yawOf);
+      const host = await readForward(net, input, m, yawOf);
       for (let i = 0; i < m; i++) {
         const l = host.typeLogits.subarray(i * 3, i * 3 + 3);
         const type = l[0] >= l[1] && l[0] >= l[2] ? 0 : l[1] >= l[2] ? 1 : 2;

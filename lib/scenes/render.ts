@@ -380,7 +380,7 @@ export function renderScene(scene: Scene, options: RenderOptions): Rendering {
  */
 export class Rasteriser {
   readonly size: number;
-  readonly #frame: Frame;
+  #frame: Frame;
   readonly #target: Target;
   /** `scanAll`: test every pixel of the window rather than the spans of each primitive's hull (for tests). */
   constructor(options: RenderOptions, { scanAll = false }: { scanAll?: boolean } = {}) {
@@ -389,6 +389,18 @@ export class Rasteriser {
     this.#frame = frameFor(options);
     this.#target = new Target(this.size);
     this.#target.scanAll = scanAll;
+  }
+
+  /**
+   * Points the light along `direction` (towards the light, world coordinates; normalised here) for the
+   * draws that follow: a scene seen from another camera pose lights differently (the orbit camera).
+   */
+  setLight(direction: readonly number[]): void {
+    const n = Math.hypot(direction[0], direction[1], direction[2]);
+    if (direction.length !== 3 || !(n > 0) || !Number.isFinite(n)) {
+      throw new RangeError(`light must be a finite non-zero 3-vector, got [${direction.join(", ")}]`);
+    }
+    this.#frame = { ...this.#frame, l: [direction[0] / n, direction[1] / n, direction[2] / n] };
   }
 
   /**

@@ -13,6 +13,7 @@ const point = (seconds: number, count_acc: number): CurvePoint => ({
   type_acc: 0.5,
   pos_mae: [0.1, 0.1, 0.1],
   rot_err_median_deg: { cube: 10, cylinder: 20 },
+  camera_err_deg: null,
   liveTensors: 1,
 });
 
@@ -24,6 +25,13 @@ Deno.test("unsupCurveFigure draws the count only for runs of several objects", (
   const counts = three.data.find((d) => String(d.name).endsWith("count acc"))!;
   assert.deepEqual(counts.y, [0.3, 0.7]);
   assert.ok(!one.data.some((d) => String(d.name).endsWith("count acc")));
+  // The orbit camera's error is drawn where the curve has it.
+  const orbit = unsupCurveFigure(
+    [{ name: "o", curve: curve.map((p) => ({ ...p, camera_err_deg: 12 })) }],
+    "t",
+  );
+  assert.deepEqual(orbit.data.find((d) => String(d.name).endsWith("camera angle (°)"))!.y, [12, 12]);
+  assert.ok(!one.data.some((d) => String(d.name).includes("camera")));
 });
 
 Deno.test("unsupRow, varianceRows and inferenceGrid lay out a run's figures", () => {

@@ -21,6 +21,7 @@ import {
 import { AdamW } from "../../lib/nn/adam.ts";
 import { Rasteriser } from "../../lib/scenes/render.ts";
 import { sceneOf } from "../../lib/air3d/fit.ts";
+import { cameraNet } from "../../lib/air3d/camera_guide.ts";
 
 await initTf();
 const size = 32;
@@ -133,6 +134,16 @@ Deno.test("runUnsupervised: same seed, same result; the JSON carries the issue's
   assert.equal(a.result.count_acc, 1);
   assert.equal(a.result.steps, 3);
   assert.deepEqual(a.result.estimator_variance, b.result.estimator_variance);
+  // The orbit camera: the same, with z_cam's error in degrees.
+  const orbit = { ...c, camera: "orbit" as const, cameraWarmup: 0.5 };
+  const [o1, o2] = [await runUnsupervised(orbit), await runUnsupervised(orbit)];
+  assert.equal(typeof o1.result.camera_err_deg, "number");
+  assert.deepEqual(
+    [o1.result.camera_err_deg, o1.result.recon_mse, o1.result.type_acc, o1.result.elbo],
+    [o2.result.camera_err_deg, o2.result.recon_mse, o2.result.type_acc, o2.result.elbo],
+  );
+  assert.equal(o1.yaw!.length, c.nTest);
+  assert.equal(a.result.camera_err_deg, null);
   const sup = await runUnsupervised({ ...c, learning: "supervised" });
   assert.equal(sup.result.elbo, null);
   assert.equal(sup.result.estimator_variance, null);
@@ -169,7 +180,18 @@ Deno.test("validateUnsupConfig names the field and what is allowed", () => {
     /imageSize must be a multiple of 16, got 40/,
   );
   assert.throws(() => validateUnsupConfig({ ...c, budgetS: 0 }), /budgetS must be > 0/);
-  assert.throws(() => validateUnsupConfig({ ...c, camera: "orbit" as "fixed" }), /camera must be "fixed"/);
+  assert.throws(
+    () => validateUnsupConfig({ ...c, cameraWarmup: 1 }),
+    /cameraWarmup must be in \[0, 1\), got 1/,
+  );
+  assert.throws(
+    () => validateUnsupConfig({ ...c, camera: "ring" as "fixed" }),
+    /camera must be one of fixed, orbit, got "ring"/,
+  );
+  assert.throws(
+    () => validateUnsupConfig({ ...c, camera: "orbit", learning: "supervised" }),
+    /camera "orbit" needs learning "unsupervised"/,
+  );
   assert.throws(() => validateUnsupConfig({ ...c, extra: 1 } as typeof c), /config key/);
 });
 
@@ -258,4 +280,40 @@ Deno.test("countConfusion tallies true against read counts", () => {
   assert.equal(m.length, 4);
   assert.equal(m.flat().reduce((a, v) => a + v, 0), 3);
   test.scenes.forEach((s, i) => assert.ok(m[s.length][i + 1] >= 1));
+});
+
+Deno.test("the orbit camera: z_cam is drawn first and read by the objects; its guide learns only after the warm-up", async () => {
+  const rng = new Rng(12), K = ROTATION_PROPOSALS;
+  const net = singleObjectNet(rng.child("net"), { size, hidden: 32, cameraInput: true });
+  const settings = { size, sigma: 0.1, blurPx: 1, lr: 1e-3 };
+  assert.throws(
+    () => new UnsupervisedGuide(net, rng.child("g"), settings),
+    /needs a camera guide \(cameraNet\)/,
+  );
+  assert.throws(() => net.forward(new Float32Array(size * size), 1), /give each image's yaw/);
+  const cam = cameraNet(rng.child("cam"), { size, hidden: 16 });
+  const guide = new UnsupervisedGuide(net, rng.child("guide"), { ...settings, cameraNet: cam });
+  const images = imageStream(rng.child("train"), {
+    imageSize: size,
+    maxObjects: 1,
+    projection: "orthographic",
+    camera: "orbit",
+  });
+  const weights = () => cam.params.list().map((v) => Array.from(v.dataSync()));
+  const start = weights();
+  guide.cameraFrozen = true;
+  const frozen = await guide.step(images(8), 8);
+  assert.equal(frozen.renders, 8 * (1 + 2 * K + 4 + 12));
+  assert.deepEqual(weights(), start, "the camera guide is not trained during the warm-up");
+  guide.cameraFrozen = false;
+  const tensors: number[] = [];
+  for (let s = 0; s < 4; s++) {
+    const st = await guide.step(images(8), 8);
+    assert.equal(st.renders, 8 * (1 + 2 * K + 4 + 12 + 2)); // … and θ ± ε for z_cam
+    assert.ok(Number.isFinite(st.elbo));
+    if (s) tensors.push(tf.memory().numTensors);
+  }
+  assert.notDeepEqual(weights(), start, "after it, the camera guide learns");
+  assert.equal(new Set(tensors).size, 1, "tensor count flat");
+  guide.dispose();
 });
