@@ -23,6 +23,7 @@ import type { AirResult, AirRunHooks } from "./train.ts";
 import { confusionHeatmap, type FigureSpec, plot } from "../display/plot.ts";
 import type { GridItem } from "../display/images.ts";
 import type { LiveOutput, Notebook } from "../display/notebook.ts";
+import { stepHeatmaps } from "../display/step_heatmaps.ts";
 import { INK, type Scenes, whereToBox } from "../scenes/multi_mnist.ts";
 
 /** Box colours of steps 1, 2, 3, … (red, green, blue first, as in the paper's Fig. 3). */
@@ -203,53 +204,18 @@ export function explanationItems(ex: Explanation, scenes: Scenes, indices: numbe
  * bottom right).
  */
 export function scanHeatmaps(ex: Explanation, bins = 10): FigureSpec {
-  if (!Number.isInteger(bins) || bins < 1) throw new RangeError(`bins must be an integer ≥ 1, got ${bins}`);
-  const C = ex.canvas, N = ex.steps, edge = C / bins;
-  const centres = Array.from({ length: bins }, (_, i) => (i + 0.5) * edge);
-  const data = Array.from({ length: N }, (_, t) => {
-    const z = Array.from({ length: bins }, () => new Array(bins).fill(0));
-    let present = 0;
-    for (let b = 0; b < ex.n; b++) {
+  const centres = Array.from({ length: ex.steps }, (_, t) =>
+    Array.from({ length: ex.n }, (_, b) => {
       const box = stepBox(ex, b, t);
-      if (!box) continue;
-      const cx = box.x + box.size / 2, cy = box.y + box.size / 2;
-      const i = Math.min(bins - 1, Math.max(0, Math.floor(cy / edge)));
-      const j = Math.min(bins - 1, Math.max(0, Math.floor(cx / edge)));
-      z[i][j]++;
-      present++;
-    }
-    const axis = t === 0 ? "" : String(t + 1);
-    return {
-      type: "heatmap",
-      z,
-      x: centres,
-      y: centres,
-      name: `step ${t + 1} (${present} present)`,
-      colorscale: [[0, "#ffffff"], [1, stepColour(t)]],
-      zmin: 0,
-      zmax: Math.max(1, ...z.flat()), // a step that is never present stays white
-      showscale: false,
-      xaxis: `x${axis}`,
-      yaxis: `y${axis}`,
-      hovertemplate: `step ${t + 1}: x %{x:.0f}, y %{y:.0f} px: %{z} images<extra></extra>`,
-    };
+      return box ? [box.x + box.size / 2, box.y + box.size / 2] as const : null;
+    }));
+  return stepHeatmaps(centres, {
+    range: [0, ex.canvas],
+    bins,
+    unit: "px",
+    title: "Scanning policy: where each step attends (window centres, present steps)",
+    colours: STEP_COLOURS,
   });
-  const axes: Record<string, unknown> = {};
-  for (let t = 0; t < N; t++) {
-    const k = t === 0 ? "" : String(t + 1);
-    axes[`xaxis${k}`] = { title: { text: `step ${t + 1}: x (px)` }, range: [0, C], constrain: "domain" };
-    axes[`yaxis${k}`] = { range: [C, 0], scaleanchor: `x${k}`, title: { text: t === 0 ? "y (px)" : "" } };
-  }
-  return {
-    data,
-    layout: {
-      title: { text: "Scanning policy: where each step attends (window centres, present steps)" },
-      grid: { rows: 1, columns: N, pattern: "independent" },
-      height: 320,
-      margin: { t: 50, b: 50 },
-      ...axes,
-    },
-  };
 }
 
 /** One held-out evaluation during training. */

@@ -12,10 +12,40 @@
  * ```
  * @module
  */
-import { type Camera, PRIMITIVE_TYPES } from "../scenes/primitives.ts";
+import { type Camera, PRIMITIVE_TYPES, type Scene } from "../scenes/primitives.ts";
 import { Rasteriser, renderBatch } from "../scenes/render.ts";
 import type { SlotPrediction } from "../metrics/slots.ts";
 import { viewLight } from "./orbit.ts";
+
+/** The scene a slot prediction describes: its slots above presence ½, at their positions and Euler angles. */
+export function predictedScene(slots: readonly SlotPrediction[]): Scene {
+  return slots.filter((s) => s.presence > 0.5).map((s) => ({
+    type: PRIMITIVE_TYPES[s.type],
+    position: [...s.position],
+    rotation: [...s.euler],
+  }));
+}
+
+/**
+ * The renderings of `predictions` (size² values each) under `camera`; with `yaw` (the orbit camera's
+ * angle per image), each in the light its camera sees.
+ */
+export function renderPredictions(
+  predictions: readonly SlotPrediction[][],
+  size: number,
+  camera: Camera | undefined,
+  yaw?: Float32Array,
+): Float32Array {
+  const scenes = predictions.map(predictedScene), px = size * size;
+  if (!yaw) return renderBatch(scenes, { size, ...(camera ? { camera } : {}) }).images;
+  const raster = new Rasteriser({ size, ...(camera ? { camera } : {}) });
+  const r = new Float32Array(scenes.length * px);
+  scenes.forEach((scene, b) => {
+    raster.setLight(viewLight(yaw[b]));
+    raster.draw(scene, r.subarray(b * px, (b + 1) * px));
+  });
+  return r;
+}
 
 /**
  * Mean squared error per pixel between `images` (size² values each, one per prediction) and the
@@ -36,25 +66,10 @@ export function reconstructionMse(
       `images must hold ${predictions.length} images of ${size}×${size} values, got ${images.length} values`,
     );
   }
-  const scenes = predictions.map((p) =>
-    p.filter((s) => s.presence > 0.5).map((s) => ({
-      type: PRIMITIVE_TYPES[s.type],
-      position: s.position,
-      rotation: s.euler,
-    }))
-  );
-  if (yaw && yaw.length < scenes.length) {
-    throw new RangeError(`yaw must hold one angle per prediction (${scenes.length}), got ${yaw.length}`);
+  if (yaw && yaw.length < predictions.length) {
+    throw new RangeError(`yaw must hold one angle per prediction (${predictions.length}), got ${yaw.length}`);
   }
-  let r: Float32Array;
-  if (yaw) {
-    const raster = new Rasteriser({ size, ...(camera ? { camera } : {}) });
-    r = new Float32Array(scenes.length * px);
-    scenes.forEach((scene, b) => {
-      raster.setLight(viewLight(yaw[b]));
-      raster.draw(scene, r.subarray(b * px, (b + 1) * px));
-    });
-  } else r = renderBatch(scenes, { size, ...(camera ? { camera } : {}) }).images;
+  const r = renderPredictions(predictions, size, camera, yaw);
   let e = 0;
   for (let i = 0; i < r.length; i++) e += (r[i] - images[i]) ** 2;
   return e / r.length;

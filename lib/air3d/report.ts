@@ -19,10 +19,12 @@ import type { LiveOutput, Notebook } from "../display/notebook.ts";
 import type { Air3dConfig, Air3dResult, Air3dRun, EpochRecord, RefinedScores } from "./train.ts";
 import { type FitStep, toPredictions } from "./fit.ts";
 import { cameraOf } from "./camera.ts";
-import type { SceneMetrics, SlotPrediction } from "../metrics/slots.ts";
+import type { SceneMetrics } from "../metrics/slots.ts";
 import type { SceneStatistics } from "../scenes/scenes3d.ts";
-import { type Camera, PRIMITIVE_TYPES, type Scene } from "../scenes/primitives.ts";
+import { type Camera, PRIMITIVE_TYPES } from "../scenes/primitives.ts";
 import { renderBatch } from "../scenes/render.ts";
+import { predictedScene, renderPredictions } from "./reconstruction.ts";
+export { predictedScene };
 
 /** The numpy reproduction's published figures (canonical run and its one-primitive sanity run). */
 export const REPRODUCTION_RESULTS = {
@@ -39,15 +41,6 @@ export const REPRODUCTION_RESULTS = {
   },
   onePrimitive: { type_acc: 0.888, pos_mae: [0.069, 0.084, 0.165] },
 } as const;
-
-/** The scene a slot prediction describes: the slots with presence > 0.5. */
-export function predictedScene(slots: SlotPrediction[]): Scene {
-  return slots.filter((s) => s.presence > 0.5).map((s) => ({
-    type: PRIMITIVE_TYPES[s.type],
-    position: [...s.position],
-    rotation: [...s.euler],
-  }));
-}
 
 /** Training curves (train and validation total loss per epoch) as a figure. */
 export function curvesFigure(history: EpochRecord[], title: string): FigureSpec {
@@ -106,9 +99,7 @@ export function comparisonGrid(run: Air3dRun, count: number): GridItem[] {
   const S = test.size, px = S * S;
   const n = Math.min(count, test.n);
   const camera = cameraOf(run.result.config);
-  const rendered =
-    renderBatch(predictions.slice(0, n).map(predictedScene), { size: S, ...(camera ? { camera } : {}) })
-      .images;
+  const rendered = renderPredictions(predictions.slice(0, n), S, camera);
   return Array.from({ length: n }, (_, b) => {
     const input = test.images.subarray(b * px, (b + 1) * px);
     const again = rendered.subarray(b * px, (b + 1) * px);

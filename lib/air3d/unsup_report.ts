@@ -19,9 +19,10 @@ import type { GridItem } from "../display/images.ts";
 import type { LiveOutput, Notebook } from "../display/notebook.ts";
 import type { SlotPrediction } from "../metrics/slots.ts";
 import type { SlotDataset } from "../scenes/scenes3d.ts";
-import { renderBatch } from "../scenes/render.ts";
+import { VIEW_HALF_WIDTH } from "../scenes/primitives.ts";
+import { stepHeatmaps } from "../display/step_heatmaps.ts";
 import { cameraOf } from "./camera.ts";
-import { predictedScene } from "./report.ts";
+import { predictedScene, renderPredictions } from "./reconstruction.ts";
 import type { CurvePoint, UnsupConfig, UnsupResult } from "./unsup_train.ts";
 
 /**
@@ -132,19 +133,41 @@ export async function liveUnsupCurve(
 const SHORT = { sphere: "sph", cube: "cube", cylinder: "cyl" } as const;
 
 /**
+ * Where each of the guide's steps attends (the paper's Fig. 7, right): for step t, a histogram of the
+ * centre (x, y) it read over the images where it found an object. `predictions[b][t]` is step t's slot
+ * of image b (as `predictSingle` gives them, one slot per step).
+ */
+export function attentionHeatmaps(predictions: SlotPrediction[][], steps: number, bins = 12): FigureSpec {
+  const centres = Array.from({ length: steps }, (_, t) =>
+    predictions.map((slots) => {
+      const s = slots[t];
+      return s && s.presence > 0.5 ? [s.position[0], s.position[1]] as const : null;
+    }));
+  return stepHeatmaps(centres, {
+    range: [-VIEW_HALF_WIDTH, VIEW_HALF_WIDTH],
+    bins,
+    unit: "world",
+    yDown: false,
+    title: "Where each step attends: the centre it read, over the images where it found an object",
+    colours: ["#1f77b4", "#d62728", "#2ca02c"],
+  });
+}
+
+/**
  * For the first `count` test scenes: the input, then each method's inferred scene re-rendered (its
- * caption the type it read). Rows are scenes.
+ * caption the type it read). Rows are scenes. A method's `yaw` (the orbit camera's angle per image)
+ * lights its renderings as that camera sees them.
  */
 export function inferenceGrid(
   test: SlotDataset,
-  methods: { name: string; predictions: SlotPrediction[][] }[],
+  methods: { name: string; predictions: SlotPrediction[][]; yaw?: Float32Array | null }[],
   count: number,
   projection: UnsupConfig["projection"],
 ): GridItem[] {
   const S = test.size, px = S * S, n = Math.min(count, test.n), camera = cameraOf({ camera: projection });
+  // The orbit camera: each scene drawn in the light of the camera angle the method read (`yaw`).
   const renders = methods.map((m) =>
-    renderBatch(m.predictions.slice(0, n).map(predictedScene), { size: S, ...(camera ? { camera } : {}) })
-      .images
+    renderPredictions(m.predictions.slice(0, n), S, camera, m.yaw ?? undefined)
   );
   return Array.from({ length: n }, (_, b) => [
     {

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { inferenceGrid, unsupCurveFigure, unsupRow, varianceRows } from "../../lib/air3d/unsup_report.ts";
+import {
+  attentionHeatmaps,
+  inferenceGrid,
+  unsupCurveFigure,
+  unsupRow,
+  varianceRows,
+} from "../../lib/air3d/unsup_report.ts";
 import type { CurvePoint } from "../../lib/air3d/unsup_train.ts";
 import { sampleSlotDataset } from "../../lib/scenes/scenes3d.ts";
 import { Rng } from "../../lib/core/random.ts";
@@ -58,4 +64,26 @@ Deno.test("unsupRow, varianceRows and inferenceGrid lay out a run's figures", ()
   assert.equal(grid.length, 4); // per scene: the input, then the method's rendering
   assert.equal(grid[1].caption, "none: ∅");
   assert.ok(grid[1].data.every((v) => v === 0));
+});
+
+Deno.test("attentionHeatmaps bins each step's centre over the images where it found an object", () => {
+  const slot = (x: number, y: number, presence = 1) => ({
+    presence,
+    type: 0,
+    position: [x, y, 0] as [number, number, number],
+    euler: [0, 0, 0] as [number, number, number],
+    rotation: eulerZYX(0, 0, 0),
+  });
+  // Two images, two steps: step 1 at the lower left and the upper right; step 2 once (the other absent).
+  const fig = attentionHeatmaps(
+    [[slot(-1.5, -1.5), slot(0.1, 0.1)], [slot(1.5, 1.5), slot(0, 0, 0.2)]],
+    2,
+    4,
+  );
+  const z = fig.data.map((d) => d.z as number[][]);
+  assert.equal(z[0][0][0], 1); // row = y bin (upwards), column = x bin
+  assert.equal(z[0][3][3], 1);
+  assert.equal(z[1].flat().reduce((a, v) => a + v, 0), 1);
+  assert.equal(z[1][2][2], 1);
+  assert.equal(fig.data[1].name, "step 2 (1 present)");
 });

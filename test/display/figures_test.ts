@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import * as plotModule from "../../lib/display/plot.ts";
 import * as airReport from "../../lib/air/report.ts";
 import * as air3dReport from "../../lib/air3d/report.ts";
+import * as unsupReport from "../../lib/air3d/unsup_report.ts";
+import * as stepModule from "../../lib/display/step_heatmaps.ts";
 import * as gqnReport from "../../lib/gqn/report.ts";
 import * as genesisReport from "../../lib/genesis/report.ts";
 import { type FigureSpec, stringTitles } from "../../lib/display/plot.ts";
@@ -51,6 +53,24 @@ const explanation = {
   recon: new Float32Array(64),
   written: [new Float32Array(64), new Float32Array(64)],
 };
+const slot = {
+  presence: 1,
+  type: 0,
+  position: [0.2, -0.3, 0] as [number, number, number],
+  euler: [0, 0, 0] as [number, number, number],
+  rotation: Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1),
+};
+const curvePoint = {
+  step: 0,
+  seconds: 0,
+  elbo: 1,
+  count_acc: 0.5,
+  type_acc: 0.5,
+  pos_mae: [0.1, 0.1, 0.1] as [number, number, number],
+  rot_err_median_deg: { cube: 10, cylinder: 20 },
+  camera_err_deg: 12,
+  liveTensors: 1,
+};
 const batch = sampleQueryBatch(new Rng(0), { batch: 1, size: 8, m: 2 });
 
 /** Each figure builder with inputs; the keys must be exactly the builders the modules export. */
@@ -88,6 +108,17 @@ const builders: Record<string, () => FigureSpec | FigureSpec[]> = {
     }),
   fitCurvesFigure: () =>
     air3dReport.fitCurvesFigure([{ name: "refined", traces: [[[1, 9], [40, 2]], [[1, 4]]] }]),
+  stepHeatmaps: () =>
+    stepModule.stepHeatmaps([[[1, 1], null]], { range: [0, 4], bins: 2, unit: "px", title: "t" }),
+  attentionHeatmaps: () => unsupReport.attentionHeatmaps([[slot, slot], [slot]], 2, 4),
+  unsupCurveFigure: () =>
+    unsupReport.unsupCurveFigure([{ name: "a", curve: [curvePoint], count: true }], "t"),
+  likelihoodSliceFigure: () =>
+    unsupReport.likelihoodSliceFigure(
+      [{ name: "u", delta: [-1, 0, 1], logLik: [0, 1, 0], derivative: [1, 0, -1] }],
+      "t",
+      "u",
+    ),
   cameraRingFigure: () => gqnReport.cameraRingFigure(batch.scenes[0], batch.cameras[0]),
   gqnTraceFigure: () => gqnReport.gqnTraceFigure([[1, 5, 1, 2], [10, 4, 1, 0.7]]),
   gqnCurveFigure: () => gqnReport.gqnCurveFigure([[0, 0.1], [5, 0.02]], 0.03, 0.02),
@@ -99,10 +130,11 @@ const builders: Record<string, () => FigureSpec | FigureSpec[]> = {
 };
 
 Deno.test("every figure the lib builds gives its titles as { text }", () => {
-  const exported = [plotModule, airReport, air3dReport, gqnReport, genesisReport].flatMap((m) =>
-    Object.entries(m).filter(([name, v]) => typeof v === "function" && /.(Figures?|Heatmaps?)$/.test(name))
-      .map(([name]) => name)
-  );
+  const exported = [plotModule, airReport, air3dReport, unsupReport, stepModule, gqnReport, genesisReport]
+    .flatMap((m) =>
+      Object.entries(m).filter(([name, v]) => typeof v === "function" && /.(Figures?|Heatmaps?)$/.test(name))
+        .map(([name]) => name)
+    );
   assert.deepEqual(Object.keys(builders).sort(), exported.sort(), "a figure builder has no entry here");
   for (const [name, build] of Object.entries(builders)) {
     const specs = [build()].flat();
