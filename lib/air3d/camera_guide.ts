@@ -42,11 +42,11 @@ export interface CameraNet {
 
 /**
  * Builds the camera's network for `size`×`size` images (a multiple of 16): a small CNN on the image
- * pooled `pool`× (1: full resolution, the default — the light shows in the shading's fine gradients),
- * one hidden layer.
+ * pooled `pool`× (default 2: at full resolution, with 128 hidden units, it learnt no better per second — 10.2°
+ * against 8.8° after 10 minutes, one seed — at ⅗ of the steps), one hidden layer.
  */
 export function cameraNet(rng: Rng, options: { size: number; hidden: number; pool?: 1 | 2 }): CameraNet {
-  const { size, hidden, pool = 1 } = options;
+  const { size, hidden, pool = 2 } = options;
   if (!Number.isInteger(size) || size < 16 || size % 16) {
     throw new RangeError(`imageSize must be a multiple of 16, got ${size}`);
   }

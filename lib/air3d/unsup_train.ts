@@ -390,7 +390,7 @@ export async function runUnsupervised(
 function buildGuide(c: UnsupConfig, rng: Rng) {
   const net = netOf(c, rng.child("net"));
   const camNet = c.camera === "orbit"
-    ? cameraNet(rng.child("camera-net"), { size: c.imageSize, hidden: 128 })
+    ? cameraNet(rng.child("camera-net"), { size: c.imageSize, hidden: 64 })
     : undefined;
   const guide = c.learning === "unsupervised"
     ? new UnsupervisedGuide(net, rng.child("guide"), {
