@@ -78,23 +78,14 @@ export function cameraKl(mu: number, logStd: number): number {
 
 /**
  * ∂ log p(x | objects, z_cam) / ∂z_cam at `yaw` by central differences: the scene re-rendered in the
- * light of θ ± ε (2 renders; ε the likelihood's turn step), log p taken over the pixels where the
- * image shows something (`RenderLikelihood.logLikShown`; `shown` false: over every pixel). On the
- * background the light's only effect is on objects drawn where there are none, and there its
- * derivative asks to dim them — a light turned away either side — which, while the objects are still
- * misplaced, drives μ_cam to the orbit's ends. The likelihood must hold the image (`setImage`); its
- * light is left at θ − ε, so set it again before scoring at θ.
+ * light of θ ± ε (2 renders; ε the likelihood's turn step). The likelihood must hold the image
+ * (`setImage`); its light is left at θ + … − ε, so set it again before scoring at θ.
  */
-export function cameraGradient(
-  lik: RenderLikelihood,
-  objects: readonly FitObject[],
-  yaw: number,
-  shown = true,
-): number {
-  const e = lik.eps.angle;
-  const at = (theta: number) => {
-    lik.setLight(viewLight(theta));
-    return shown ? lik.logLikShown(objects) : lik.logLik(objects);
-  };
+export function cameraGradient(lik: RenderLikelihood, objects: readonly FitObject[], yaw: number): number {
+  const e = lik.eps.angle,
+    at = (theta: number) => {
+      lik.setLight(viewLight(theta));
+      return lik.logLik(objects);
+    };
   return (at(yaw + e) - at(yaw - e)) / (2 * e);
 }

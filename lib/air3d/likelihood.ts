@@ -107,9 +107,6 @@ function blurPass(
   }
 }
 
-/** A blurred image value above which a pixel counts as showing something (the background is 0). */
-export const SHOWN_AT = 1e-3;
-
 /**
  * log p(x | z) through the renderer for one image at a time (`setImage`), with its finite-difference
  * gradients. Renders are counted in `renders`.
@@ -156,30 +153,17 @@ export class RenderLikelihood {
     blurImage(image, this.size, this.kernel, this.#x, this.#scratch);
   }
 
-  /**
-   * ‖B·x − B·render(objects)‖² (one render); with `shown`, only over the pixels where the blurred image
-   * shows something (B·x > {@link SHOWN_AT}).
-   */
-  sse(objects: readonly FitObject[], shown = false): number {
+  /** ‖B·x − B·render(objects)‖² (one render). */
+  sse(objects: readonly FitObject[]): number {
     this.#raster.draw(sceneOf(objects, this.#camera), this.#r, objects.map((o) => o.R));
     this.renders++;
     blurImage(this.#r, this.size, this.kernel, this.#br, this.#scratch);
     let e = 0;
     for (let i = 0; i < this.#x.length; i++) {
-      if (shown && !(this.#x[i] > SHOWN_AT)) continue;
       const d = this.#x[i] - this.#br[i];
       e += d * d;
     }
     return e;
-  }
-
-  /**
-   * log p of the pixels where the image shows something, up to a constant: −SSE over them / (2σ²).
-   * The orbit camera's gradient reads it: the light changes only how rendered objects are shaded, and
-   * on the image's background its derivative only says to dim an object drawn in the wrong place.
-   */
-  logLikShown(objects: readonly FitObject[]): number {
-    return -this.sse(objects, true) / (2 * this.sigma * this.sigma);
   }
 
   /** log p(x | objects): −SSE / (2σ²) + the Gaussian's normaliser. */
