@@ -6,6 +6,8 @@ import { defaultAirConfig, defaultAirRunConfig } from "../lib/air/config.ts";
 import { defaultGqnConfig, type GqnConfig } from "../lib/gqn/model.ts";
 import { defaultGenesisConfig, type GenesisConfig } from "../lib/genesis/model.ts";
 import { encodeIdx, type Mnist, parseSplit } from "../lib/scenes/mnist.ts";
+import { eulerZYX, PRIMITIVE_TYPES, type Scene } from "../lib/scenes/primitives.ts";
+import type { SlotPrediction } from "../lib/metrics/slots.ts";
 
 /** A small fake MNIST: 40 "digits", each a filled rectangle of its own size. */
 export async function fakeMnist(): Promise<Mnist> {
@@ -84,3 +86,15 @@ export const tinyGenesis = (overrides: Partial<GenesisConfig> = {}): GenesisConf
     maskHidden: 8,
     ...overrides,
   });
+
+/** The true scenes as slot predictions (every object present, at its own pose): what a perfect model reads. */
+export const truthPredictions = (scenes: readonly Scene[]): SlotPrediction[][] =>
+  scenes.map((scene) =>
+    scene.map((o) => ({
+      presence: 1,
+      type: PRIMITIVE_TYPES.indexOf(o.type),
+      position: o.position,
+      rotation: eulerZYX(...o.rotation),
+      euler: o.rotation,
+    }))
+  );

@@ -228,7 +228,9 @@ export function imageStream(
   c: Pick<UnsupConfig, "imageSize" | "maxObjects" | "projection"> & Partial<Pick<UnsupConfig, "camera">>,
 ) {
   const camera = cameraOf({ camera: c.projection });
-  if (c.camera === "orbit") return (n: number): Float32Array => datasetOf(rng, n, c as UnsupConfig).images;
+  if (c.camera === "orbit") {
+    return (n: number): Float32Array => datasetOf(rng, n, { ...c, camera: "orbit" }).images;
+  }
   return (n: number): Float32Array =>
     renderBatch(sampleSlotDataset(rng, n, { size: c.imageSize, maxPrimitives: c.maxObjects }).scenes, {
       size: c.imageSize,

@@ -7,11 +7,10 @@ import {
   viewLight,
   viewMatrix,
 } from "../../lib/air3d/orbit.ts";
-import { DEFAULT_CAMERA, PRIMITIVE_TYPES, samplePrimitiveScenes } from "../../lib/scenes/primitives.ts";
+import { DEFAULT_CAMERA, samplePrimitiveScenes } from "../../lib/scenes/primitives.ts";
 import { Rasteriser } from "../../lib/scenes/render.ts";
 import { reconstructionMse } from "../../lib/air3d/reconstruction.ts";
-import { eulerZYX } from "../../lib/scenes/primitives.ts";
-import type { SlotPrediction } from "../../lib/metrics/slots.ts";
+import { truthPredictions } from "../fixtures.ts";
 
 for (const projection of ["orthographic", "perspective"] as const) {
   Deno.test(`the orbit dataset is what the turned camera photographs, lit by the world's light (${projection})`, () => {
@@ -29,15 +28,7 @@ for (const projection of ["orthographic", "perspective"] as const) {
     assert.ok(worst < 1e-4, `largest pixel difference ${worst}`);
     assert.ok(turned <= (ORBIT_YAW_DEG * Math.PI) / 180 && turned > 0.5, `largest |θ| ${turned}`);
     // The view's targets render the images too (the light turned with the camera).
-    const truth: SlotPrediction[][] = d.scenes.map((scene) =>
-      scene.map((o) => ({
-        presence: 1,
-        type: PRIMITIVE_TYPES.indexOf(o.type),
-        position: o.position,
-        rotation: eulerZYX(...o.rotation),
-        euler: o.rotation,
-      }))
-    );
+    const truth = truthPredictions(d.scenes);
     assert.ok(reconstructionMse(d.images, truth, size, camera, d.yaw) < 1e-10);
     // In the fixed camera's light the same targets do not: the camera angle shows in the shading.
     assert.ok(reconstructionMse(d.images, truth, size, camera) > 1e-4);

@@ -2,23 +2,14 @@ import assert from "node:assert/strict";
 import { reconstructionMse } from "../../lib/air3d/reconstruction.ts";
 import { cameraOf } from "../../lib/air3d/camera.ts";
 import { sampleSlotDataset } from "../../lib/scenes/scenes3d.ts";
-import { eulerZYX, PRIMITIVE_TYPES } from "../../lib/scenes/primitives.ts";
-import type { SlotPrediction } from "../../lib/metrics/slots.ts";
+import { truthPredictions } from "../fixtures.ts";
 import { Rng } from "../../lib/core/random.ts";
 
 for (const projection of ["orthographic", "perspective"] as const) {
   Deno.test(`reconstructionMse: the true scene renders the image exactly; a missing object costs its pixels (${projection})`, () => {
     const camera = cameraOf({ camera: projection }), size = 32, px = size * size;
     const d = sampleSlotDataset(new Rng(3), 6, { size, maxPrimitives: 3, camera });
-    const truth: SlotPrediction[][] = d.scenes.map((scene) =>
-      scene.map((o) => ({
-        presence: 1,
-        type: PRIMITIVE_TYPES.indexOf(o.type),
-        position: o.position,
-        rotation: eulerZYX(...o.rotation),
-        euler: o.rotation,
-      }))
-    );
+    const truth = truthPredictions(d.scenes);
     assert.equal(reconstructionMse(d.images, truth, size, camera), 0);
     // Slots below presence ½ are not drawn: reading nothing costs the whole image's energy.
     const absent = truth.map((slots) => slots.map((s) => ({ ...s, presence: 0.4 })));
