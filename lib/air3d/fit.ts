@@ -39,7 +39,8 @@
  * Every hypothesis rendered is counted; `budget` caps them per image. A trial move renders only the
  * moved object, over the rest of the hypothesis (drawn once with its depths while that object moves,
  * and not counted: `Rasteriser.drawOver`), in the window its old and new places can cover. {@link fitFromStarts} restarts the whole
- * search from other proposals while a fit leaves more than λ unexplained, and keeps the best.
+ * search from other proposals unless a fit is settled (at most λ unexplained, no births its proposal
+ * did not ask for, and the next proposal counts as many objects), and keeps the best.
  *
  * @example
  * ```ts
@@ -857,10 +858,14 @@ export interface FitStart {
 }
 
 /**
- * Restarts against local minima: fits from `starts[0]`, then from each next start while the best
- * fit so far leaves more than λ of squared error unexplained (a wrong structure or a pose stuck
- * off its peak usually does; a right one rarely), and keeps the fit of least C. Each start gets the
- * whole `budget`; `renders` and the trace count them all.
+ * Restarts against local minima: fits from `starts[0]`, then from each next start unless the best fit
+ * so far is settled — it leaves at most λ of squared error unexplained (a wrong structure or a pose
+ * stuck off its peak usually leaves more; a right one rarely), holds no more objects than the start
+ * it came from (a birth the proposal did not ask for is often a newcomer covering the error of a pose
+ * stuck off its peak: one cylinder fitted as three), and the next start proposes as many objects as
+ * it holds (two readings that disagree on the count are both fitted: the network often reads one
+ * object as two overlapping ones in one of them). Keeps the fit of least C. Each start gets the whole
+ * `budget`; `renders` and the trace count them all.
  */
 export function fitFromStarts(
   image: Float32Array,
@@ -869,14 +874,17 @@ export function fitFromStarts(
   raster = new Rasteriser({ size: options.size, ...(options.camera ? { camera: options.camera } : {}) }),
 ): FitResult {
   if (starts.length === 0) throw new RangeError("starts must hold at least one proposal, got none");
-  let best: FitResult | undefined, renders = 0;
+  let best: FitResult | undefined, from: FitStart | undefined, renders = 0;
   const trace: [number, number][] = [];
   for (const start of starts) {
-    if (best && best.sse <= options.lambda) break;
+    if (
+      best && best.sse <= options.lambda && best.objects.length <= from!.objects.length &&
+      start.objects.length === best.objects.length
+    ) continue;
     const fit = fitScene(image, start.objects, options, start.candidates ?? [], raster);
     for (const [r, c] of fit.trace) if (c < (trace.at(-1)?.[1] ?? Infinity)) trace.push([renders + r, c]);
     renders += fit.renders;
-    if (!best || fit.cost < best.cost) best = fit;
+    if (!best || fit.cost < best.cost) [best, from] = [fit, start];
   }
   return { ...best!, renders, trace };
 }

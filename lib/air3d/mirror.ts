@@ -3,9 +3,9 @@
  * back. The task is symmetric under the reflection x ↦ −x (the camera at its default pose looks down
  * the z axis and the light comes from the camera, so the mirror image of a scene renders as the
  * mirror image of its picture; each primitive is its own mirror image), but the network is not: on
- * the mirrored image it errs elsewhere. The refinement fits from this proposal when the one from the
- * image itself leaves error unexplained (`fitFromStarts` in `fit.ts`), a restart that costs one more
- * network pass.
+ * the mirrored image it errs elsewhere. The refinement fits from this proposal unless the fit from the
+ * image itself is settled — it explains the image, added no object, and this proposal counts as many
+ * (`fitFromStarts` in `fit.ts`) — a restart that costs one more network pass.
  *
  * The reflection F = diag(−1, 1, 1) takes an object at image-plane (u, v) with rotation R to (−u, v)
  * with rotation F·R·F (a proper rotation again: the primitive reflected, which is the same primitive).

@@ -93,8 +93,10 @@ export interface Air3dConfig {
   /** Most renders per image of the refinement (and of the direct baseline), per start. */
   refineBudget: number;
   /**
-   * Where the fit from the network's proposal leaves more than λ of squared error unexplained, fit
-   * again from its proposal for the image mirrored left–right (`mirror.ts`) and keep the better fit.
+   * Fit again from the network's proposal for the image mirrored left–right (`mirror.ts`) and keep
+   * the better fit, unless the fit from its proposal for the image itself is settled: at most λ of
+   * squared error unexplained, no object born that the proposal lacked, and the mirrored proposal
+   * counting as many objects (`fitFromStarts`).
    */
   refineMirror: boolean;
   /** Threads (Web Workers) the refinement fits images on; the fits do not depend on it. */

@@ -88,6 +88,31 @@ Deno.test("fitFromStarts restarts only while a fit leaves more than λ unexplain
   assert.throws(() => fitFromStarts(image, [], options), /starts must hold at least one proposal, got none/);
 });
 
+Deno.test("fitFromStarts fits a settled fit's next start too when it counts otherwise, or when the fit added objects", () => {
+  const scene: Scene = [{ type: "cube", position: [0.3, -0.2, 0], rotation: [0.5, 0.3, 0.2] }];
+  const image = renderScene(scene, { size }).image;
+  const polishOnly = { size, lambda: 2, budget: 2000, moves: false };
+  const near = { objects: [{ ...object(scene[0]), u: 0.33, v: -0.18 }] };
+  // The network's other reading of the same cube: two overlapping cubes.
+  const twice = { objects: [near.objects[0], { ...object(scene[0]), u: 0.25, v: -0.25 }] };
+  const b = fitScene(image, near.objects, polishOnly), c = fitScene(image, twice.objects, polishOnly);
+  assert.ok(b.sse <= polishOnly.lambda, `the first fit settles (sse ${b.sse})`);
+  const both = fitFromStarts(image, [near, twice], polishOnly);
+  assert.equal(both.renders, b.renders + c.renders);
+  assert.equal(both.cost, Math.min(b.cost, c.cost));
+  assert.equal(both.objects.length, 1);
+  // A next start that counts as many objects as the settled fit is skipped.
+  const same = fitFromStarts(image, [near, { objects: [{ ...near.objects[0], u: 0.27 }] }], polishOnly);
+  assert.equal(same.renders, b.renders);
+  // A fit that had to add an object its start did not propose is not settled: the next start is fitted.
+  const withMoves = { size, lambda: 2, budget: 3000 };
+  const born = fitScene(image, [], withMoves), then = fitScene(image, near.objects, withMoves);
+  assert.equal(born.objects.length, 1);
+  const restarted = fitFromStarts(image, [{ objects: [] }, near], withMoves);
+  assert.equal(restarted.renders, born.renders + then.renders);
+  assert.equal(restarted.cost, Math.min(born.cost, then.cost));
+});
+
 Deno.test("perspective: the fit moves depth too, which the object's size shows", () => {
   const scene: Scene = [{ type: "sphere", position: [0.2, 0.1, 0.25], rotation: [0, 0, 0] }];
   const image = renderScene(scene, { size, camera: perspective }).image;
@@ -241,7 +266,7 @@ Deno.test("fit errors name the option and what is allowed", () => {
   assert.throws(() => failureRate([1, 2], [1], 2), /counts must hold one number per image \(2\), got 1/);
 });
 
-Deno.test("failureRate counts fits worse than the truth by more than λ; calibrateFitLambda picks the best-counting λ", () => {
+Deno.test("failureRate counts fits worse than the truth by more than λ; calibrateFitLambda picks the λ best-counting with its neighbours", () => {
   // λ = 2: truth costs 2·n; the second fit is 3 over (stuck), the first 1 over (a sub-pixel offset).
   assert.equal(failureRate([5, 7, 2], [2, 2, 1], 2), 1 / 3);
   const slot = (presence: number): SlotPrediction => ({
@@ -251,9 +276,15 @@ Deno.test("failureRate counts fits worse than the truth by more than λ; calibra
     rotation: eulerZYX(0, 0, 0),
     euler: [0, 0, 0],
   });
-  // Fits that count one object for λ ≥ 4 and two below; the truth is one object.
+  // Fits that count one object for λ ≥ 4 and two below; the truth is one object. Averaged with its
+  // neighbours, λ 4 (0 + 1 + 1)/3 loses to λ 6 and λ 8 (1, the end standing in for its missing
+  // neighbour): the smaller of those wins.
   const fit = (l: number) => [[slot(1), slot(l < 4 ? 1 : 0)]];
-  assert.deepEqual(calibrateFitLambda(fit, [1]), { lambda: 4, accuracy: 1 });
+  assert.deepEqual(calibrateFitLambda(fit, [1]), { lambda: 6, accuracy: 1 });
+  // Ten images: a lone peak at λ 2 (10 right) against a plateau of 9 right from λ 4 up.
+  const right: Record<number, number> = { 1: 5, 2: 10, 3: 5, 4: 9, 6: 9, 8: 9 };
+  const ten = (l: number) => Array.from({ length: 10 }, (_, b) => [slot(1), slot(b < right[l] ? 0 : 1)]);
+  assert.deepEqual(calibrateFitLambda(ten, Array(10).fill(1)), { lambda: 6, accuracy: 0.9 });
 });
 
 Deno.test("record keeps each accepted move; fitStepsGrid shows them; fitCurvesFigure averages the traces", async () => {
