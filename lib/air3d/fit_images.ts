@@ -91,6 +91,7 @@ export function calibrateFitLambda(
   // (s[i−1] + s[i] + s[i+1]) / 3, an end of the list standing in for its missing neighbour.
   const at = (i: number) => shares[Math.min(shares.length - 1, Math.max(0, i))];
   const smoothed = shares.map((_, i) => (at(i - 1) + at(i) + at(i + 1)) / 3);
+  // Ties, up to the rounding of sums taken in another order, go to the smaller λ.
   let best = 0;
   for (let i = 1; i < smoothed.length; i++) if (smoothed[i] > smoothed[best] + 1e-12) best = i;
   return { lambda: FIT_LAMBDAS[best], accuracy: shares[best] };

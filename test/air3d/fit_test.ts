@@ -68,7 +68,7 @@ Deno.test("refinement repairs a proposal: a missing object is born, a wrong type
   assert.ok(fit.sse < 2, `sse ${fit.sse}`);
 });
 
-Deno.test("fitFromStarts restarts only while a fit leaves more than λ unexplained, and keeps the best fit", () => {
+Deno.test("fitFromStarts fits the next start while a fit leaves more than λ unexplained, and keeps the best fit", () => {
   const scene: Scene = [{ type: "cube", position: [0.3, -0.2, 0], rotation: [0.5, 0.3, 0.2] }];
   const image = renderScene(scene, { size }).image;
   // Polish only: a sphere far from the cube cannot become it; a cube near it polishes onto it.
