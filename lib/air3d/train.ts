@@ -508,7 +508,7 @@ export async function runAir3d(
  * slots start the fit, its doubtful ones (presence ≥ 0.1) are offered as births first — and, with
  * `refineMirror`, its proposal for the image mirrored left–right, mirrored back.
  */
-async function proposals(model: SlotModel, d: SlotDataset, c: Air3dConfig): Promise<FitStart[][]> {
+export async function proposals(model: SlotModel, d: SlotDataset, c: Air3dConfig): Promise<FitStart[][]> {
   const camera = cameraOf(c);
   const read = async (images: Float32Array, back: (o: FitObject) => FitObject) => {
     const p = toWorld(await model.predict(images, d.n, MIN_PRESENCE), camera);

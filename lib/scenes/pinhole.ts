@@ -118,6 +118,7 @@ export function drawPerspective(
         if (!t.rowSpan(y, j0, j1, kind === CUBE)) continue;
         j0 = t.spanLo, j1 = t.spanHi, inLo = t.innerLo, inHi = t.innerHi;
       }
+      t.noteSpan(i, j0, j1);
       const rowX = Fx + y * Cx, rowY = Fy + y * Cy, rowZ = Fz + y * Cz;
       const rowOff = i * size;
       for (let j = j0; j <= j1; j++) {

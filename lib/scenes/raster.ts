@@ -46,6 +46,18 @@ export class Target {
   j1: number;
   /** Each primitive's rotation matrix, when the caller has them (else they come from its Euler angles). */
   matrices: readonly Float64Array[] | undefined;
+  /**
+   * When set, each row's scanned columns widen its span (row i: columns `spans[2i]`..`spans[2i + 1]`):
+   * every pixel a draw can write lies within the spans, so a caller can update just those.
+   */
+  spans: Int16Array | undefined;
+  /** Widens row i's span in {@link spans} (when set) to cover columns lo..hi. */
+  noteSpan(i: number, lo: number, hi: number): void {
+    const s = this.spans;
+    if (!s) return;
+    if (lo < s[2 * i]) s[2 * i] = lo;
+    if (hi > s[2 * i + 1]) s[2 * i + 1] = hi;
+  }
   constructor(readonly size: number) {
     this.xs = pixelCentres(size);
     this.zbuf = new Float64Array(size * size);

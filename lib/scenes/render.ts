@@ -224,6 +224,7 @@ function drawOrthographicScene(
     for (let i = i0; i <= i1; i++) {
       const y = xs[size - 1 - i];
       if (!t.rowSpan(y, t.j0, t.j1, kind === CUBE)) continue;
+      t.noteSpan(i, t.spanLo, t.spanHi);
       const rowX = Bx + y * Cx, rowY = By + y * Cy, rowZ = Bz + y * Cz;
       const rowOff = i * size, inLo = t.innerLo, inHi = t.innerHi;
       for (let j = t.spanLo, jEnd = t.spanHi; j <= jEnd; j++) {
@@ -470,7 +471,9 @@ export class Rasteriser {
    * `zbuf` = +∞ to render with depth; draw the rest of a scene first and one object over it, and
    * the result is the whole scene's rendering (ties in depth aside). With `writeDepth` false `zbuf`
    * is only read: each primitive is drawn where it lies nearer than `zbuf` says (for one primitive,
-   * the same image), and `zbuf` is left as it was.
+   * the same image), and `zbuf` is left as it was. With `spans` (2·size values), each row's span
+   * (columns `spans[2i]`..`spans[2i + 1]`, as the caller set them: lo > hi for none) is widened to
+   * cover the columns the draw scanned there — every pixel it wrote lies within them.
    */
   drawOver(
     scene: Scene,
@@ -482,14 +485,18 @@ export class Rasteriser {
     j1: number,
     matrices?: readonly Float64Array[],
     writeDepth = true,
+    spans?: Int16Array,
   ): void {
     const t = this.#target, n = this.size, own = t.zbuf;
     if (zbuf.length < n * n) throw new RangeError(`zbuf must hold ${n}×${n} values, got ${zbuf.length}`);
-    t.zbuf = zbuf, t.keepDepth = true, t.writeDepth = writeDepth;
+    if (spans && spans.length < 2 * n) {
+      throw new RangeError(`spans must hold 2×${n} values, got ${spans.length}`);
+    }
+    t.zbuf = zbuf, t.keepDepth = true, t.writeDepth = writeDepth, t.spans = spans;
     try {
       this.#drawIn(scene, out, i0, i1, j0, j1, matrices);
     } finally {
-      t.zbuf = own, t.keepDepth = false, t.writeDepth = true;
+      t.zbuf = own, t.keepDepth = false, t.writeDepth = true, t.spans = undefined;
     }
   }
 }

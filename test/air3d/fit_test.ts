@@ -113,6 +113,32 @@ Deno.test("fitFromStarts fits a settled fit's next start too when it counts othe
   assert.equal(restarted.cost, Math.min(born.cost, then.cost));
 });
 
+Deno.test("perspective: error alone does not unsettle a fit, and a restart gets a quarter of the budget", () => {
+  const scene: Scene = [{ type: "cube", position: [0.3, -0.2, 0], rotation: [0.5, 0.3, 0.2] }];
+  const image = renderScene(scene, { size, camera: perspective }).image;
+  const options = { size, camera: perspective, lambda: 2, budget: 2000, moves: false };
+  // A sphere far from the cube cannot become it in a polish: its fit leaves much unexplained.
+  const wrong = { objects: [{ ...object(scene[0]), type: 0, u: -0.6, v: 0.6 }] };
+  const a = fitScene(image, wrong.objects, options);
+  assert.ok(a.sse > options.lambda, `sse ${a.sse}`);
+  // The next start counts as many objects: under perspective it is skipped, under the orthographic camera not.
+  const near = { objects: [{ ...object(scene[0]), u: 0.33, v: -0.18 }] };
+  assert.equal(fitFromStarts(image, [wrong, near], options).renders, a.renders);
+  const ortho = { size, lambda: 2, budget: 2000, moves: false };
+  const orthoImage = renderScene(scene, { size }).image;
+  const first = fitScene(orthoImage, wrong.objects, ortho).renders;
+  assert.ok(fitFromStarts(orthoImage, [wrong, near], ortho).renders > first);
+  // A next start that counts otherwise is fitted, on a quarter of the budget (and the one render
+  // with which the last polish scores where it starts, spent or not).
+  const twice = { objects: [near.objects[0], { ...object(scene[0]), u: 0.25, v: -0.25 }] };
+  const both = fitFromStarts(image, [wrong, twice], options);
+  assert.ok(
+    both.renders > a.renders && both.renders <= a.renders + options.budget / 4 + 1,
+    `renders ${a.renders} then ${both.renders}`,
+  );
+  assert.ok(both.cost < a.cost, `the restart's fit is kept: ${both.cost} vs ${a.cost}`);
+});
+
 Deno.test("perspective: the fit moves depth too, which the object's size shows", () => {
   const scene: Scene = [{ type: "sphere", position: [0.2, 0.1, 0.25], rotation: [0, 0, 0] }];
   const image = renderScene(scene, { size, camera: perspective }).image;

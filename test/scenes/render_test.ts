@@ -520,6 +520,26 @@ Deno.test("drawOver: the rest of a scene, then one object over it, is the scene;
       assert.deepEqual(zbuf, before, "read-only z-buffer");
       r.drawOver([scene[k]], image, zbuf, 5, 30, 0, 39);
       assert.deepEqual(once, image, "read-only draws the same image for one object");
+      // Spans: every pixel the draw changed lies within its row's span, and the spans within the window.
+      const spans = new Int16Array(80).fill(-1);
+      for (let i = 0; i < 40; i++) spans[2 * i] = 40;
+      const spanned = new Float32Array(1600);
+      const restZ = new Float64Array(1600).fill(Infinity);
+      r.drawOver(rest, spanned, restZ, 0, 39, 0, 39);
+      const restImage = spanned.slice();
+      r.drawOver([scene[k]], spanned, restZ, 5, 30, 0, 39, undefined, false, spans);
+      let changed = 0;
+      for (let i = 0; i < 40; i++) {
+        if (spans[2 * i] <= spans[2 * i + 1]) {
+          assert.ok(i >= 5 && i <= 30, `row ${i} spanned outside the window`);
+        }
+        for (let j = 0; j < 40; j++) {
+          if (spanned[i * 40 + j] === restImage[i * 40 + j]) continue;
+          changed++;
+          assert.ok(j >= spans[2 * i] && j <= spans[2 * i + 1], `pixel (${i}, ${j}) outside its row's span`);
+        }
+      }
+      assert.ok(changed > 20, `object ${k} drew ${changed} pixels`);
       for (let p = 0; p < 1600; p++) {
         const inside = p >= 5 * 40 && p < 31 * 40;
         if (inside) assert.equal(image[p], full.image[p], `pixel ${p}`);
@@ -530,6 +550,22 @@ Deno.test("drawOver: the rest of a scene, then one object over it, is the scene;
     assert.throws(
       () => r.drawOver(scene, new Float32Array(1600), new Float64Array(10), 0, 39, 0, 39),
       /zbuf must hold 40×40/,
+    );
+    assert.throws(
+      () =>
+        r.drawOver(
+          scene,
+          new Float32Array(1600),
+          new Float64Array(1600),
+          0,
+          39,
+          0,
+          39,
+          undefined,
+          true,
+          new Int16Array(3),
+        ),
+      /spans must hold 2×40 values, got 3/,
     );
   }
 });
