@@ -61,6 +61,7 @@ import {
   eulerZYX,
   POSITION_RANGE,
   PRIMITIVE_TYPES,
+  type PrimitiveType,
   rotationAbout,
   type Scene,
   VIEW_HALF_WIDTH,
@@ -319,7 +320,9 @@ class Fitter {
 
   /** Whether an object's world centre lies within the range a centre may take. */
   inRange(o: FitObject): boolean {
-    const [x, y] = this.world(o), r = this.range;
+    const r = this.range, t = this.distance - o.z; // `world(o)`, written out: this runs once per trial
+    const x = this.perspective ? t * (this.slope * o.u) : o.u,
+      y = this.perspective ? t * (this.slope * o.v) : o.v;
     return x >= r[0][0] && x <= r[0][1] && y >= r[1][0] && y <= r[1][1] && o.z >= r[2][0] && o.z <= r[2][1];
   }
 
@@ -437,7 +440,14 @@ class Fitter {
     }
     const b = this.box(o);
     const i0 = Math.max(0, b[0]), i1 = Math.min(size - 1, b[1]);
-    this.raster.drawOver(this.scene([o]), scratch, this.restDepth, i0, i1, b[2], b[3], [o.R], false, ns);
+    // One object drawn: its scene and matrix in buffers kept for the purpose (`scene([o])`, written out).
+    const one = this.one[0], t = this.distance - o.z;
+    one.type = PRIMITIVE_TYPES[o.type];
+    one.position[0] = this.perspective ? t * (this.slope * o.u) : o.u;
+    one.position[1] = this.perspective ? t * (this.slope * o.v) : o.v;
+    one.position[2] = o.z;
+    this.oneR[0] = o.R;
+    this.raster.drawOver(this.one, scratch, this.restDepth, i0, i1, b[2], b[3], this.oneR, false, ns);
     this.renders++;
     this.newRows[0] = i0, this.newRows[1] = i1;
     this.tried = o;
@@ -470,6 +480,12 @@ class Fitter {
     this.windowDelta = delta;
     return this.note(this.heldSse + delta + this.options.lambda * objects.length);
   }
+  readonly one: [
+    { type: PrimitiveType; position: [number, number, number]; rotation: [number, number, number] },
+  ] = [
+    { type: "sphere", position: [0, 0, 0], rotation: [0, 0, 0] },
+  ];
+  readonly oneR: Float64Array[] = [new Float64Array(9)];
   /** The rendering, with depths, of the hypothesis `restOf` less object `restK`. */
   readonly restImage: Float32Array;
   readonly restDepth: Float64Array;
@@ -554,8 +570,13 @@ class Fitter {
       const ax = o.R[1], ay = o.R[4], n = Math.hypot(ax, ay) || 1; // R e_y in the image plane
       return { ...o, u: o.u + (delta * ax) / n, v: o.v + (delta * ay) / n };
     }
-    return { ...o, R: matMul3(axisRotation(p - 3, delta), o.R) };
+    // The turn's matrix is kept per axis and angle: a search takes the same few steps many times.
+    const turns = this.turns[p - 3];
+    let turn = turns.get(delta);
+    if (!turn) turns.set(delta, turn = axisRotation(p - 3, delta));
+    return { ...o, R: matMul3(turn, o.R) };
   }
+  readonly turns: Map<number, Float64Array>[] = [new Map(), new Map(), new Map()];
 
   /**
    * The parameters the search moves for object k: a sphere has no visible rotation; z only where it

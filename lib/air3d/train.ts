@@ -39,7 +39,7 @@ import {
   calibrateFitLambda,
   countAccuracy,
   failureRate,
-  FIT_LAMBDAS,
+  fitLambdas,
   FitPool,
   type FitSet,
 } from "./fit_images.ts";
@@ -604,7 +604,8 @@ export async function refineSet(
   const byLambda = new Map<number, SlotPrediction[][]>();
   let fits: FitSet, lambda: number;
   try {
-    for (const l of FIT_LAMBDAS) {
+    const lambdas = fitLambdas(camera);
+    for (const l of lambdas) {
       const fits = await fit(cal, cal.n, calStarts, l);
       onLog(
         `refinement: λ ${l} on ${cal.n} calibration scenes: count ${
@@ -613,7 +614,7 @@ export async function refineSet(
       );
       byLambda.set(l, fits.predictions);
     }
-    ({ lambda } = calibrateFitLambda((l) => byLambda.get(l)!, counts));
+    ({ lambda } = calibrateFitLambda((l) => byLambda.get(l)!, counts, lambdas));
     onLog(`refinement: λ ${lambda} chosen; fitting ${test.n} test scenes …`);
     fits = await fit(test, test.n, testStarts, lambda);
   } finally {

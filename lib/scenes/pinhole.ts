@@ -4,7 +4,7 @@
  * loop stays in `render.ts`. Its intersections are written out per kind, as the orthographic loop's are.
  * @module
  */
-import { AMBIENT, DEFAULT_SCALE, DIFFUSE, eulerZYX, Scene, Vec3 } from "./primitives.ts";
+import { AMBIENT, DEFAULT_SCALE, DIFFUSE, eulerZYX, Scene } from "./primitives.ts";
 import {
   BODIES,
   CUBE,
@@ -41,13 +41,13 @@ export function drawPerspective(
     const p = scene[k];
     const kind = p.type === "sphere" ? SPHERE : p.type === "cube" ? CUBE : CYLINDER;
     const s = p.scale ?? DEFAULT_SCALE;
-    const rel: Vec3 = [p.position[0] - fr.c[0], p.position[1] - fr.c[1], p.position[2] - fr.c[2]];
+    const rel0 = p.position[0] - fr.c[0], rel1 = p.position[1] - fr.c[1], rel2 = p.position[2] - fr.c[2];
     const g = fr.perspective; // x̃ per unit of image-plane x
     // Camera coordinates (along r, u, f) of the centre. A ball of radius ρ around it, wholly in
     // front, shows within x̃ ∈ (cx ± ρ) / ((cz ± ρ)·g), and likewise ỹ: skip it if that misses the window.
-    const cx = rel[0] * fr.r[0] + rel[1] * fr.r[1] + rel[2] * fr.r[2];
-    const cy = rel[0] * fr.u[0] + rel[1] * fr.u[1] + rel[2] * fr.u[2];
-    const cz = rel[0] * fr.f[0] + rel[1] * fr.f[1] + rel[2] * fr.f[2];
+    const cx = rel0 * fr.r[0] + rel1 * fr.r[1] + rel2 * fr.r[2];
+    const cy = rel0 * fr.u[0] + rel1 * fr.u[1] + rel2 * fr.u[2];
+    const cz = rel0 * fr.f[0] + rel1 * fr.f[1] + rel2 * fr.f[2];
     const rho = s * REACH[kind];
     if (cz - rho > 1e-9) {
       const near = (cz - rho) * g, far = (cz + rho) * g;
@@ -62,38 +62,53 @@ export function drawPerspective(
       ) continue;
     }
     const R = t.matrices?.[k] ?? eulerZYX(p.rotation[0], p.rotation[1], p.rotation[2]);
-    const rt = (v: Vec3, i: number) => R[i] * v[0] + R[3 + i] * v[1] + R[6 + i] * v[2]; // (Rᵀ v)_i
-    const Lx = rt(fr.l, 0), Ly = rt(fr.l, 1), Lz = rt(fr.l, 2); // n_world · l = n_local · (Rᵀ l)
-    const dc: Vec3 = [-rel[0], -rel[1], -rel[2]];
-    const Bx = rt(dc, 0) / s, By = rt(dc, 1) / s, Bz = rt(dc, 2) / s;
-    const Ax = rt(fr.r, 0) * g, Ay = rt(fr.r, 1) * g, Az = rt(fr.r, 2) * g;
-    const Cx = rt(fr.u, 0) * g, Cy = rt(fr.u, 1) * g, Cz = rt(fr.u, 2) * g;
-    const Fx = rt(fr.f, 0), Fy = rt(fr.f, 1), Fz = rt(fr.f, 2);
+    // (Rᵀ v)_i = R_0i v_0 + R_1i v_1 + R_2i v_2, written out for each vector (this runs once per draw).
+    const R0 = R[0], R1 = R[1], R2 = R[2], R3 = R[3], R4 = R[4], R5 = R[5], R6 = R[6], R7 = R[7], R8 = R[8];
+    const l = fr.l, r = fr.r, u = fr.u, f = fr.f;
+    const Lx = R0 * l[0] + R3 * l[1] + R6 * l[2],
+      Ly = R1 * l[0] + R4 * l[1] + R7 * l[2],
+      Lz = R2 * l[0] + R5 * l[1] + R8 * l[2]; // n_world · l = n_local · (Rᵀ l)
+    const d0 = -rel0, d1 = -rel1, d2 = -rel2; // the camera centre from the primitive's
+    const Bx = (R0 * d0 + R3 * d1 + R6 * d2) / s,
+      By = (R1 * d0 + R4 * d1 + R7 * d2) / s,
+      Bz = (R2 * d0 + R5 * d1 + R8 * d2) / s;
+    const Ax = (R0 * r[0] + R3 * r[1] + R6 * r[2]) * g,
+      Ay = (R1 * r[0] + R4 * r[1] + R7 * r[2]) * g,
+      Az = (R2 * r[0] + R5 * r[1] + R8 * r[2]) * g;
+    const Cx = (R0 * u[0] + R3 * u[1] + R6 * u[2]) * g,
+      Cy = (R1 * u[0] + R4 * u[1] + R7 * u[2]) * g,
+      Cz = (R2 * u[0] + R5 * u[1] + R8 * u[2]) * g;
+    const Fx = R0 * f[0] + R3 * f[1] + R6 * f[2],
+      Fy = R1 * f[0] + R4 * f[1] + R7 * f[2],
+      Fz = R2 * f[0] + R5 * f[1] + R8 * f[2];
 
     // The rows and, per row, the columns to scan: those within the projected hull of a convex body
     // around the primitive (a cube's own corners, the octagonal prism around a cylinder, an octagonal
     // prism along the view axis around a sphere). In camera coordinates (along r, u, f) a corner is
     // centre + s·Σ_k p_k Rᵀ(r, u, f)_k; when every corner is in front of the camera, the image of the
     // body is the hull of the corners' images x̃ = x / z (projection keeps convexity there).
+    // Each corner (x, y, z) in camera coordinates lands at (x, y) / (z·g).
     const X = t.cornerX, Y = t.cornerY;
     let n = 0, zMin = Infinity, zMax = -Infinity;
-    const corner = (x: number, y: number, z: number) => {
-      X[n] = x / (z * g), Y[n++] = y / (z * g);
-      if (z < zMin) zMin = z;
-      if (z > zMax) zMax = z;
-    };
     if (kind === SPHERE) {
-      for (const d of [-s, s]) for (const [ox, oy] of OCTAGON) corner(cx + s * ox, cy + s * oy, cz + d);
+      for (let side = -1; side <= 1; side += 2) {
+        const z = cz + side * s;
+        for (let q = 0; q < OCTAGON.length; q++) {
+          X[n] = (cx + s * OCTAGON[q][0]) / (z * g), Y[n++] = (cy + s * OCTAGON[q][1]) / (z * g);
+        }
+        if (z < zMin) zMin = z;
+        if (z > zMax) zMax = z;
+      }
     } else {
       const body = kind === CUBE ? BODIES.cube : BODIES.cylinder;
       const r0 = Ax / g, r1 = Ay / g, r2 = Az / g, u0 = Cx / g, u1 = Cy / g, u2 = Cz / g; // Rᵀr, Rᵀu
       for (let q = 0; q < body.length; q += 3) {
         const a = body[q], b = body[q + 1], d = body[q + 2];
-        corner(
-          cx + s * (a * r0 + b * r1 + d * r2),
-          cy + s * (a * u0 + b * u1 + d * u2),
-          cz + s * (a * Fx + b * Fy + d * Fz),
-        );
+        const z = cz + s * (a * Fx + b * Fy + d * Fz);
+        X[n] = (cx + s * (a * r0 + b * r1 + d * r2)) / (z * g),
+          Y[n++] = (cy + s * (a * u0 + b * u1 + d * u2)) / (z * g);
+        if (z < zMin) zMin = z;
+        if (z > zMax) zMax = z;
       }
     }
     if (zMax <= 0) continue; // wholly behind the camera

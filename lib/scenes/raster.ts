@@ -145,14 +145,15 @@ export class Target {
       const f = e + 1 === m ? 0 : e + 1;
       const x1 = h[2 * e], y1 = h[2 * e + 1], x2 = h[2 * f], y2 = h[2 * f + 1];
       if (inner && y1 !== y2) {
-        const ylo = y1 < y2 ? y1 : y2, yhi = y1 < y2 ? y2 : y1, slope = (x2 - x1) / (y2 - y1);
+        // (The slope is taken only for an edge that crosses y ± INNER: most edges of the hull do not.)
+        const ylo = y1 < y2 ? y1 : y2, yhi = y1 < y2 ? y2 : y1;
         if (yA >= ylo && yA <= yhi) {
-          const x = x1 + (yA - y1) * slope;
+          const x = x1 + (yA - y1) * ((x2 - x1) / (y2 - y1));
           if (x < loA) loA = x;
           if (x > hiA) hiA = x;
         }
         if (yB >= ylo && yB <= yhi) {
-          const x = x1 + (yB - y1) * slope;
+          const x = x1 + (yB - y1) * ((x2 - x1) / (y2 - y1));
           if (x < loB) loB = x;
           if (x > hiB) hiB = x;
         }

@@ -12,6 +12,7 @@ import {
   failureRate,
   fitImages,
   fitImagesParallel,
+  fitLambdas,
   FitPool,
 } from "../../lib/air3d/fit_images.ts";
 import {
@@ -311,6 +312,16 @@ Deno.test("failureRate counts fits worse than the truth by more than λ; calibra
   const right: Record<number, number> = { 1: 5, 2: 10, 3: 5, 4: 9, 6: 9, 8: 9 };
   const ten = (l: number) => Array.from({ length: 10 }, (_, b) => [slot(1), slot(b < right[l] ? 0 : 1)]);
   assert.deepEqual(calibrateFitLambda(ten, Array(10).fill(1)), { lambda: 6, accuracy: 0.9 });
+  // Under perspective λ 1 is not tried; λ 2, now an end of the list, stands in for its missing neighbour.
+  assert.deepEqual(fitLambdas(perspective), [2, 3, 4, 6, 8]);
+  assert.deepEqual(fitLambdas(undefined), [1, 2, 3, 4, 6, 8]);
+  const peak: Record<number, number> = { 1: 10, 2: 10, 3: 8, 4: 5, 6: 5, 8: 5 };
+  const early = (l: number) => Array.from({ length: 10 }, (_, b) => [slot(1), slot(b < peak[l] ? 0 : 1)]);
+  assert.deepEqual(calibrateFitLambda(early, Array(10).fill(1), fitLambdas(perspective)), {
+    lambda: 2,
+    accuracy: 1,
+  });
+  assert.throws(() => calibrateFitLambda(early, [1], []), /lambdas must hold at least one λ, got none/);
 });
 
 Deno.test("record keeps each accepted move; fitStepsGrid shows them; fitCurvesFigure averages the traces", async () => {
