@@ -90,13 +90,16 @@ export interface Air3dConfig {
    * then gains `refined`, the network's own figures staying beside it.
    */
   refine: boolean;
-  /** Most renders per image of the refinement (and of the direct baseline), per start. */
+  /**
+   * Most renders per image of the refinement (and of the direct baseline) for the first start; a
+   * restart gets its camera's share of it (`fit.ts`: all of it orthographic, a quarter under perspective).
+   */
   refineBudget: number;
   /**
    * Fit again from the network's proposal for the image mirrored left–right (`mirror.ts`) and keep
    * the better fit, unless the fit from its proposal for the image itself is settled: at most λ of
-   * squared error unexplained, no object born that the proposal lacked, and the mirrored proposal
-   * counting as many objects (`fitFromStarts`).
+   * squared error unexplained (under perspective, error alone does not unsettle a fit), no object born
+   * that the proposal lacked, and the mirrored proposal counting as many objects (`fitFromStarts`).
    */
   refineMirror: boolean;
   /** Threads (Web Workers) the refinement fits images on; the fits do not depend on it. */
