@@ -290,9 +290,10 @@ class Fitter {
     this.scratch = new Float32Array(this.px);
     this.restImage = new Float32Array(this.px);
     this.restDepth = new Float64Array(this.px);
-    this.newSpans = new Int16Array(2 * options.size).fill(-1);
-    this.oldSpans = new Int16Array(2 * options.size).fill(-1);
-    for (let i = 0; i < options.size; i++) this.newSpans[2 * i] = this.oldSpans[2 * i] = options.size;
+    this.newSpans = new Int16Array(2 * options.size);
+    this.oldSpans = new Int16Array(2 * options.size);
+    clearSpans(this.newSpans, [0, options.size - 1], options.size);
+    clearSpans(this.oldSpans, [0, options.size - 1], options.size);
     this.heldError = new Float64Array(this.px);
     this.perspective = options.camera?.projection === "perspective";
     this.thrift = thriftOf(options);
@@ -313,16 +314,22 @@ class Fitter {
    * (u, v); perspective: (d − z)·g·(u, v), d the camera's distance and g the ray slope.
    */
   world(o: FitObject): [number, number] {
-    if (!this.perspective) return [o.u, o.v];
-    const t = this.distance - o.z;
-    return [t * (this.slope * o.u), t * (this.slope * o.v)];
+    return [this.worldX(o), this.worldY(o)];
+  }
+
+  /** The x of {@link world} alone (no array: the trials call it, and {@link worldY}, once each). */
+  worldX(o: FitObject): number {
+    return this.perspective ? (this.distance - o.z) * (this.slope * o.u) : o.u;
+  }
+
+  /** The y of {@link world} alone. */
+  worldY(o: FitObject): number {
+    return this.perspective ? (this.distance - o.z) * (this.slope * o.v) : o.v;
   }
 
   /** Whether an object's world centre lies within the range a centre may take. */
   inRange(o: FitObject): boolean {
-    const r = this.range, t = this.distance - o.z; // `world(o)`, written out: this runs once per trial
-    const x = this.perspective ? t * (this.slope * o.u) : o.u,
-      y = this.perspective ? t * (this.slope * o.v) : o.v;
+    const r = this.range, x = this.worldX(o), y = this.worldY(o);
     return x >= r[0][0] && x <= r[0][1] && y >= r[1][0] && y <= r[1][1] && o.z >= r[2][0] && o.z <= r[2][1];
   }
 
@@ -441,11 +448,9 @@ class Fitter {
     const b = this.box(o);
     const i0 = Math.max(0, b[0]), i1 = Math.min(size - 1, b[1]);
     // One object drawn: its scene and matrix in buffers kept for the purpose (`scene([o])`, written out).
-    const one = this.one[0], t = this.distance - o.z;
+    const one = this.one[0];
     one.type = PRIMITIVE_TYPES[o.type];
-    one.position[0] = this.perspective ? t * (this.slope * o.u) : o.u;
-    one.position[1] = this.perspective ? t * (this.slope * o.v) : o.v;
-    one.position[2] = o.z;
+    one.position[0] = this.worldX(o), one.position[1] = this.worldY(o), one.position[2] = o.z;
     this.oneR[0] = o.R;
     this.raster.drawOver(this.one, scratch, this.restDepth, i0, i1, b[2], b[3], this.oneR, false, ns);
     this.renders++;
@@ -512,7 +517,7 @@ class Fitter {
       i1 = Math.min(size - 1, a[1]),
       lo = Math.max(0, a[2]),
       hi = Math.min(size - 1, a[3]);
-    for (let i = this.oldRows[0]; i <= this.oldRows[1]; i++) os[2 * i] = size, os[2 * i + 1] = -1;
+    clearSpans(os, this.oldRows, size);
     for (let i = i0; i <= i1; i++) os[2 * i] = lo, os[2 * i + 1] = hi;
     this.oldRows[0] = i0, this.oldRows[1] = i1;
     this.spansOf = o;
@@ -529,8 +534,7 @@ class Fitter {
     this.raster.drawOver(this.scene(rest), this.restImage, this.restDepth, 0, n, 0, n, rest.map((o) => o.R));
     this.restOf = objects.slice(), this.restK = k;
     this.scratch.set(this.restImage);
-    const ns = this.newSpans;
-    for (let i = this.newRows[0]; i <= this.newRows[1]; i++) ns[2 * i] = n + 1, ns[2 * i + 1] = -1;
+    clearSpans(this.newSpans, this.newRows, n + 1);
     this.newRows[0] = 0, this.newRows[1] = -1;
   }
 
@@ -632,7 +636,8 @@ class Fitter {
       if (!gained && joint && !centreOnly) {
         for (const k of ks) {
           // No joint step of object k can gain more than the error within its reach.
-          if (this.boxResidual(cur, k, 2) <= this.thrift.jointAt * this.options.lambda) continue;
+          const { jointAt } = this.thrift;
+          if (jointAt > -Infinity && this.boxResidual(cur, k, 2) <= jointAt * this.options.lambda) continue;
           const ps = this.params(cur, k);
           for (const turn of ps.filter((p) => p >= 3 && p <= 5)) {
             for (const shift of ps.filter((p) => p <= 2)) {
@@ -964,6 +969,11 @@ export function mirrored(o: FitObject): FitObject {
   const R = o.R.slice();
   for (const i of [2, 5, 6, 7]) R[i] = -R[i];
   return { ...o, R };
+}
+
+/** Rows `rows[0]..rows[1]` of row spans (lo at 2i, hi at 2i + 1) made empty: lo = `size` > hi = −1. */
+function clearSpans(spans: Int16Array, rows: readonly [number, number], size: number): void {
+  for (let i = rows[0]; i <= rows[1]; i++) spans[2 * i] = size, spans[2 * i + 1] = -1;
 }
 
 /** `objects` with object k replaced by `o` (a new array). */
