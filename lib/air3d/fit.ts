@@ -216,6 +216,9 @@ const DENSE_TURNS: Float64Array[][] = [
  * took 2900 renders per image, for count 0.986 → 0.980, type 0.994 → 0.984, z MAE 0.027 → 0.035 and
  * median rotation error 1.2° / 0.4° → 1.5° / 0.7° (cube / cylinder).
  */
+/** A box's pixel rows and columns, [i0, i1, j0, j1]. */
+type BoxBuffer = [number, number, number, number];
+
 interface Thrift {
   /** Type changes and re-poses are tried for objects with more than this many λ of error in their box. */
   typeAt: number;
@@ -377,8 +380,11 @@ class Fitter {
     return this.note(e + this.options.lambda * objects.length);
   }
 
-  /** The pixel rows and columns [i0, i1, j0, j1] an object can cover (a ball around it, projected; 1 px margin). */
-  box(o: FitObject): [number, number, number, number] {
+  /**
+   * The pixel rows and columns [i0, i1, j0, j1] an object can cover (a ball around it, projected;
+   * 1 px margin), into `out` (a trial passes a buffer it keeps: no array per trial).
+   */
+  box(o: FitObject, out: BoxBuffer = [0, 0, 0, 0]): BoxBuffer {
     const size = this.options.size, rho = REACH[o.type];
     // Orthographic: the projection of the rotated unit box, s·Σ_i |R_ji| along image axis j (a sphere: s).
     const [hu, hv] = o.type === 0
@@ -406,7 +412,7 @@ class Fitter {
           x += s * (R[0] * a + R[1] * b + R[2] * e), y += s * (R[3] * a + R[4] * b + R[5] * e);
           depth -= s * (R[6] * a + R[7] * b + R[8] * e); // the camera looks down −z
         }
-        if (depth <= 0) return [0, size - 1, 0, size - 1];
+        if (depth <= 0) return (out[0] = 0, out[1] = size - 1, out[2] = 0, out[3] = size - 1, out);
         const u = x / (depth * g), v = y / (depth * g);
         if (u < uLo) uLo = u;
         if (u > uHi) uHi = u;
@@ -417,13 +423,11 @@ class Fitter {
     const pixel = (2 * VIEW_HALF_WIDTH) / Math.max(1, size - 1);
     const col = (x: number) => (x + VIEW_HALF_WIDTH) / pixel,
       row = (y: number) => (VIEW_HALF_WIDTH - y) / pixel;
-    return [
-      Math.floor(row(vHi)) - 1,
-      Math.ceil(row(vLo)) + 1,
-      Math.floor(col(uLo)) - 1,
-      Math.ceil(col(uHi)) + 1,
-    ];
+    out[0] = Math.floor(row(vHi)) - 1, out[1] = Math.ceil(row(vLo)) + 1;
+    out[2] = Math.floor(col(uLo)) - 1, out[3] = Math.ceil(col(uHi)) + 1;
+    return out;
   }
+  readonly boxOf: BoxBuffer = [0, 0, 0, 0];
 
   /**
    * C of the held hypothesis `objects` with object k replaced by `o`, rendering only `o` over the
@@ -445,7 +449,7 @@ class Fitter {
       }
       ns[2 * i] = size, ns[2 * i + 1] = -1;
     }
-    const b = this.box(o);
+    const b = this.box(o, this.boxOf);
     const i0 = Math.max(0, b[0]), i1 = Math.min(size - 1, b[1]);
     // One object drawn: its scene and matrix in buffers kept for the purpose (`scene([o])`, written out).
     const one = this.one[0];
@@ -512,7 +516,7 @@ class Fitter {
 
   /** The old spans: those of object o's box (it shows nowhere else). */
   spansFromBox(o: FitObject): void {
-    const size = this.options.size, a = this.box(o), os = this.oldSpans;
+    const size = this.options.size, a = this.box(o, this.boxOf), os = this.oldSpans;
     const i0 = Math.max(0, a[0]),
       i1 = Math.min(size - 1, a[1]),
       lo = Math.max(0, a[2]),
@@ -526,9 +530,11 @@ class Fitter {
   /** Makes the rest rendering that of `objects` less object k, unless it already is. */
   restFor(objects: FitObject[], k: number): void {
     const held = this.restOf;
-    if (
-      this.restK === k && held.length === objects.length && objects.every((o, i) => i === k || o === held[i])
-    ) return;
+    if (this.restK === k && held.length === objects.length) {
+      let same = true;
+      for (let i = 0; i < objects.length && same; i++) same = i === k || objects[i] === held[i];
+      if (same) return;
+    }
     const rest = objects.filter((_, i) => i !== k), n = this.options.size - 1;
     this.restImage.fill(0), this.restDepth.fill(Infinity);
     this.raster.drawOver(this.scene(rest), this.restImage, this.restDepth, 0, n, 0, n, rest.map((o) => o.R));
@@ -538,8 +544,11 @@ class Fitter {
     this.newRows[0] = 0, this.newRows[1] = -1;
   }
 
-  /** Makes the last {@link tryMove}'s rendering the held one. */
-  commit(): void {
+  /**
+   * Makes the last {@link tryMove}'s rendering the held one; `kept` is the object the hypothesis now
+   * holds in its place (the trial's own, or a copy of it: see {@link keep}).
+   */
+  commit(kept: FitObject = this.tried!): void {
     const size = this.options.size, { held, heldError, scratch, image } = this;
     const ns = this.newSpans, os = this.oldSpans;
     const r0 = Math.min(this.newRows[0], this.oldRows[0]), r1 = Math.max(this.newRows[1], this.oldRows[1]);
@@ -557,30 +566,49 @@ class Fitter {
       os[2 * i] = ns[2 * i], os[2 * i + 1] = ns[2 * i + 1];
     }
     this.oldRows[0] = this.newRows[0], this.oldRows[1] = this.newRows[1];
-    this.spansOf = this.tried;
+    this.spansOf = kept;
     this.heldSse += this.windowDelta;
   }
+
+  /** The turn's matrix per axis and angle: a search takes the same few steps many times. */
+  readonly turns: Map<number, Float64Array>[] = [new Map(), new Map(), new Map()];
 
   /**
    * The object moved along one parameter: 0 u, 1 v, 2 z, 3–5 rotation about world x, y, z, 6 the
    * centre along the image of the object's own y axis (a cylinder's axis: a side-on cylinder's
-   * error is a narrow valley along it, which steps in u and v alone zigzag down).
+   * error is a narrow valley along it, which steps in u and v alone zigzag down). Written into the
+   * scratch object {@link trial} (a turned matrix into the buffer {@link trialR}): the pattern
+   * search's trials allocate nothing, and the few it keeps are copied ({@link keep}). `o` may be the
+   * trial itself (a joint step moves it twice).
    */
-  moved(o: FitObject, p: number, delta: number): FitObject {
-    if (p === 0) return { ...o, u: o.u + delta };
-    if (p === 1) return { ...o, v: o.v + delta };
-    if (p === 2) return { ...o, z: o.z + delta };
-    if (p === 6) {
-      const ax = o.R[1], ay = o.R[4], n = Math.hypot(ax, ay) || 1; // R e_y in the image plane
-      return { ...o, u: o.u + (delta * ax) / n, v: o.v + (delta * ay) / n };
+  movedTrial(o: FitObject, p: number, delta: number): FitObject {
+    const t = this.trial;
+    t.type = o.type, t.u = o.u, t.v = o.v, t.z = o.z, t.R = o.R;
+    if (p === 0) t.u += delta;
+    else if (p === 1) t.v += delta;
+    else if (p === 2) t.z += delta;
+    else if (p === 6) {
+      const ax = o.R[1], ay = o.R[4], n = Math.hypot(ax, ay) || 1;
+      t.u = o.u + (delta * ax) / n, t.v = o.v + (delta * ay) / n;
+    } else {
+      const turns = this.turns[p - 3];
+      let turn = turns.get(delta);
+      if (!turn) turns.set(delta, turn = axisRotation(p - 3, delta));
+      // turn · R into the buffer (R copied first: it may be the buffer).
+      this.turnScratch.set(o.R);
+      t.R = matMul3(turn, this.turnScratch, this.trialR);
     }
-    // The turn's matrix is kept per axis and angle: a search takes the same few steps many times.
-    const turns = this.turns[p - 3];
-    let turn = turns.get(delta);
-    if (!turn) turns.set(delta, turn = axisRotation(p - 3, delta));
-    return { ...o, R: matMul3(turn, o.R) };
+    return t;
   }
-  readonly turns: Map<number, Float64Array>[] = [new Map(), new Map(), new Map()];
+  readonly trialR = new Float64Array(9);
+  readonly turnScratch = new Float64Array(9);
+  readonly trial: FitObject = { type: 0, u: 0, v: 0, z: 0, R: this.trialR };
+
+  /** A copy of the scratch {@link trial} the hypothesis can hold (its matrix copied if it is the buffer). */
+  keep(): FitObject {
+    const t = this.trial;
+    return { type: t.type, u: t.u, v: t.v, z: t.z, R: t.R === this.trialR ? t.R.slice() : t.R };
+  }
 
   /**
    * The parameters the search moves for object k: a sphere has no visible rotation; z only where it
@@ -620,10 +648,10 @@ class Fitter {
             // A step that helps is repeated while it keeps helping.
             let went = false;
             while (!this.spent) {
-              const o = this.moved(cur[k], p, sign * step[p] * scale);
-              const tc = this.tryMove(cur, k, o);
+              const tc = this.tryMove(cur, k, this.movedTrial(cur[k], p, sign * step[p] * scale));
               if (!(tc < best)) break;
-              this.commit();
+              const o = this.keep();
+              this.commit(o);
               cur = cur.slice();
               cur[k] = o;
               best = tc;
@@ -643,14 +671,15 @@ class Fitter {
             for (const shift of ps.filter((p) => p <= 2)) {
               for (const [a, b] of JOINT_SIGNS) {
                 if (this.spent) break;
-                const o = this.moved(
-                  this.moved(cur[k], turn, a * step[turn] * scale),
+                const trial = this.movedTrial(
+                  this.movedTrial(cur[k], turn, a * step[turn] * scale),
                   shift,
                   b * step[shift] * scale,
                 );
-                const tc = this.tryMove(cur, k, o);
+                const tc = this.tryMove(cur, k, trial);
                 if (tc < best) {
-                  this.commit();
+                  const o = this.keep();
+                  this.commit(o);
                   cur = cur.slice();
                   cur[k] = o;
                   best = tc;

@@ -44,9 +44,8 @@ export function det3(m: Mat3): number {
     m[2] * (m[3] * m[7] - m[4] * m[6]);
 }
 
-/** C = A·B for row-major 3×3 matrices. */
-export function matMul3(a: Mat3, b: Mat3): Float64Array {
-  const c = new Float64Array(9);
+/** C = A·B for row-major 3×3 matrices (into `c` when given; it must be neither A nor B). */
+export function matMul3(a: Mat3, b: Mat3, c: Float64Array = new Float64Array(9)): Float64Array {
   for (let i = 0; i < 3; i++) {
     for (let j = 0; j < 3; j++) {
       c[i * 3 + j] = a[i * 3] * b[j] + a[i * 3 + 1] * b[3 + j] + a[i * 3 + 2] * b[6 + j];

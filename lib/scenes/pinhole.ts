@@ -122,6 +122,7 @@ export function drawPerspective(
       if (size - 1 - r0 < i1) i1 = size - 1 - r0;
     }
     if (i0 > i1) continue;
+    if (hull) t.scanRows(i0, i1, kind === CUBE);
 
     // One loop per kind, each with its intersection written out (calls per pixel into shared
     // intersection functions ran at ≈ 0.6× in bench:render). D = F + x̃A + ỹC per pixel, B fixed.
@@ -130,7 +131,7 @@ export function drawPerspective(
       const y = xs[size - 1 - i];
       let j0 = t.j0, j1 = t.j1, inLo = 0, inHi = -1;
       if (hull) {
-        if (!t.rowSpan(y, j0, j1, kind === CUBE)) continue;
+        if (!t.rowSpan(i, j0, j1)) continue;
         j0 = t.spanLo, j1 = t.spanHi, inLo = t.innerLo, inHi = t.innerHi;
       }
       t.noteSpan(i, j0, j1);

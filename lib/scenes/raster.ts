@@ -16,7 +16,8 @@
  * // A square's hull: the row through its middle spans the columns within ±0.5.
  * [[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]].forEach(([x, y], i) => (t.cornerX[i] = x, t.cornerY[i] = y));
  * t.setHull(4);
- * t.rowSpan(0, 0, 63); // true: columns t.spanLo..t.spanHi
+ * t.scanRows(0, 63);
+ * t.rowSpan(31, 0, 63); // true: row 31's columns within the square, t.spanLo..t.spanHi
  * ```
  * @module
  */
@@ -62,6 +63,9 @@ export class Target {
     this.xs = pixelCentres(size);
     this.zbuf = new Float64Array(size * size);
     this.i1 = this.j1 = size - 1;
+    this.#lo = new Float64Array(size), this.#hi = new Float64Array(size);
+    this.#loA = new Float64Array(size), this.#hiA = new Float64Array(size);
+    this.#loB = new Float64Array(size), this.#hiB = new Float64Array(size);
   }
 
   /** The corners of a body around the primitive being drawn, projected (image-plane coordinates). */
@@ -125,61 +129,97 @@ export class Target {
     this.hullYLo = lo, this.hullYHi = hi;
   }
 
+  /** Per row i (from {@link scanRows}): the hull's x-range over the row's band, and on y ∓ {@link INNER}. */
+  readonly #lo: Float64Array;
+  readonly #hi: Float64Array;
+  readonly #loA: Float64Array;
+  readonly #hiA: Float64Array;
+  readonly #loB: Float64Array;
+  readonly #hiB: Float64Array;
+  #inner = false;
+
   /**
-   * The columns whose pixel centres on the row at image-plane height y lie within the hull (widened
-   * by a hair against rounding), clipped to [j0, j1], into `spanLo`..`spanHi`; false if none. With
-   * `inner`, also those at least {@link INNER} inside it, into `innerLo`..`innerHi` (empty: lo > hi):
-   * where the hull is the silhouette (a cube's), every ray there hits.
+   * Readies {@link rowSpan} for rows i0..i1 of the current hull (row i shows image-plane height
+   * y = xs[size − 1 − i]): each hull edge visits only the rows it can reach, and adds to each its
+   * x-range over the band y ± margin (a tangent row, or an edge that rounding tilts a hair off the
+   * row, still yields the whole span the silhouette can reach there) and, with `inner`, where it
+   * crosses y − INNER and y + INNER (for the span well inside the hull: the range is convex below and
+   * concave above in y, so the square of half-side INNER around a point is inside when its corners
+   * are). A convex hull's edge reaches a few rows, not all: this is what every row scanning every
+   * edge computed, in a fraction of the steps.
    */
-  rowSpan(y: number, j0: number, j1: number, inner = false): boolean {
-    this.innerLo = 0, this.innerHi = -1;
-    if (this.scanAll) return (this.spanLo = j0, this.spanHi = j1, j0 <= j1);
-    // The hull's x-range over the band y ± margin (a tangent row, or an edge that rounding tilts a
-    // hair off the row, still yields the whole span the silhouette can reach there); and, for the
-    // inner span, its x-ranges on the rows y ± INNER (the range is convex below and concave above in
-    // y, so the square of half-side INNER around a point is inside when its corners are).
-    const h = this.#hull, m = this.hullCount, margin = 1e-7, ya = y - margin, yb = y + margin;
-    const yA = y - INNER, yB = y + INNER;
-    let lo = Infinity, hi = -Infinity, loA = Infinity, hiA = -Infinity, loB = Infinity, hiB = -Infinity;
+  scanRows(i0: number, i1: number, inner = false): void {
+    this.#inner = inner;
+    if (this.scanAll) return;
+    const lo = this.#lo, hi = this.#hi, loA = this.#loA, hiA = this.#hiA, loB = this.#loB, hiB = this.#hiB;
+    lo.fill(Infinity, i0, i1 + 1), hi.fill(-Infinity, i0, i1 + 1);
+    if (inner) {
+      loA.fill(Infinity, i0, i1 + 1), hiA.fill(-Infinity, i0, i1 + 1);
+      loB.fill(Infinity, i0, i1 + 1), hiB.fill(-Infinity, i0, i1 + 1);
+    }
+    const h = this.#hull, m = this.hullCount, margin = 1e-7, xs = this.xs, size = this.size;
+    const x0 = xs[0], step = size > 1 ? xs[1] - xs[0] : 1, reach = 2 * INNER;
     for (let e = 0; e < m; e++) {
       const f = e + 1 === m ? 0 : e + 1;
       const x1 = h[2 * e], y1 = h[2 * e + 1], x2 = h[2 * f], y2 = h[2 * f + 1];
-      if (inner && y1 !== y2) {
-        // (The slope is taken only for an edge that crosses y ± INNER: most edges of the hull do not.)
-        const ylo = y1 < y2 ? y1 : y2, yhi = y1 < y2 ? y2 : y1;
-        if (yA >= ylo && yA <= yhi) {
-          const x = x1 + (yA - y1) * ((x2 - x1) / (y2 - y1));
-          if (x < loA) loA = x;
-          if (x > hiA) hiA = x;
+      const ylo = y1 < y2 ? y1 : y2, yhi = y1 < y2 ? y2 : y1;
+      // The rows whose height lies within the edge's y-range widened by more than INNER (each is
+      // then tested exactly as a scan of every edge would).
+      const rLo = Math.ceil((ylo - reach - x0) / step), rHi = Math.floor((yhi + reach - x0) / step);
+      const first = Math.max(i0, size - 1 - rHi), last = Math.min(i1, size - 1 - rLo);
+      for (let i = first; i <= last; i++) {
+        const y = xs[size - 1 - i], ya = y - margin, yb = y + margin;
+        if (inner && y1 !== y2) {
+          const yA = y - INNER, yB = y + INNER;
+          if (yA >= ylo && yA <= yhi) {
+            const x = x1 + (yA - y1) * ((x2 - x1) / (y2 - y1));
+            if (x < loA[i]) loA[i] = x;
+            if (x > hiA[i]) hiA[i] = x;
+          }
+          if (yB >= ylo && yB <= yhi) {
+            const x = x1 + (yB - y1) * ((x2 - x1) / (y2 - y1));
+            if (x < loB[i]) loB[i] = x;
+            if (x > hiB[i]) hiB[i] = x;
+          }
         }
-        if (yB >= ylo && yB <= yhi) {
-          const x = x1 + (yB - y1) * ((x2 - x1) / (y2 - y1));
-          if (x < loB) loB = x;
-          if (x > hiB) hiB = x;
+        if ((y1 < ya && y2 < ya) || (y1 > yb && y2 > yb)) continue;
+        let xa = x1, xb = x2;
+        if (y1 !== y2) {
+          // The edge's part within the band: parameters (ya − y1)/(y2 − y1) and (yb − y1)/(y2 − y1), clipped to [0, 1].
+          const ta = (ya - y1) / (y2 - y1), tb = (yb - y1) / (y2 - y1);
+          const t0 = Math.max(0, Math.min(ta, tb)), t1 = Math.min(1, Math.max(ta, tb));
+          xa = x1 + t0 * (x2 - x1), xb = x1 + t1 * (x2 - x1);
         }
+        if (xa < lo[i]) lo[i] = xa;
+        if (xb < lo[i]) lo[i] = xb;
+        if (xa > hi[i]) hi[i] = xa;
+        if (xb > hi[i]) hi[i] = xb;
       }
-      if ((y1 < ya && y2 < ya) || (y1 > yb && y2 > yb)) continue;
-      let xa = x1, xb = x2;
-      if (y1 !== y2) {
-        // The edge's part within the band: parameters (ya − y1)/(y2 − y1) and (yb − y1)/(y2 − y1), clipped to [0, 1].
-        const ta = (ya - y1) / (y2 - y1), tb = (yb - y1) / (y2 - y1);
-        const t0 = Math.max(0, Math.min(ta, tb)), t1 = Math.min(1, Math.max(ta, tb));
-        xa = x1 + t0 * (x2 - x1), xb = x1 + t1 * (x2 - x1);
-      }
-      if (xa < lo) lo = xa;
-      if (xb < lo) lo = xb;
-      if (xa > hi) hi = xa;
-      if (xb > hi) hi = xb;
     }
+  }
+
+  /**
+   * The columns of row i whose pixel centres lie within the hull (widened by a hair against
+   * rounding), clipped to [j0, j1], into `spanLo`..`spanHi`; false if none. After
+   * {@link scanRows} with `inner`, also those at least {@link INNER} inside it, into
+   * `innerLo`..`innerHi` (empty: lo > hi): where the hull is the silhouette (a cube's), every ray there hits.
+   */
+  rowSpan(i: number, j0: number, j1: number): boolean {
+    this.innerLo = 0, this.innerHi = -1;
+    if (this.scanAll) return (this.spanLo = j0, this.spanHi = j1, j0 <= j1);
+    const margin = 1e-7, lo = this.#lo[i], hi = this.#hi[i];
     const xs = this.xs, step = this.size > 1 ? xs[1] - xs[0] : 1;
     const a = Math.ceil((lo - margin - xs[0]) / step), b = Math.floor((hi + margin - xs[0]) / step);
     this.spanLo = a > j0 ? a : j0;
     this.spanHi = b < j1 ? b : j1;
-    if (inner && loA <= hiA && loB <= hiB) {
-      const l = Math.ceil(((loA > loB ? loA : loB) + INNER - xs[0]) / step);
-      const r = Math.floor(((hiA < hiB ? hiA : hiB) - INNER - xs[0]) / step);
-      this.innerLo = l > this.spanLo ? l : this.spanLo;
-      this.innerHi = r < this.spanHi ? r : this.spanHi;
+    if (this.#inner) {
+      const loA = this.#loA[i], hiA = this.#hiA[i], loB = this.#loB[i], hiB = this.#hiB[i];
+      if (loA <= hiA && loB <= hiB) {
+        const l = Math.ceil(((loA > loB ? loA : loB) + INNER - xs[0]) / step);
+        const r = Math.floor(((hiA < hiB ? hiA : hiB) - INNER - xs[0]) / step);
+        this.innerLo = l > this.spanLo ? l : this.spanLo;
+        this.innerHi = r < this.spanHi ? r : this.spanHi;
+      }
     }
     return this.spanLo <= this.spanHi;
   }

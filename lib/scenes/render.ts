@@ -213,6 +213,7 @@ function drawOrthographicScene(
     const i0 = t.scanAll ? t.i0 : Math.max(t.i0, size - 1 - r1),
       i1 = t.scanAll ? t.i1 : Math.min(t.i1, size - 1 - r0);
     if (i0 > i1) continue;
+    t.scanRows(i0, i1, kind === CUBE);
 
     // Constant shades: the cube face entered along each axis, the cylinder's entry cap.
     const sgn = (d: number) => (d > 0 ? 1 : d < 0 ? -1 : 0);
@@ -223,7 +224,7 @@ function drawOrthographicScene(
 
     for (let i = i0; i <= i1; i++) {
       const y = xs[size - 1 - i];
-      if (!t.rowSpan(y, t.j0, t.j1, kind === CUBE)) continue;
+      if (!t.rowSpan(i, t.j0, t.j1)) continue;
       t.noteSpan(i, t.spanLo, t.spanHi);
       const rowX = Bx + y * Cx, rowY = By + y * Cy, rowZ = Bz + y * Cz;
       const rowOff = i * size, inLo = t.innerLo, inHi = t.innerHi;
