@@ -294,11 +294,14 @@ export function glimpseHost(
       const u = rows[i], i0 = Math.floor(u), fu = u - i0;
       for (let j = 0; j < g; j++) {
         const v = cols[j], j0 = Math.floor(v), fv = v - j0;
+        // Tent weights max(0, 1 − |u − i|) on the (up to) four neighbours inside the image, in
+        // the order (i0, j0), (i0, j0 + 1), (i0 + 1, j0), (i0 + 1, j0 + 1).
         let acc = 0;
-        // Tent weights max(0, 1 − |u − i|) on the (up to) four neighbours inside the image.
-        for (const [ii, wi] of [[i0, 1 - fu], [i0 + 1, fu]]) {
+        for (let a = 0; a < 2; a++) {
+          const ii = i0 + a, wi = a === 0 ? 1 - fu : fu;
           if (ii < 0 || ii >= size || wi === 0) continue;
-          for (const [jj, wj] of [[j0, 1 - fv], [j0 + 1, fv]]) {
+          for (let c = 0; c < 2; c++) {
+            const jj = j0 + c, wj = c === 0 ? 1 - fv : fv;
             if (jj < 0 || jj >= size || wj === 0) continue;
             acc += wi * wj * images[base + ii * size + jj];
           }

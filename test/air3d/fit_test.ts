@@ -140,6 +140,21 @@ Deno.test("perspective: error alone does not unsettle a fit, and a restart gets 
   assert.ok(both.cost < a.cost, `the restart's fit is kept: ${both.cost} vs ${a.cost}`);
 });
 
+Deno.test("perspective: type changes come before deaths and rebirths in a round", () => {
+  // A cube proposed as a sphere: a birth covers what the sphere leaves; then, under perspective, the
+  // type change is tried first (under the orthographic order a death came first and no type change
+  // was accepted at all).
+  const scene: Scene = [{ type: "cube", position: [0.3, -0.2, 0], rotation: [0.5, 0.3, 0.2] }];
+  const image = renderScene(scene, { size, camera: perspective }).image;
+  const options = { size, camera: perspective, lambda: 2, budget: 6000, record: true };
+  const fit = fitScene(image, [{ ...object(scene[0]), type: 0 }], options);
+  const moves = fit.steps!.map((s) => s.move);
+  const firstType = moves.indexOf("type");
+  assert.ok(firstType > 0, `a type change is accepted: ${moves.join(", ")}`);
+  assert.ok(moves.slice(0, firstType).every((m) => m !== "death" && m !== "rebirth"), moves.join(", "));
+  assert.deepEqual(fit.objects.map((o) => PRIMITIVE_TYPES[o.type]), ["cube"]);
+});
+
 Deno.test("perspective: the fit moves depth too, which the object's size shows", () => {
   const scene: Scene = [{ type: "sphere", position: [0.2, 0.1, 0.25], rotation: [0, 0, 0] }];
   const image = renderScene(scene, { size, camera: perspective }).image;
