@@ -315,7 +315,7 @@ export async function evaluateLoss(
 }
 
 /** The run's slot model (`c.model`, not "direct"), initialised from the seed's "init" stream. */
-function slotModelOf(c: Air3dConfig): SlotModel {
+export function slotModelOf(c: Air3dConfig): SlotModel {
   return buildModel(c.model as ModelKind, new Rng(c.seed).child("init"), {
     imageSize: c.imageSize,
     maxSlots: c.maxPrimitives,
@@ -379,6 +379,7 @@ export async function runAir3d(
   config: Air3dConfig,
   onEpoch?: OnEpoch,
   onLog: (line: string) => void = () => {},
+  trained?: TrainedNetwork,
 ): Promise<Air3dRun> {
   validateConfig(config);
   const c = config;
@@ -395,7 +396,95 @@ export async function runAir3d(
   const synthS = (performance.now() - t0) / 1000;
   onLog(`… rendered in ${synthS.toFixed(1)} s`);
 
-  if (c.model === "direct") return runDirect(c, test, synthS, onLog);
+  if (c.model === "direct") {
+    if (trained) throw new Error("the direct baseline has no network to load: drop the saved network");
+    return runDirect(c, test, synthS, onLog);
+  }
+  if (trained) {
+    onLog(`scoring the saved network (trained ${trained.training.train_s.toFixed(0)} s); no training`);
+  }
+  const { model, history, training } = trained
+    ? { model: trained.model, history: [], training: trained.training }
+    : await trainNetwork(c, train, val, rng, onEpoch);
+
+  // Scenes hold at least one object, so the re-rendering count starts at 1.
+  const size = { size: c.imageSize };
+  const costsOf = (d: SlotDataset, p: SlotPrediction[][]) => countCosts(d.images, p, { ...size, camera });
+  // The model speaks in image-plane (x, y); the scores, the re-rendering and the report in world units.
+  // It reads type and pose from `readFrom` presence up: 0.5 for its own answer, MIN_PRESENCE where
+  // re-rendering or refinement wants its doubtful slots too.
+  const predict = async (d: SlotDataset, readFrom: number, n = d.n) =>
+    toWorld(await model.predict(d.images, n, readFrom), camera);
+  const perImage = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
+    const t = performance.now(), out = await fn();
+    return [out, (performance.now() - t) / test.n];
+  };
+  const lambda = c.rerender
+    ? calibrateLambda(costsOf(val, await predict(val, MIN_PRESENCE)), trueCounts(val), 1).lambda
+    : null;
+  await predict(test, MIN_PRESENCE, Math.min(test.n, 50)); // warm-up
+  // The amortised network alone: its own answer, slots above presence 0.5.
+  const [own, ownMs] = await perImage(() => predict(test, 0.5));
+  // With re-rendering, the count is chosen among the network's slots by the rendering's cost.
+  const [predictions, inferMs] = lambda === null ? [own, ownMs] : await perImage(async () => {
+    const p = await predict(test, MIN_PRESENCE);
+    return applyCounts(p, chooseCounts(costsOf(test, p), lambda, 1));
+  });
+  const matching: Matching = c.model === "mlp" ? "slot" : "hungarian";
+  const metrics = scoreScenes(test.scenes, predictions, matching);
+  const { confusion: _confusion, errors: _errors, ...scores } = metrics;
+  let refined: RefinedScores | undefined, refinement: Refinement | undefined;
+  if (c.refine) {
+    // The refinement starts from the network's passes with its doubtful slots: timed with the fit.
+    const [t, proposeMs] = await perImage(() => proposals(model, test, c));
+    const cal = calibrationSet(c);
+    refinement = await refineSet(c, cal, test, await proposals(model, cal, c), t, onLog);
+    refined = { ...refinement.scores, infer_ms_per_image: proposeMs + refinement.scores.infer_ms_per_image };
+  }
+  const result: Air3dResult = {
+    ...scores,
+    z_floor_mae: zFloorMae(test),
+    matching,
+    rerender_lambda: lambda,
+    recon_mse: reconstructionMse(test.images, predictions, c.imageSize, camera),
+    ...training,
+    synth_s: synthS,
+    infer_ms_per_image: inferMs,
+    n_params: model.params.count(),
+    ...(refined ? { refined } : {}),
+    config: c,
+    env: environment(),
+  };
+  return { result, metrics, history, test, predictions, model, refinement };
+}
+
+/** What a network's training reported: the epoch its weights come from, the epochs run, and time. */
+export interface TrainingRecord {
+  best_epoch: number;
+  epochs_run: number;
+  stopped_by_budget: boolean;
+  train_s: number;
+}
+
+/**
+ * A network trained earlier (`loadAir3dNetwork` in `checkpoint.ts`) with what its training reported:
+ * {@link runAir3d} then scores it (and refines from it) without training.
+ */
+export interface TrainedNetwork {
+  model: SlotModel;
+  training: TrainingRecord;
+}
+
+/** Trains the config's network (streaming or on `train`), keeping the weights of the best validation loss. */
+async function trainNetwork(
+  c: Air3dConfig,
+  train: SlotDataset | null,
+  val: SlotDataset,
+  rng: Rng,
+  onEpoch?: OnEpoch,
+): Promise<{ model: SlotModel; history: EpochRecord[]; training: TrainingRecord }> {
+  const camera = cameraOf(c);
+  const opts = { size: c.imageSize, maxPrimitives: c.maxPrimitives, camera };
   const model = slotModelOf(c);
   const opt = new AdamW(model.params, { lr: c.lr, weightDecay: c.weightDecay });
   const best = new BestCheckpoint(model.params);
@@ -450,60 +539,13 @@ export async function runAir3d(
   }
   best.restore();
   opt.dispose();
-  const trainS = (performance.now() - t1) / 1000;
-
-  // Scenes hold at least one object, so the re-rendering count starts at 1.
-  const size = { size: c.imageSize };
-  const costsOf = (d: SlotDataset, p: SlotPrediction[][]) => countCosts(d.images, p, { ...size, camera });
-  // The model speaks in image-plane (x, y); the scores, the re-rendering and the report in world units.
-  // It reads type and pose from `readFrom` presence up: 0.5 for its own answer, MIN_PRESENCE where
-  // re-rendering or refinement wants its doubtful slots too.
-  const predict = async (d: SlotDataset, readFrom: number, n = d.n) =>
-    toWorld(await model.predict(d.images, n, readFrom), camera);
-  const perImage = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
-    const t = performance.now(), out = await fn();
-    return [out, (performance.now() - t) / test.n];
-  };
-  const lambda = c.rerender
-    ? calibrateLambda(costsOf(val, await predict(val, MIN_PRESENCE)), trueCounts(val), 1).lambda
-    : null;
-  await predict(test, MIN_PRESENCE, Math.min(test.n, 50)); // warm-up
-  // The amortised network alone: its own answer, slots above presence 0.5.
-  const [own, ownMs] = await perImage(() => predict(test, 0.5));
-  // With re-rendering, the count is chosen among the network's slots by the rendering's cost.
-  const [predictions, inferMs] = lambda === null ? [own, ownMs] : await perImage(async () => {
-    const p = await predict(test, MIN_PRESENCE);
-    return applyCounts(p, chooseCounts(costsOf(test, p), lambda, 1));
-  });
-  const matching: Matching = c.model === "mlp" ? "slot" : "hungarian";
-  const metrics = scoreScenes(test.scenes, predictions, matching);
-  const { confusion: _confusion, errors: _errors, ...scores } = metrics;
-  let refined: RefinedScores | undefined, refinement: Refinement | undefined;
-  if (c.refine) {
-    // The refinement starts from the network's passes with its doubtful slots: timed with the fit.
-    const [t, proposeMs] = await perImage(() => proposals(model, test, c));
-    const cal = calibrationSet(c);
-    refinement = await refineSet(c, cal, test, await proposals(model, cal, c), t, onLog);
-    refined = { ...refinement.scores, infer_ms_per_image: proposeMs + refinement.scores.infer_ms_per_image };
-  }
-  const result: Air3dResult = {
-    ...scores,
-    z_floor_mae: zFloorMae(test),
-    matching,
-    rerender_lambda: lambda,
-    recon_mse: reconstructionMse(test.images, predictions, c.imageSize, camera),
+  const training: TrainingRecord = {
     best_epoch: best.bestEpoch,
     epochs_run: history.length,
     stopped_by_budget: stopped,
-    synth_s: synthS,
-    train_s: trainS,
-    infer_ms_per_image: inferMs,
-    n_params: model.params.count(),
-    ...(refined ? { refined } : {}),
-    config: c,
-    env: environment(),
+    train_s: (performance.now() - t1) / 1000,
   };
-  return { result, metrics, history, test, predictions, model, refinement };
+  return { model, history, training };
 }
 
 /**

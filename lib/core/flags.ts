@@ -13,7 +13,8 @@
  */
 export type FlagValue = number | string | boolean;
 
-const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
+/** A config field's flag name: `refineBudget` → `refine-budget`. */
+export const kebab = (k: string): string => k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
 
 /** What `parseFlags` throws for `--help` or `-h`; `flags` lists every flag with its default. */
 export class HelpRequested extends Error {
