@@ -475,7 +475,6 @@ class Fitter {
     this.raster.drawOver(this.one, scratch, this.restDepth, i0, i1, b[2], b[3], this.oneR, false, ns);
     this.renders++;
     this.newRows[0] = i0, this.newRows[1] = i1;
-    this.tried = o;
     if (this.spansOf !== objects[k]) this.spansFromBox(objects[k]);
     const r0 = Math.min(i0, this.oldRows[0]), r1 = Math.max(i1, this.oldRows[1]);
     let delta = 0;
@@ -526,8 +525,6 @@ class Fitter {
   readonly newRows: [number, number] = [0, -1];
   readonly oldRows: [number, number] = [0, -1];
   spansOf: FitObject | null = null;
-  /** The object of the last {@link tryMove}. */
-  tried: FitObject | null = null;
   windowDelta = 0;
 
   /** The old spans: those of object o's box (it shows nowhere else). */
@@ -562,9 +559,9 @@ class Fitter {
 
   /**
    * Makes the last {@link tryMove}'s rendering the held one; `kept` is the object the hypothesis now
-   * holds in its place (the trial's own, or a copy of it: see {@link keep}).
+   * holds in its place (a copy of the scratch trial: see {@link keep}).
    */
-  commit(kept: FitObject = this.tried!): void {
+  commit(kept: FitObject): void {
     const size = this.options.size, { held, heldError, scratch, image } = this;
     const ns = this.newSpans, os = this.oldSpans;
     const r0 = Math.min(this.newRows[0], this.oldRows[0]), r1 = Math.max(this.newRows[1], this.oldRows[1]);
@@ -604,7 +601,7 @@ class Fitter {
     else if (p === 1) t.v += delta;
     else if (p === 2) t.z += delta;
     else if (p === 6) {
-      const ax = o.R[1], ay = o.R[4], n = Math.hypot(ax, ay) || 1;
+      const ax = o.R[1], ay = o.R[4], n = Math.hypot(ax, ay) || 1; // R e_y in the image plane
       t.u = o.u + (delta * ax) / n, t.v = o.v + (delta * ay) / n;
     } else {
       const turns = this.turns[p - 3];
