@@ -975,17 +975,15 @@ export function fitScene(
         // Merges: two overlapping objects of one type replaced by one between them (as near as the
         // nearer), re-posed in its dense turns: one object fitted as two of its kind after a poor
         // first pose, which no single death undoes (the survivor is too far off to polish back).
-        for (let a = 0; a < objects.length && !f.spent; a++) {
+        pairs: for (let a = 0; a < objects.length && !f.spent; a++) {
           for (let b = a + 1; b < objects.length && !f.spent; b++) {
             const p = objects[a], q = objects[b];
             if (p.type !== q.type || !f.overlap(p, q)) continue;
             const one = { ...p, u: (p.u + q.u) / 2, v: (p.v + q.v) / 2, z: Math.max(p.z, q.z) };
-            const rest = objects.filter((_, i) => i !== a && i !== b);
-            const trial = [...rest, one];
+            const trial = [...objects.filter((_, i) => i !== a && i !== b), one];
             if (accept(f.reposed(trial, trial.length - 1)[0], COARSE, [trial.length - 1])) {
               ch = true;
-              a = objects.length;
-              break;
+              break pairs; // one merge per round
             }
           }
         }
