@@ -108,6 +108,61 @@ function blurPass(
 }
 
 /**
+ * {@link blurImage} of an image that is 0 outside a box, blurring only the box widened by the
+ * kernel's radius r: rows [i0, i1] and columns [j0, j1] hold every nonzero pixel, the first pass runs
+ * over those rows and the widened columns, the second over the widened box, and `out` is 0 elsewhere.
+ * Each output sums the same nonzero terms in the same order as the whole-image blur (the terms it
+ * skips are k·0), so the two agree bit for bit. Returns `out`.
+ */
+export function blurSupport(
+  src: ArrayLike<number>,
+  size: number,
+  kernel: Float32Array,
+  out: Float32Array,
+  scratch: Float32Array,
+): Float32Array {
+  let i0 = size, i1 = -1, j0 = size, j1 = -1;
+  for (let i = 0; i < size; i++) {
+    const row = i * size;
+    let a = 0;
+    while (a < size && src[row + a] === 0) a++;
+    if (a === size) continue;
+    let b = size - 1;
+    while (src[row + b] === 0) b--;
+    if (i0 === size) i0 = i;
+    i1 = i;
+    if (a < j0) j0 = a;
+    if (b > j1) j1 = b;
+  }
+  out.fill(0);
+  if (i1 < 0) return out;
+  const r = (kernel.length - 1) / 2;
+  const c0 = Math.max(0, j0 - r), c1 = Math.min(size - 1, j1 + r);
+  const r0 = Math.max(0, i0 - r), r1 = Math.min(size - 1, i1 + r);
+  // Along rows: scratch[i, j] = Σ_t k[t] src[i, j + t − r] over the source columns in [j0, j1].
+  for (let i = i0; i <= i1; i++) {
+    const row = i * size;
+    for (let j = c0; j <= c1; j++) {
+      let acc = 0;
+      for (let q = Math.max(j0, j - r), hi = Math.min(j1, j + r); q <= hi; q++) {
+        acc += kernel[q - j + r] * src[row + q];
+      }
+      scratch[row + j] = acc;
+    }
+  }
+  // Along columns: out[i, j] = Σ_t k[t] scratch[i + t − r, j] over the source rows in [i0, i1].
+  for (let i = r0; i <= r1; i++) {
+    const lo = Math.max(i0, i - r), hi = Math.min(i1, i + r);
+    for (let j = c0; j <= c1; j++) {
+      let acc = 0;
+      for (let q = lo; q <= hi; q++) acc += kernel[q - i + r] * scratch[q * size + j];
+      out[i * size + j] = acc;
+    }
+  }
+  return out;
+}
+
+/**
  * log p(x | z) through the renderer for one image at a time (`setImage`), with its finite-difference
  * gradients. Renders are counted in `renders`.
  */
@@ -153,11 +208,15 @@ export class RenderLikelihood {
     blurImage(image, this.size, this.kernel, this.#x, this.#scratch);
   }
 
-  /** ‖B·x − B·render(objects)‖² (one render). */
+  /**
+   * ‖B·x − B·render(objects)‖² (one render). The rendering is 0 on the background, so B·render is 0
+   * beyond its drawn pixels' bounding box widened by the kernel's radius: only that box is blurred
+   * ({@link blurSupport}; the same sums as a whole-image blur, so the same values bit for bit).
+   */
   sse(objects: readonly FitObject[]): number {
     this.#raster.draw(sceneOf(objects, this.#camera), this.#r, objects.map((o) => o.R));
     this.renders++;
-    blurImage(this.#r, this.size, this.kernel, this.#br, this.#scratch);
+    blurSupport(this.#r, this.size, this.kernel, this.#br, this.#scratch);
     let e = 0;
     for (let i = 0; i < this.#x.length; i++) {
       const d = this.#x[i] - this.#br[i];

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { blurImage, gaussianKernel, RenderLikelihood } from "../../lib/air3d/likelihood.ts";
+import { blurImage, blurSupport, gaussianKernel, RenderLikelihood } from "../../lib/air3d/likelihood.ts";
+import { Rng } from "../../lib/core/random.ts";
 import { DEFAULT_CAMERA, eulerZYX, expRotation } from "../../lib/scenes/primitives.ts";
 import { renderScene } from "../../lib/scenes/render.ts";
 import { matMul3, rotationError } from "../../lib/metrics/slots.ts";
@@ -22,6 +23,33 @@ Deno.test("gaussianKernel sums to 1 and is symmetric; blurImage keeps an image's
   assert.ok(edge.reduce((a, v) => a + v, 0) < 0.5);
   assert.deepEqual(Array.from(gaussianKernel(0)), [1]);
   assert.throws(() => gaussianKernel(-1), /blurPx must be a finite number ≥ 0, got -1/);
+});
+
+Deno.test("blurSupport equals blurImage bit for bit on images that are 0 outside a box, edges and empty included", () => {
+  const rng = new Rng(3), n = size * size;
+  const boxes = [[0, 0, 0, 0], [5, 9, 12, 20], [0, 31, 0, 31], [28, 31, 2, 6], [10, 10, 30, 31], [
+    -1,
+    -1,
+    -1,
+    -1,
+  ]];
+  for (const blurPx of [1, 2.5]) {
+    const k = gaussianKernel(blurPx);
+    for (const [i0, i1, j0, j1] of boxes) {
+      const img = new Float32Array(n);
+      for (let i = i0; i >= 0 && i <= i1; i++) {
+        for (let j = j0; j <= j1; j++) img[i * size + j] = rng.uniform() < 0.7 ? rng.uniform() : 0;
+      }
+      const full = blurImage(img, size, k, new Float32Array(n), new Float32Array(n));
+      // Stale values in the buffers must not leak into the result.
+      const out = new Float32Array(n).fill(7), scratch = new Float32Array(n).fill(-3);
+      assert.deepEqual(
+        blurSupport(img, size, k, out, scratch),
+        full,
+        `box ${[i0, i1, j0, j1]}, blur ${blurPx}`,
+      );
+    }
+  }
 });
 
 Deno.test("RenderLikelihood: the truth scores highest, and the finite-difference gradient points at it", () => {
