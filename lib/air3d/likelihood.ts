@@ -107,20 +107,16 @@ function blurPass(
   }
 }
 
-/**
- * {@link blurImage} of an image that is 0 outside a box, blurring only the box widened by the
- * kernel's radius r: rows [i0, i1] and columns [j0, j1] hold every nonzero pixel, the first pass runs
- * over those rows and the widened columns, the second over the widened box, and `out` is 0 elsewhere.
- * Each output sums the same nonzero terms in the same order as the whole-image blur (the terms it
- * skips are k·0), so the two agree bit for bit. Returns `out`.
- */
-export function blurSupport(
-  src: ArrayLike<number>,
-  size: number,
-  kernel: Float32Array,
-  out: Float32Array,
-  scratch: Float32Array,
-): Float32Array {
+/** Rows i0..i1 and columns j0..j1 (inclusive) of a size×size image. */
+export interface PixelRange {
+  i0: number;
+  i1: number;
+  j0: number;
+  j1: number;
+}
+
+/** The smallest box holding every nonzero pixel of a size×size image; null if it has none. */
+export function supportOf(src: ArrayLike<number>, size: number): PixelRange | null {
   let i0 = size, i1 = -1, j0 = size, j1 = -1;
   for (let i = 0; i < size; i++) {
     const row = i * size;
@@ -134,9 +130,25 @@ export function blurSupport(
     if (a < j0) j0 = a;
     if (b > j1) j1 = b;
   }
-  out.fill(0);
-  if (i1 < 0) return out;
-  const r = (kernel.length - 1) / 2;
+  return i1 < 0 ? null : { i0, i1, j0, j1 };
+}
+
+/**
+ * {@link blurImage} of an image that is 0 outside `box`, written to `out` over the box widened by
+ * the kernel's radius r (clipped to the image; returned) and nowhere else: the first pass runs over
+ * the box's rows and the widened columns, the second over the widened box. Each output sums the same
+ * nonzero terms in the same order as the whole-image blur (the terms it skips are k·0), so the two
+ * agree bit for bit.
+ */
+export function blurBox(
+  src: ArrayLike<number>,
+  size: number,
+  kernel: Float32Array,
+  box: PixelRange,
+  out: Float32Array,
+  scratch: Float32Array,
+): PixelRange {
+  const { i0, i1, j0, j1 } = box, r = (kernel.length - 1) / 2;
   const c0 = Math.max(0, j0 - r), c1 = Math.min(size - 1, j1 + r);
   const r0 = Math.max(0, i0 - r), r1 = Math.min(size - 1, i1 + r);
   // Along rows: scratch[i, j] = Σ_t k[t] src[i, j + t − r] over the source columns in [j0, j1].
@@ -159,6 +171,23 @@ export function blurSupport(
       out[i * size + j] = acc;
     }
   }
+  return { i0: r0, i1: r1, j0: c0, j1: c1 };
+}
+
+/**
+ * {@link blurImage} of an image that is mostly 0: only its nonzero pixels' box is blurred
+ * ({@link blurBox}), and `out` is 0 elsewhere — bit for bit the whole-image blur. Returns `out`.
+ */
+export function blurSupport(
+  src: ArrayLike<number>,
+  size: number,
+  kernel: Float32Array,
+  out: Float32Array,
+  scratch: Float32Array,
+): Float32Array {
+  out.fill(0);
+  const box = supportOf(src, size);
+  if (box) blurBox(src, size, kernel, box, out, scratch);
   return out;
 }
 
@@ -180,6 +209,11 @@ export class RenderLikelihood {
   readonly #br: Float32Array;
   readonly #scratch: Float32Array;
   readonly #constant: number;
+  /** The base scene's rendering and B·x − B·render(base) ({@link setBase}). */
+  readonly #base: Float32Array;
+  readonly #baseResidual: Float32Array;
+  #baseSse = 0;
+  #hasBase = false;
   constructor(options: LikelihoodOptions) {
     const { size, camera, sigma, blurPx } = options;
     if (!(sigma > 0) || !Number.isFinite(sigma)) throw new RangeError(`sigma must be > 0, got ${sigma}`);
@@ -191,13 +225,16 @@ export class RenderLikelihood {
     this.perspective = camera?.projection === "perspective";
     this.#raster = new Rasteriser({ size, ...(camera ? { camera } : {}) });
     const px = size * size;
-    [this.#x, this.#r, this.#br, this.#scratch] = [0, 1, 2, 3].map(() => new Float32Array(px));
+    [this.#x, this.#r, this.#br, this.#scratch, this.#base, this.#baseResidual] = [0, 1, 2, 3, 4, 5].map(() =>
+      new Float32Array(px)
+    );
     this.#constant = -px * Math.log(sigma * Math.sqrt(2 * Math.PI));
   }
 
   /** The light of the renders that follow (towards the light; see `Rasteriser.setLight`). */
   setLight(direction: readonly number[]): void {
     this.#raster.setLight(direction);
+    this.#hasBase = false;
   }
 
   /** The image x that follows calls score (blurred once here). */
@@ -206,6 +243,63 @@ export class RenderLikelihood {
       throw new RangeError(`image must hold ${this.size}×${this.size} values, got ${image.length}`);
     }
     blurImage(image, this.size, this.kernel, this.#x, this.#scratch);
+    this.#hasBase = false;
+  }
+
+  /**
+   * The image as already blurred by this likelihood's kernel (`blurImage(x, size, kernel, …)`): to
+   * score one image again without blurring it again.
+   */
+  setBlurredImage(blurred: ArrayLike<number>): void {
+    if (blurred.length < this.size * this.size) {
+      throw new RangeError(`image must hold ${this.size}×${this.size} values, got ${blurred.length}`);
+    }
+    for (let i = 0; i < this.#x.length; i++) this.#x[i] = blurred[i];
+    this.#hasBase = false;
+  }
+
+  /**
+   * Renders `objects` (one render) as the base that {@link logLikFromBase} compares scenes with:
+   * scenes that differ from it in a few pixels (one object added, moved or removed) are scored by
+   * blurring only the pixels that differ. Set the image first; a new image clears the base.
+   */
+  setBase(objects: readonly FitObject[]): void {
+    this.#raster.draw(sceneOf(objects, this.#camera), this.#base, objects.map((o) => o.R));
+    this.renders++;
+    blurSupport(this.#base, this.size, this.kernel, this.#br, this.#scratch);
+    let e = 0;
+    for (let i = 0; i < this.#x.length; i++) {
+      const d = this.#baseResidual[i] = this.#x[i] - this.#br[i];
+      e += d * d;
+    }
+    this.#baseSse = e;
+    this.#hasBase = true;
+  }
+
+  /**
+   * log p(x | objects) by way of the base (one render): B·render(objects) = B·render(base) + B·δ, δ
+   * the pixels where the two renderings differ, so only δ's box is blurred. Equal to
+   * {@link logLik} up to float rounding.
+   */
+  logLikFromBase(objects: readonly FitObject[]): number {
+    if (!this.#hasBase) throw new RangeError("logLikFromBase needs a base: call setBase after the image");
+    const r = this.#r, base = this.#base, e0 = this.#baseResidual, br = this.#br;
+    this.#raster.draw(sceneOf(objects, this.#camera), r, objects.map((o) => o.R));
+    this.renders++;
+    for (let i = 0; i < r.length; i++) r[i] -= base[i]; // δ
+    const box = supportOf(r, this.size);
+    let e = this.#baseSse;
+    if (box) {
+      // ‖e₀ − B·δ‖² = ‖e₀‖² + Σ over B·δ's box of (e₀ − B·δ)² − e₀².
+      const { i0, i1, j0, j1 } = blurBox(r, this.size, this.kernel, box, br, this.#scratch);
+      for (let i = i0; i <= i1; i++) {
+        for (let p = i * this.size + j0, end = i * this.size + j1; p <= end; p++) {
+          const d = e0[p] - br[p];
+          e += d * d - e0[p] * e0[p];
+        }
+      }
+    }
+    return -e / (2 * this.sigma * this.sigma) + this.#constant;
   }
 
   /**

@@ -74,7 +74,7 @@ import { GLIMPSE, N_TYPES, rotationFrom6d, smallCnn, TO_IMAGE } from "./blocks.t
 import { glimpse, glimpseHost } from "../nn/spatial.ts";
 import { meanPool } from "./mlp.ts";
 import { type FitObject, sceneOf } from "./fit.ts";
-import { RenderLikelihood } from "./likelihood.ts";
+import { blurImage, RenderLikelihood } from "./likelihood.ts";
 import { CAMERA_PRIOR_STD, cameraGradient, cameraKl, type CameraNet } from "./camera_guide.ts";
 import { viewLight } from "./orbit.ts";
 
@@ -916,14 +916,33 @@ export function supervisedLoss(net: SingleObjectNet, batch: SlotDataset): tf.Sca
   return tf.addN([ce, pos, eul]) as tf.Scalar;
 }
 
+/** How {@link predictSingle} reads: batch size, steps of the guide, the orbit camera's angles, and scoring. */
+export interface ReadOptions {
+  /** Images per network pass (250). */
+  chunk?: number;
+  /** Steps of the guide, the most objects read (1). */
+  steps?: number;
+  /** Each image's camera angle (the orbit camera's, from {@link predictCamera}). */
+  yaw?: Float32Array;
+  /**
+   * The model's likelihood (`RenderLikelihood` of the guide's σ, blur and camera): with it, each
+   * step's object takes, of the types and the rotations the network proposes, the one under which
+   * the image is likeliest with the objects before it (1 + 2K renders per step), and, once all steps
+   * are read, an object whose removal raises log p by more than its KL is dropped (the local ELBO
+   * choice of its z_pres), one at a time.
+   */
+  scoring?: RenderLikelihood;
+}
+
 /**
  * The network's reading of each image as slot predictions (world positions), step by step as the
  * guide samples (step t reads what the objects before it leave unexplained): per step, the object if
  * z_pres's logit is above 0 (always, for a network without it), with the most likely type, the
  * centre's mean, and the rotation — the type's picked R̂ (`"6d"`, the unsupervised guide) or the
  * Euler head (`"euler"`, the supervised baseline); presence 0 where no object was read. `yaw`: each
- * image's camera angle (the orbit camera's, from {@link predictCamera}), which the network reads and
- * the later steps' renders are lit by.
+ * image's camera angle, which the network reads and the later steps' renders are lit by. With
+ * `scoring`, the type and the rotation are chosen among the network's proposals by the likelihood,
+ * and objects that do not pay their KL are dropped ({@link ReadOptions.scoring}).
  */
 export async function predictSingle(
   net: SingleObjectNet,
@@ -931,30 +950,47 @@ export async function predictSingle(
   n: number,
   camera: Camera | undefined,
   rotation: "6d" | "euler",
-  chunk = 250,
-  steps = 1,
-  yaw?: Float32Array,
+  options: ReadOptions = {},
 ): Promise<SlotPrediction[][]> {
+  const { chunk = 250, steps = 1, yaw, scoring } = options;
+  if (scoring && rotation !== "6d") {
+    throw new RangeError('scoring chooses among 6-D proposals: rotation must be "6d"');
+  }
   const out: SlotPrediction[][] = [];
   const px = net.size * net.size;
   const raster = steps > 1 ? new Rasteriser({ size: net.size, ...(camera ? { camera } : {}) }) : null;
   const rendered = new Float32Array(px);
   for (let start = 0; start < n; start += chunk) {
     const m = Math.min(chunk, n - start), batch = images.subarray(start * px, (start + m) * px);
+    const yawOf = yaw?.subarray(start, start + m);
     const found: FitObject[][] = Array.from({ length: m }, () => []);
+    const kls: number[][] = Array.from({ length: m }, () => []);
     const slots: SlotPrediction[][] = Array.from({ length: m }, () => []);
+    // Each image blurred once for the scoring's likelihood.
+    const blurred = scoring ? blurBatch(batch, m, net.size, scoring.kernel) : null;
     for (let t = 0; t < steps; t++) {
-      const yawOf = yaw?.subarray(start, start + m);
       const input = t === 0 ? batch : unexplained(batch, found, raster!, camera, rendered, yawOf);
       const host = await readForward(net, input, m, yawOf);
       for (let i = 0; i < m; i++) {
         const l = host.typeLogits.subarray(i * 3, i * 3 + 3);
-        const type = l[0] >= l[1] && l[0] >= l[2] ? 0 : l[1] >= l[2] ? 1 : 2;
+        let type = l[0] >= l[1] && l[0] >= l[2] ? 0 : l[1] >= l[2] ? 1 : 2;
         const [u, v, z] = host.mu.subarray(i * 3, i * 3 + 3);
         const [x, y] = camera ? unprojectAtZ(u, v, z, camera) : [u, v];
         let R: Float64Array, euler: [number, number, number];
         if (rotation === "6d") {
           R = Float64Array.from(proposal(host, i, type, picked(host, i, type)));
+          if (scoring) {
+            setScoredImage(scoring, blurred!, i, px, yawOf);
+            scoring.setBase(found[i]);
+            let top = -Infinity;
+            for (let ty = 0; ty < N_TYPES; ty++) {
+              for (let k = 0; k < (ty === 0 ? 1 : host.proposals); k++) {
+                const Rk = Float64Array.from(proposal(host, i, ty, k));
+                const lp = scoring.logLikFromBase([...found[i], { type: ty, u, v, z, R: Rk }]);
+                if (lp > top) [top, type, R] = [lp, ty, Rk];
+              }
+            }
+          }
           euler = eulerFromMatrix(R);
         } else {
           euler = [host.euler[i * 3], host.euler[i * 3 + 1], host.euler[i * 3 + 2]];
@@ -962,10 +998,56 @@ export async function predictSingle(
         }
         const present = host.presence ? host.presence[i] > 0 : true;
         slots[i].push({ presence: present ? 1 : 0, type, position: [x, y, z], rotation: R, euler });
-        if (present) found[i].push({ type, u, v, z, R });
+        if (present) found[i].push({ type, u, v, z, R }), kls[i].push(scoring ? klOf(host, i) : 0);
+      }
+    }
+    if (scoring && steps > 1) {
+      for (let i = 0; i < m; i++) {
+        const kept = slots[i].filter((q) => q.presence > 0);
+        setScoredImage(scoring, blurred!, i, px, yawOf);
+        // Drop the object whose removal gains most, log p(without) − log p(with) + KL > 0, until none does.
+        while (found[i].length > 1) {
+          scoring.setBase(found[i]);
+          const all = scoring.logLikFromBase(found[i]);
+          let drop = -1, gain = 0;
+          for (let j = 0; j < found[i].length; j++) {
+            const g = scoring.logLikFromBase(found[i].filter((_, q) => q !== j)) + kls[i][j] - all;
+            if (g > gain) [gain, drop] = [g, j];
+          }
+          if (drop < 0) break;
+          kept[drop].presence = 0;
+          for (const list of [found[i], kls[i], kept]) list.splice(drop, 1);
+        }
       }
     }
     out.push(...slots);
+  }
+  return out;
+}
+
+/** `scoring`'s image (already blurred) and light for image i of a batch. */
+function setScoredImage(
+  scoring: RenderLikelihood,
+  blurred: Float32Array,
+  i: number,
+  px: number,
+  yaw: Float32Array | undefined,
+): void {
+  scoring.setBlurredImage(blurred.subarray(i * px, (i + 1) * px));
+  if (yaw) scoring.setLight(viewLight(yaw[i]));
+}
+
+/** m size×size images, each blurred by `kernel` ({@link blurImage}). */
+function blurBatch(batch: Float32Array, m: number, size: number, kernel: Float32Array): Float32Array {
+  const px = size * size, out = new Float32Array(m * px), scratch = new Float32Array(px);
+  for (let i = 0; i < m; i++) {
+    blurImage(
+      batch.subarray(i * px, (i + 1) * px),
+      size,
+      kernel,
+      out.subarray(i * px, (i + 1) * px),
+      scratch,
+    );
   }
   return out;
 }

@@ -102,3 +102,50 @@ Deno.test("RenderLikelihood under the perspective camera: depth has a gradient, 
   assert.ok(g[2] > 0, `∂/∂z = ${g[2]}`);
   assert.deepEqual([g[3], g[4], g[5]], [0, 0, 0]);
 });
+
+Deno.test("logLikFromBase equals logLik for scenes one object away from the base, under both cameras", () => {
+  const scene = [
+    {
+      type: "cube" as const,
+      position: [-0.3, 0.2, 0] as [number, number, number],
+      rotation: [0.3, 0.5, 0.2] as [number, number, number],
+    },
+    {
+      type: "cylinder" as const,
+      position: [0.35, -0.1, 0.1] as [number, number, number],
+      rotation: [0.1, 0.9, 0] as [number, number, number],
+    },
+  ];
+  for (const camera of [undefined, { ...DEFAULT_CAMERA, projection: "perspective" as const }]) {
+    const x = renderScene(scene, { size, ...(camera ? { camera } : {}) }).image;
+    const lik = new RenderLikelihood({ size, sigma: 0.1, blurPx: 1, ...(camera ? { camera } : {}) });
+    lik.setImage(x);
+    assert.throws(() => lik.logLikFromBase([]), /needs a base: call setBase after the image/);
+    const a = { type: 1, u: -0.28, v: 0.22, z: 0, R: eulerZYX(0.3, 0.5, 0.2) };
+    const b = { type: 2, u: 0.3, v: -0.1, z: 0.1, R: eulerZYX(0.1, 0.9, 0) };
+    lik.setBase([a]);
+    for (
+      const trial of [[a], [a, b], [a, { ...b, type: 0 }], [], [{ ...a, u: -0.1 }], [a, { ...b, u: -0.2 }]]
+    ) {
+      const direct = lik.logLik(trial), viaBase = lik.logLikFromBase(trial);
+      assert.ok(
+        Math.abs(direct - viaBase) < 1e-4 + 1e-6 * Math.abs(direct),
+        `${trial.length} objects: ${direct} vs ${viaBase}`,
+      );
+    }
+    // A new image (or blurred image, or light) clears the base.
+    const blurred = blurImage(
+      x,
+      size,
+      lik.kernel,
+      new Float32Array(size * size),
+      new Float32Array(size * size),
+    );
+    lik.setBlurredImage(blurred);
+    assert.throws(() => lik.logLikFromBase([a]), /needs a base/);
+    lik.setBase([]);
+    assert.ok(
+      Math.abs(lik.logLikFromBase([a, b]) - lik.logLik([a, b])) < 1e-6 * Math.abs(lik.logLik([a, b])),
+    );
+  }
+});

@@ -3,7 +3,7 @@ import { initTf, tf } from "../../lib/core/tf.ts";
 import { Rng } from "../../lib/core/random.ts";
 import { sampleSlotDataset } from "../../lib/scenes/scenes3d.ts";
 import { expRotation } from "../../lib/scenes/primitives.ts";
-import { scoreScenes } from "../../lib/metrics/slots.ts";
+import { scoreScenes, type SlotPrediction } from "../../lib/metrics/slots.ts";
 import {
   predictSingle,
   ROTATION_PROPOSALS,
@@ -22,6 +22,7 @@ import { AdamW } from "../../lib/nn/adam.ts";
 import { Rasteriser } from "../../lib/scenes/render.ts";
 import { sceneOf } from "../../lib/air3d/fit.ts";
 import { cameraNet } from "../../lib/air3d/camera_guide.ts";
+import { RenderLikelihood } from "../../lib/air3d/likelihood.ts";
 
 await initTf();
 const size = 32;
@@ -237,7 +238,7 @@ for (const presenceGradient of ["reinforce", "local"] as const) {
       }
     }
     const countError = async () => {
-      const p = await predictSingle(net, held.images, held.n, undefined, "6d", 250, 3);
+      const p = await predictSingle(net, held.images, held.n, undefined, "6d", { steps: 3 });
       assert.ok(p.every((slots) => slots.length === 3));
       return p.reduce(
         (e, slots, i) => e + Math.abs(slots.filter((s) => s.presence > 0.5).length - held.scenes[i].length),
@@ -316,4 +317,42 @@ Deno.test("the orbit camera: z_cam is drawn first and read by the objects; its g
   assert.notDeepEqual(weights(), start, "after it, the camera guide learns");
   assert.equal(new Set(tensors).size, 1, "tensor count flat");
   guide.dispose();
+});
+
+Deno.test("the scored reading: each object the likeliest of the network's proposals at its centre", async () => {
+  const rng = new Rng(8);
+  const held = sampleSlotDataset(rng.child("held"), 12, { size, maxPrimitives: 3 });
+  const net = singleObjectNet(rng.child("net"), { size, hidden: 32, presence: true });
+  const lik = new RenderLikelihood({ size, sigma: 0.1, blurPx: 1 });
+  const asObject = (s: SlotPrediction) => ({
+    type: s.type,
+    u: s.position[0],
+    v: s.position[1],
+    z: s.position[2],
+    R: Float64Array.from(s.rotation),
+  });
+  // One step: the same centre, and a type and rotation that explain the image at least as well.
+  const plain = await predictSingle(net, held.images, held.n, undefined, "6d");
+  const scored = await predictSingle(net, held.images, held.n, undefined, "6d", { scoring: lik });
+  let better = 0;
+  for (let i = 0; i < held.n; i++) {
+    assert.deepEqual(scored[i][0].position, plain[i][0].position);
+    lik.setImage(held.images.subarray(i * size * size, (i + 1) * size * size));
+    const [lp, ls] = [plain[i][0], scored[i][0]].map((s) => lik.logLik([asObject(s)]));
+    assert.ok(ls >= lp - 1e-6, `image ${i}: ${ls} < ${lp}`);
+    if (ls > lp + 1e-6) better++;
+  }
+  assert.ok(better > 0, "an untrained network's own pick is never the likeliest of its proposals?");
+  // Three steps: the first step reads the image itself, so its centre is the plain reading's; the
+  // later steps read what the (re-chosen) objects before them leave.
+  const three = await predictSingle(net, held.images, held.n, undefined, "6d", { steps: 3, scoring: lik });
+  const threePlain = await predictSingle(net, held.images, held.n, undefined, "6d", { steps: 3 });
+  for (let i = 0; i < held.n; i++) {
+    assert.equal(three[i].length, 3);
+    assert.deepEqual(three[i][0].position, threePlain[i][0].position);
+  }
+  await assert.rejects(
+    () => predictSingle(net, held.images, 1, undefined, "euler", { scoring: lik }),
+    /rotation must be "6d"/,
+  );
 });
