@@ -219,10 +219,10 @@ export interface UnsupResult {
   /**
    * The unsupervised guide read again with the model's likelihood choosing among its proposals and
    * dropping objects that do not pay their KL (`predictSingle`'s `scoring`): the same scores, with
-   * the time per image of that reading (network included); null for the supervised baseline and
+   * the time per image of that reading (network included); absent for the supervised baseline and
    * direct fits.
    */
-  scored?: ScoredReading | null;
+  scored?: ScoredReading;
   config: UnsupConfig;
   env: Record<string, string>;
 }
