@@ -61,52 +61,6 @@ export function gaussianKernel(sigmaPx: number): Float32Array {
   return k.map((v) => v / s);
 }
 
-/**
- * Separable blur of a size×size image (zero outside it: the background is 0): rows then columns,
- * into `out`. `scratch` is a size² buffer.
- */
-export function blurImage(
-  src: ArrayLike<number>,
-  size: number,
-  kernel: Float32Array,
-  out: Float32Array,
-  scratch: Float32Array,
-): Float32Array {
-  blurPass(src, scratch, size, kernel, 1, size); // along rows
-  blurPass(scratch, out, size, kernel, size, 1); // along columns
-  return out;
-}
-
-/**
- * One 1-D pass: out[line·lineStep + p·step] = Σ_t k[t] · src[line·lineStep + (p + t − r)·step], zero
- * beyond the edges. The interior runs without bounds tests (the inner loop of every likelihood).
- */
-function blurPass(
-  src: ArrayLike<number>,
-  out: Float32Array,
-  size: number,
-  k: Float32Array,
-  step: number,
-  lineStep: number,
-): void {
-  const r = (k.length - 1) / 2, w = k.length;
-  for (let line = 0; line < size; line++) {
-    const base = line * lineStep;
-    for (let p = 0; p < size; p++) {
-      const at = base + p * step;
-      let acc = 0;
-      if (p >= r && p < size - r) {
-        for (let t = 0, q = at - r * step; t < w; t++, q += step) acc += k[t] * src[q];
-      } else {
-        for (let t = Math.max(-r, -p), hi = Math.min(r, size - 1 - p); t <= hi; t++) {
-          acc += k[t + r] * src[at + t * step];
-        }
-      }
-      out[at] = acc;
-    }
-  }
-}
-
 /** Rows i0..i1 and columns j0..j1 (inclusive) of a size×size image. */
 export interface PixelRange {
   i0: number;
@@ -137,8 +91,8 @@ export function supportOf(src: ArrayLike<number>, size: number): PixelRange | nu
  * {@link blurImage} of an image that is 0 outside `box`, written to `out` over the box widened by
  * the kernel's radius r (clipped to the image; returned) and nowhere else: the first pass runs over
  * the box's rows and the widened columns, the second over the widened box. Each output sums the same
- * nonzero terms in the same order as the whole-image blur (the terms it skips are k·0), so the two
- * agree bit for bit.
+ * nonzero terms in the same order as a blur of the whole image (the terms it skips are k·0), so the
+ * two agree bit for bit.
  */
 export function blurBox(
   src: ArrayLike<number>,
@@ -172,6 +126,21 @@ export function blurBox(
     }
   }
   return { i0: r0, i1: r1, j0: c0, j1: c1 };
+}
+
+/**
+ * Separable blur of a size×size image (zero outside it: the background is 0): rows then columns,
+ * into `out` ({@link blurBox} over the whole image). `scratch` is a size² buffer.
+ */
+export function blurImage(
+  src: ArrayLike<number>,
+  size: number,
+  kernel: Float32Array,
+  out: Float32Array,
+  scratch: Float32Array,
+): Float32Array {
+  blurBox(src, size, kernel, { i0: 0, i1: size - 1, j0: 0, j1: size - 1 }, out, scratch);
+  return out;
 }
 
 /**
