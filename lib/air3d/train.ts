@@ -48,6 +48,9 @@ import {
 export type RunKind = ModelKind | "direct";
 export const RUN_KINDS: readonly RunKind[] = [...MODEL_KINDS, "direct"];
 
+/** Passes of the network alone over the test scenes; `infer_ms_per_image` is the fastest. */
+export const NETWORK_TIMINGS = 3;
+
 /** Every knob of a run. The mlp defaults are the reproduction's canonical flags (see batchSize, lr). */
 export interface Air3dConfig {
   /** A slot model, or "direct" (the direct-optimisation baseline: no network, no training). */
@@ -423,8 +426,17 @@ export async function runAir3d(
     ? calibrateLambda(costsOf(val, await predict(val, MIN_PRESENCE)), trueCounts(val), 1).lambda
     : null;
   await predict(test, MIN_PRESENCE, Math.min(test.n, 50)); // warm-up
-  // The amortised network alone: its own answer, slots above presence 0.5.
-  const [own, ownMs] = await perImage(() => predict(test, 0.5));
+  // The amortised network alone: its own answer, slots above presence 0.5. Its time is the fastest
+  // of NETWORK_TIMINGS passes (the answer is the same each time): a pass takes under a second, and a
+  // busy machine only ever adds to it.
+  const [own, firstMs] = await perImage(() => predict(test, 0.5));
+  let ownMs = firstMs;
+  for (let i = 1; i < NETWORK_TIMINGS; i++) {
+    ownMs = Math.min(
+      ownMs,
+      (await perImage(() => predict(test, 0.5)))[1],
+    );
+  }
   // With re-rendering, the count is chosen among the network's slots by the rendering's cost.
   const [predictions, inferMs] = lambda === null ? [own, ownMs] : await perImage(async () => {
     const p = await predict(test, MIN_PRESENCE);

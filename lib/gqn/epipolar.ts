@@ -19,7 +19,11 @@
  *     [P_d on the floor disc]                            1 inside x² + z² ≤ R², else 0
  *
  * so each pixel carries D × 6 numbers, a function of the context images and all the cameras alone:
- * no parameters, no gradient needed. The model (`model.ts`) learns what to make of them.
+ * no parameters, no gradient needed. The model (`model.ts`) learns what to make of them. With `foot`,
+ * three more per depth: the mean colour the views show at P_d's foot F_d = (P_d,x, FLOOR_Y, P_d,z), the
+ * floor point below it. Objects stand on the floor, so where P_d lies inside one its foot is hidden under
+ * it and the views show the object there too; where P_d is free space in front of an object (which one
+ * view cannot tell from inside it: both project onto the object) its foot is open floor.
  *
  * @example
  * ```ts
@@ -36,7 +40,7 @@ import { pixelCentres, VIEW_HALF_WIDTH } from "../scenes/primitives.ts";
 import { cameraFrame } from "../scenes/render.ts";
 import { FLOOR_RADIUS, FLOOR_Y, type QueryBatch } from "../scenes/views.ts";
 
-/** Numbers per depth sample: mean colour (3), disagreement, in-frame share, on-floor-disc. */
+/** Numbers per depth sample: mean colour (3), disagreement, in-frame share, on-floor-disc (then, with `foot`, the foot's colour). */
 export const EPIPOLAR_FEATURES = 6;
 
 /** Height above the floor where the rays' samples start: above the tallest object (a cube's corner ≈ 0.8). */
@@ -46,17 +50,22 @@ export const EPIPOLAR_TOP = 0.9;
 const EDGE = 1e-6;
 
 /**
- * The epipolar read of every query pixel: [B, S, S, D · 6] floats, depth-major per pixel
- * (features of P_0, then P_1, …). Rows run top to bottom as in the images.
+ * The epipolar read of every query pixel: [B, S, S, D · 6] floats (D · 9 with `foot`), depth-major per
+ * pixel (features of P_0, then P_1, …). Rows run top to bottom as in the images.
  */
-export function epipolarRead(batch: QueryBatch, depths: number, top = EPIPOLAR_TOP): Float32Array {
+export function epipolarRead(
+  batch: QueryBatch,
+  depths: number,
+  top = EPIPOLAR_TOP,
+  foot = false,
+): Float32Array {
   if (!(Number.isInteger(depths) && depths >= 2 && depths <= 64)) {
     throw new RangeError(`depths must be an integer in 2..64, got ${depths}`);
   }
   if (!(top > 0)) throw new RangeError(`top must be > 0, got ${top}`);
-  const { b: B, m: M, size: S } = batch, F = EPIPOLAR_FEATURES, C = depths * F;
+  const { b: B, m: M, size: S } = batch, F = foot ? EPIPOLAR_FEATURES + 3 : EPIPOLAR_FEATURES, C = depths * F;
   const out = new Float32Array(B * S * S * C);
-  const xs = pixelCentres(S), step = S > 1 ? xs[1] - xs[0] : 1, px = S * S * 3;
+  const xs = pixelCentres(S), step = S > 1 ? xs[1] - xs[0] : 1;
   const sum = new Float64Array(3), sq = new Float64Array(3);
   for (let b = 0; b < B; b++) {
     const cams = batch.cameras[b];
@@ -76,29 +85,7 @@ export function epipolarRead(batch: QueryBatch, depths: number, top = EPIPOLAR_T
         for (let d = 0; d < depths; d++) {
           const t = tTop + (d / (depths - 1)) * (tFloor - tTop);
           const p0 = o[0] + t * q.f[0], p1 = o[1] + t * q.f[1], p2 = o[2] + t * q.f[2];
-          sum.fill(0);
-          sq.fill(0);
-          let n = 0;
-          for (let k = 0; k < M; k++) {
-            const { c, r, u } = ctx[k];
-            const d0 = p0 - c[0], d1 = p1 - c[1], d2 = p2 - c[2];
-            // Continuous pixel coordinates of P_d in view k (column from x, row from y, y up).
-            let col = (d0 * r[0] + d1 * r[1] + d2 * r[2] + VIEW_HALF_WIDTH) / step;
-            let row = S - 1 - (d0 * u[0] + d1 * u[1] + d2 * u[2] + VIEW_HALF_WIDTH) / step;
-            if (!(col >= -EDGE && col <= S - 1 + EDGE && row >= -EDGE && row <= S - 1 + EDGE)) continue;
-            col = Math.min(Math.max(col, 0), S - 1); // a frame-edge point, up to rounding
-            row = Math.min(Math.max(row, 0), S - 1);
-            const j0 = Math.min(Math.floor(col), S - 2), i0 = Math.min(Math.floor(row), S - 2);
-            const a = col - j0, e = row - i0;
-            const base = (b * M + k) * px + (i0 * S + j0) * 3;
-            for (let ch = 0; ch < 3; ch++) {
-              const v = (1 - e) * ((1 - a) * batch.context[base + ch] + a * batch.context[base + 3 + ch]) +
-                e * ((1 - a) * batch.context[base + S * 3 + ch] + a * batch.context[base + S * 3 + 3 + ch]);
-              sum[ch] += v;
-              sq[ch] += v * v;
-            }
-            n++;
-          }
+          const n = readViews(batch, b, ctx, [p0, p1, p2], step, sum, sq);
           const o2 = at + d * F;
           if (n > 0) {
             let s = 0;
@@ -111,9 +98,55 @@ export function epipolarRead(batch: QueryBatch, depths: number, top = EPIPOLAR_T
           }
           out[o2 + 4] = n / M;
           out[o2 + 5] = p0 * p0 + p2 * p2 <= FLOOR_RADIUS * FLOOR_RADIUS ? 1 : 0;
+          if (foot) {
+            // The floor point below P_d: where P_d lies inside an object standing on the floor, the
+            // object hides it and the views show the object's colour there; free space has floor below.
+            const m = readViews(batch, b, ctx, [p0, FLOOR_Y, p2], step, sum, sq);
+            for (let ch = 0; ch < 3; ch++) out[o2 + 6 + ch] = m > 0 ? sum[ch] / m : 0;
+          }
         }
       }
     }
   }
   return out;
+}
+
+/**
+ * Reads world point `p` in every context view of scene `b` whose frame holds it (bilinearly): fills
+ * `sum` and `sq` with the per-channel sums of the colours and of their squares, returns how many views.
+ */
+function readViews(
+  batch: QueryBatch,
+  b: number,
+  ctx: ReturnType<typeof cameraFrame>[],
+  p: [number, number, number],
+  step: number,
+  sum: Float64Array,
+  sq: Float64Array,
+): number {
+  const { m: M, size: S } = batch, px = S * S * 3;
+  sum.fill(0);
+  sq.fill(0);
+  let n = 0;
+  for (let k = 0; k < M; k++) {
+    const { c, r, u } = ctx[k];
+    const d0 = p[0] - c[0], d1 = p[1] - c[1], d2 = p[2] - c[2];
+    // Continuous pixel coordinates of p in view k (column from x, row from y, y up).
+    let col = (d0 * r[0] + d1 * r[1] + d2 * r[2] + VIEW_HALF_WIDTH) / step;
+    let row = S - 1 - (d0 * u[0] + d1 * u[1] + d2 * u[2] + VIEW_HALF_WIDTH) / step;
+    if (!(col >= -EDGE && col <= S - 1 + EDGE && row >= -EDGE && row <= S - 1 + EDGE)) continue;
+    col = Math.min(Math.max(col, 0), S - 1); // a frame-edge point, up to rounding
+    row = Math.min(Math.max(row, 0), S - 1);
+    const j0 = Math.min(Math.floor(col), S - 2), i0 = Math.min(Math.floor(row), S - 2);
+    const a = col - j0, e = row - i0;
+    const base = (b * M + k) * px + (i0 * S + j0) * 3;
+    for (let ch = 0; ch < 3; ch++) {
+      const v = (1 - e) * ((1 - a) * batch.context[base + ch] + a * batch.context[base + 3 + ch]) +
+        e * ((1 - a) * batch.context[base + S * 3 + ch] + a * batch.context[base + S * 3 + 3 + ch]);
+      sum[ch] += v;
+      sq[ch] += v * v;
+    }
+    n++;
+  }
+  return n;
 }

@@ -41,6 +41,13 @@
  *
  *     η^g(u_L) = sigmoid(W_o relu(W_h [u_L, e', ĉ₀]))
  *
+ * With `footRead` the read also holds, per depth, the colour the views show at the floor point below
+ * P_d (inside an object standing on the floor, the object hides that point; in free space it is floor).
+ * With `copyGate` a gate made from the read alone — no latent reaches it — copies the read's colour
+ * where the read is sure, so the latents only draw where it is not:
+ *
+ *     γ = σ(W_γ e'),   image = γ ĉ₀ + (1 − γ) η^g(u_L)
+ *
  * @example
  * ```ts
  * import { initTf, tf } from "../core/tf.ts";
@@ -89,6 +96,10 @@ export interface GqnConfig {
   epipolarDepths: number;
   /** Channels of the features made from the epipolar read. */
   epipolarChannels: number;
+  /** The read also gives, per depth, the colour the views show at the floor point below P_d. */
+  footRead: boolean;
+  /** The image copies the read's colour where a gate made from the read alone says so. */
+  copyGate: boolean;
 }
 
 export function defaultGqnConfig(overrides: Partial<GqnConfig> = {}): GqnConfig {
@@ -104,6 +115,8 @@ export function defaultGqnConfig(overrides: Partial<GqnConfig> = {}): GqnConfig 
     readChannels: 16,
     epipolarDepths: 8,
     epipolarChannels: 32,
+    footRead: false,
+    copyGate: false,
     ...overrides,
   };
 }
@@ -128,6 +141,11 @@ export function validateGqnConfig(c: GqnConfig): void {
   requireInt(c, "readChannels", 1, 256);
   if (c.epipolarDepths !== 0) requireInt(c, "epipolarDepths", 2, 64);
   requireInt(c, "epipolarChannels", 1, 256);
+  for (const k of ["footRead", "copyGate"] as const) {
+    if (typeof c[k] !== "boolean") {
+      throw new RangeError(`${k} must be true or false, got ${JSON.stringify(c[k])}`);
+    }
+  }
 }
 
 /** A batch as tensors: contexts flattened over views. */
@@ -180,6 +198,8 @@ const broadcastMap = (v: tf.Tensor2D, g: number) =>
 interface EpipolarFeatures {
   /** [e', ĉ₀] at S×S. */
   full: tf.Tensor4D;
+  /** The copy gate γ = σ(W_γ e') [B, S, S, 1] and ĉ₀ (with `copyGate`). */
+  gate?: { gamma: tf.Tensor4D; picked: tf.Tensor4D };
   /** relu(conv4×4/4(e')) at G×G. */
   grid: tf.Tensor4D;
 }
@@ -207,6 +227,10 @@ export class Gqn {
   private delta: Dense;
   private out: Dense;
   private epi: Dense[] = [];
+  /** Numbers per depth in the epipolar read. */
+  get readFeatures(): number {
+    return EPIPOLAR_FEATURES + (this.config.footRead ? 3 : 0);
+  }
 
   constructor(readonly config: GqnConfig, rng: Rng) {
     validateGqnConfig(config);
@@ -244,11 +268,12 @@ export class Gqn {
     this.delta = p.dense("delta", H, 16 * c.canvasChannels, 1);
     if (D > 0) {
       this.epi = [
-        p.conv("epi.0", 1, D * EPIPOLAR_FEATURES, E),
+        p.conv("epi.0", 1, D * this.readFeatures, E),
         p.conv("epi.attend", 1, E, D),
         p.conv("epi.1", 3, E + 3, E),
         p.conv("epi.down", 4, E, R),
         p.conv("epi.out", 1, c.canvasChannels + E + 3, E),
+        ...(c.copyGate ? [p.conv("epi.gate", 1, E, 1)] : []),
       ];
       this.out = p.conv("out", 1, E, 3);
     } else this.out = p.conv("out", 1, c.canvasChannels, 3);
@@ -274,13 +299,14 @@ export class Gqn {
 
   /** The epipolar read as a tensor, and its mean colours apart (slicing them per pass is slow on wasm). */
   private epipolarTensors(batch: QueryBatch): { epipolar: tf.Tensor4D; epipolarColour: tf.Tensor3D } {
-    const D = this.config.epipolarDepths, S = this.config.size, n = batch.b * S * S;
-    const read = epipolarRead(batch, D), colour = new Float32Array(n * D * 3);
+    const D = this.config.epipolarDepths, S = this.config.size, n = batch.b * S * S, F = this.readFeatures;
+    const read = epipolarRead(batch, D, undefined, this.config.footRead),
+      colour = new Float32Array(n * D * 3);
     for (let i = 0; i < n * D; i++) {
-      for (let ch = 0; ch < 3; ch++) colour[i * 3 + ch] = read[i * EPIPOLAR_FEATURES + ch];
+      for (let ch = 0; ch < 3; ch++) colour[i * 3 + ch] = read[i * F + ch];
     }
     return {
-      epipolar: tf.tensor4d(read, [batch.b, S, S, D * EPIPOLAR_FEATURES]),
+      epipolar: tf.tensor4d(read, [batch.b, S, S, D * F]),
       epipolarColour: tf.tensor3d(colour, [n, D, 3]),
     };
   }
@@ -299,6 +325,9 @@ export class Gqn {
     return {
       full: tf.concat([e2, picked], 3) as tf.Tensor4D,
       grid: tf.relu(conv(e2, down, 4, "valid")) as tf.Tensor4D,
+      ...(this.config.copyGate
+        ? { gate: { gamma: tf.sigmoid(conv(e2, this.epi[5])) as tf.Tensor4D, picked } }
+        : {}),
     };
   }
 
@@ -365,7 +394,10 @@ export class Gqn {
   private render(u: tf.Tensor4D, epi?: EpipolarFeatures): tf.Tensor4D {
     if (!epi) return tf.sigmoid(conv(u, this.out)) as tf.Tensor4D;
     const h = tf.relu(conv(tf.concat([u, epi.full], 3) as tf.Tensor4D, this.epi[4])) as tf.Tensor4D;
-    return tf.sigmoid(conv(h, this.out)) as tf.Tensor4D;
+    const drawn = tf.sigmoid(conv(h, this.out)) as tf.Tensor4D;
+    if (!epi.gate) return drawn;
+    const { gamma, picked } = epi.gate; // γ ĉ₀ + (1 − γ) · drawn
+    return tf.add(tf.mul(gamma, picked), tf.mul(tf.sub(1, gamma), drawn)) as tf.Tensor4D;
   }
 
   private noise(rng: Rng, b: number): tf.Tensor4D {

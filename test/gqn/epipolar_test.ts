@@ -92,6 +92,19 @@ Deno.test("one context view: no disagreement; the in-frame share is 0 or 1", () 
   }
 });
 
+Deno.test("the foot read: the same six numbers per depth, then the colour at the floor below P_d", () => {
+  const batch = sampleQueryBatch(new Rng(4), { batch: 2, size: S, m: 2 });
+  const plain = epipolarRead(batch, D), withFoot = epipolarRead(batch, D, undefined, true), G = F + 3;
+  assert.equal(withFoot.length, 2 * S * S * D * G);
+  for (let i = 0; i < 2 * S * S * D; i++) {
+    for (let k = 0; k < F; k++) assert.equal(withFoot[i * G + k], plain[i * F + k]);
+    // The last depth lies on the floor: it is its own foot, so the foot shows its colour.
+    if (i % D === D - 1) {
+      for (let ch = 0; ch < 3; ch++) assert.equal(withFoot[i * G + F + ch], plain[i * F + ch]);
+    }
+  }
+});
+
 Deno.test("bad depth counts are refused by name", () => {
   const batch = sampleQueryBatch(new Rng(3), { batch: 1, size: S, m: 1 });
   assert.throws(() => epipolarRead(batch, 1), /depths must be an integer in 2\.\.64, got 1/);

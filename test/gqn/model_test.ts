@@ -29,7 +29,15 @@ const close = (a: number, b: number, tol = 1e-4) => assert.ok(Math.abs(a - b) <=
 /** A GQN small enough to train in milliseconds per step on 16×16 views. */
 const tiny = tinyGqn;
 const tinyRun = (o = {}) =>
-  defaultGqnRunConfig({ model: tiny(), batchSize: 4, maxContext: 3, testPerM: 3, evalEveryS: 0, ...o });
+  defaultGqnRunConfig({
+    model: tiny(),
+    batchSize: 4,
+    maxContext: 3,
+    trainMaxContext: 3,
+    testPerM: 3,
+    evalEveryS: 0,
+    ...o,
+  });
 
 Deno.test("ELBO pass: shapes, KL ≥ 0, ELBO = log-likelihood − KL, same seed → same numbers", () => {
   const model = new Gqn(tiny(), new Rng(0));
@@ -157,7 +165,11 @@ Deno.test("the epipolar read: the query view follows the context image through i
     withInputs(
       model,
       batch,
-      (inputs) => assert.equal(inputs.epipolar?.shape.join(","), epipolarDepths ? "2,16,16,24" : undefined),
+      (inputs) =>
+        assert.equal(
+          inputs.epipolar?.shape.join(","),
+          epipolarDepths ? `2,16,16,${4 * model.readFeatures}` : undefined,
+        ),
     );
     // The same camera and query, another context image: only the read differs between the two passes.
     const other = { ...batch, context: batch.context.map((v) => 1 - v) };
@@ -188,6 +200,40 @@ Deno.test("the epipolar read: the query view follows the context image through i
   reading.dispose();
 });
 
+Deno.test("the copy gate: fully open, the image is the colour the read picks; the foot read widens the input", () => {
+  const batch = sampleQueryBatch(new Rng(1), { batch: 2, size: 16, m: 2 });
+  const widths = [false, true].map((footRead) => {
+    const model = new Gqn(tiny({ epipolarDepths: 4, footRead, copyGate: false }), new Rng(0));
+    const w = withInputs(model, batch, (inp) => inp.epipolar!.shape[3]);
+    model.dispose();
+    return w;
+  });
+  assert.deepEqual(widths, [4 * 6, 4 * 9]); // D = 4 depths × (6, or 6 + the foot's colour)
+  const model = new Gqn(tiny({ copyGate: true }), new Rng(0));
+  const gate = model.params.vars.get("epi.gate.b")!;
+  const mean = () =>
+    withInputs(
+      model,
+      batch,
+      (inp) => tf.tidy(() => model.elbo(inp, 0.7, new Rng(2)).mean.dataSync() as Float32Array),
+    );
+  const half = mean();
+  gate.assign(tf.fill([1], 60)); // γ = σ(60) = 1: the drawn image no longer counts
+  const open = mean();
+  // With γ = 1 the image is ĉ₀ = Σ_d α_d μ_d: a convex mix of read colours, so the same for any latent.
+  const again = withInputs(
+    model,
+    batch,
+    (inp) => tf.tidy(() => model.generate(inp, new Rng(9)).dataSync() as Float32Array),
+  );
+  assert.ok(
+    open.every((v, i) => Math.abs(v - again[i]) < 1e-6),
+    "no latent reaches a fully open gate's image",
+  );
+  assert.ok(half.some((v, i) => Math.abs(v - open[i]) > 1e-3), "a half-open gate mixes in the drawn image");
+  model.dispose();
+});
+
 Deno.test("bad configs name the field", () => {
   assert.throws(() => validateGqnConfig(tiny({ size: 18 })), /size must be a multiple of 4/);
   assert.throws(() => validateGqnConfig(tiny({ representation: "sum" as never })), /representation must be/);
@@ -198,6 +244,14 @@ Deno.test("bad configs name the field", () => {
   );
   assert.throws(() => validateGqnConfig({ ...tiny(), depth: 3 } as never), /unknown GQN config key "depth"/);
   assert.throws(() => validateGqnRunConfig(tinyRun({ sigmaEnd: 0 })), /sigmaEnd must be > 0/);
+  assert.throws(
+    () => validateGqnConfig(tiny({ copyGate: 1 as never })),
+    /copyGate must be true or false, got 1/,
+  );
+  assert.throws(
+    () => validateGqnRunConfig(tinyRun({ minContext: 2, trainMaxContext: 1 })),
+    /trainMaxContext must be an integer in 2/,
+  );
   assert.throws(() => validateGqnRunConfig(tinyRun({ sigmaAnneal: 1.5 })), /sigmaAnneal must be in \(0, 1\]/);
   assert.throws(
     () => validateGqnRunConfig(tinyRun({ minContext: 4, maxContext: 3 })),
