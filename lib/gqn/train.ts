@@ -57,8 +57,8 @@ export interface GqnRunConfig {
   minContext: number;
   maxContext: number;
   /**
-   * Most context views per training scene (the default: as many as the held-out scenes get). Training
-   * on more than the held-out scenes get is a knob of its own (`docs/results/gqn.md`).
+   * Most context views per training scene; 0 (the default): maxContext, as many as the held-out scenes
+   * get. Training on more is a knob of its own (`docs/results/gqn.md`).
    */
   trainMaxContext: number;
   /** μ_i, μ_f: learning rate at the start and after annealing. */
@@ -91,7 +91,7 @@ export function defaultGqnRunConfig(overrides: Partial<GqnRunConfig> = {}): GqnR
     batchSize: 8,
     minContext: 1,
     maxContext: 5,
-    trainMaxContext: 5,
+    trainMaxContext: 0,
     lrStart: 2e-3,
     lrEnd: 2e-4,
     lrAnneal: 0.8,
@@ -106,6 +106,11 @@ export function defaultGqnRunConfig(overrides: Partial<GqnRunConfig> = {}): GqnR
   };
 }
 
+/** The most context views a training scene gets: `trainMaxContext`, or `maxContext` where that is 0. */
+export function trainingMaxContext(c: GqnRunConfig): number {
+  return c.trainMaxContext || c.maxContext;
+}
+
 export function validateGqnRunConfig(c: GqnRunConfig): void {
   requireKnownKeys(c, Object.keys(defaultGqnRunConfig()), "GQN run config key");
   if (!Number.isInteger(c.seed)) throw new RangeError(`seed must be an integer, got ${c.seed}`);
@@ -113,7 +118,7 @@ export function validateGqnRunConfig(c: GqnRunConfig): void {
   requireInt(c, "batchSize", 1, 4096);
   requireInt(c, "minContext", 1, 64);
   requireInt(c, "maxContext", c.minContext, 64);
-  requireInt(c, "trainMaxContext", c.minContext, 64);
+  if (c.trainMaxContext !== 0) requireInt(c, "trainMaxContext", c.minContext, 64);
   requirePositive(c, "lrStart");
   requirePositive(c, "lrEnd");
   requirePositive(c, "sigmaStart");
@@ -131,7 +136,7 @@ export function validateGqnRunConfig(c: GqnRunConfig): void {
   const layer = G2 * (12 * m.hidden + 4 * m.zChannels + 2 * m.readChannels + m.rChannels) +
     S2 * m.canvasChannels;
   const tower = (S2 / 4) * (m.towerChannels[0] + m.towerChannels[1] + m.rChannels);
-  const perScene = 16 * (m.layers * layer + Math.max(c.maxContext, c.trainMaxContext) * tower);
+  const perScene = 16 * (m.layers * layer + Math.max(c.maxContext, trainingMaxContext(c)) * tower);
   requireBytes(c, "batchSize", c.batchSize * perScene, "one batch's views, activations and gradients");
   requireBytes(
     c,
@@ -476,7 +481,7 @@ export async function runGqn(
     step: async (progress) => {
       const batch = sampleQueryBatch(dataRng, {
         ...view,
-        maxContext: config.trainMaxContext,
+        maxContext: trainingMaxContext(config),
         batch: config.batchSize,
       });
       const stats = last = await trainer.train(batch, progress, noiseRng);

@@ -12,6 +12,7 @@ import {
   runGqn,
   sampleVariance,
   sliceBatch,
+  trainingMaxContext,
   validateGqnRunConfig,
   withInputs,
 } from "../../lib/gqn/train.ts";
@@ -33,7 +34,6 @@ const tinyRun = (o = {}) =>
     model: tiny(),
     batchSize: 4,
     maxContext: 3,
-    trainMaxContext: 3,
     testPerM: 3,
     evalEveryS: 0,
     ...o,
@@ -252,6 +252,8 @@ Deno.test("bad configs name the field", () => {
     () => validateGqnRunConfig(tinyRun({ minContext: 2, trainMaxContext: 1 })),
     /trainMaxContext must be an integer in 2/,
   );
+  assert.equal(trainingMaxContext(tinyRun({ trainMaxContext: 0 })), 3); // 0: the held-out range's maxContext
+  assert.equal(trainingMaxContext(tinyRun({ trainMaxContext: 7 })), 7);
   assert.throws(() => validateGqnRunConfig(tinyRun({ sigmaAnneal: 1.5 })), /sigmaAnneal must be in \(0, 1\]/);
   assert.throws(
     () => validateGqnRunConfig(tinyRun({ minContext: 4, maxContext: 3 })),
