@@ -43,6 +43,11 @@ import { FLOOR_RADIUS, FLOOR_Y, type QueryBatch } from "../scenes/views.ts";
 /** Numbers per depth sample: mean colour (3), disagreement, in-frame share, on-floor-disc (then, with `foot`, the foot's colour). */
 export const EPIPOLAR_FEATURES = 6;
 
+/** Numbers per depth sample of a read with or without `foot`: 6, or 6 + the foot's colour (3). */
+export function epipolarFeatures(foot: boolean): number {
+  return foot ? EPIPOLAR_FEATURES + 3 : EPIPOLAR_FEATURES;
+}
+
 /** Height above the floor where the rays' samples start: above the tallest object (a cube's corner ≈ 0.8). */
 export const EPIPOLAR_TOP = 0.9;
 
@@ -63,7 +68,7 @@ export function epipolarRead(
     throw new RangeError(`depths must be an integer in 2..64, got ${depths}`);
   }
   if (!(top > 0)) throw new RangeError(`top must be > 0, got ${top}`);
-  const { b: B, m: M, size: S } = batch, F = foot ? EPIPOLAR_FEATURES + 3 : EPIPOLAR_FEATURES, C = depths * F;
+  const { b: B, m: M, size: S } = batch, F = epipolarFeatures(foot), C = depths * F;
   const out = new Float32Array(B * S * S * C);
   const xs = pixelCentres(S), step = S > 1 ? xs[1] - xs[0] : 1;
   const sum = new Float64Array(3), sq = new Float64Array(3);

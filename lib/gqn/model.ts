@@ -70,7 +70,7 @@ import { lstmCell } from "../nn/lstm.ts";
 import { Params } from "../nn/params.ts";
 import { requireInt, requireKnownKeys } from "../core/validate.ts";
 import { type QueryBatch, VIEW_DIM } from "../scenes/views.ts";
-import { EPIPOLAR_FEATURES, epipolarRead } from "./epipolar.ts";
+import { epipolarFeatures, epipolarRead } from "./epipolar.ts";
 
 /** Architecture of the GQN. */
 export interface GqnConfig {
@@ -229,7 +229,7 @@ export class Gqn {
   private epi: Dense[] = [];
   /** Numbers per depth in the epipolar read. */
   get readFeatures(): number {
-    return EPIPOLAR_FEATURES + (this.config.footRead ? 3 : 0);
+    return epipolarFeatures(this.config.footRead);
   }
 
   constructor(readonly config: GqnConfig, rng: Rng) {
