@@ -43,6 +43,13 @@
  *
  * With `footRead` the read also holds, per depth, the colour the views show at the floor point below
  * P_d (inside an object standing on the floor, the object hides that point; in free space it is floor).
+ * With `depthPick` "composite" the colour is picked as volume rendering composites a ray, front to
+ * back: each depth gets an occupancy from its own features (one small MLP shared over depths, a bias per
+ * depth) plus the pixel's joint logit W_α e, and the first occupied depth takes the weight
+ * (`compositeWeights`); the weights join e' beside ĉ₀:
+ *
+ *     a_d = (W_α e)_d + w₂ relu(W₁ read_d + b_d),   w_d = σ(a_d) Π_{d'<d} (1 − σ(a_{d'})),   ĉ₀ = Σ_d w_d μ_d
+ *
  * With `copyGate` a gate made from the read alone — no latent reaches it — copies the read's colour
  * where the read is sure, so the latents only draw where it is not:
  *
@@ -100,6 +107,11 @@ export interface GqnConfig {
   footRead: boolean;
   /** The image copies the read's colour where a gate made from the read alone says so. */
   copyGate: boolean;
+  /**
+   * How the read's colour ĉ₀ is picked among the D depths: "attend", a softmax over the depths' joint
+   * features; "composite", front-to-back compositing of a per-depth occupancy (the first surface wins).
+   */
+  depthPick: "attend" | "composite";
 }
 
 export function defaultGqnConfig(overrides: Partial<GqnConfig> = {}): GqnConfig {
@@ -117,6 +129,7 @@ export function defaultGqnConfig(overrides: Partial<GqnConfig> = {}): GqnConfig 
     epipolarChannels: 32,
     footRead: false,
     copyGate: false,
+    depthPick: "attend",
     ...overrides,
   };
 }
@@ -141,6 +154,9 @@ export function validateGqnConfig(c: GqnConfig): void {
   requireInt(c, "readChannels", 1, 256);
   if (c.epipolarDepths !== 0) requireInt(c, "epipolarDepths", 2, 64);
   requireInt(c, "epipolarChannels", 1, 256);
+  if (c.depthPick !== "attend" && c.depthPick !== "composite") {
+    throw new RangeError(`depthPick must be "attend" or "composite", got ${JSON.stringify(c.depthPick)}`);
+  }
   for (const k of ["footRead", "copyGate"] as const) {
     if (typeof c[k] !== "boolean") {
       throw new RangeError(`${k} must be true or false, got ${JSON.stringify(c[k])}`);
@@ -204,11 +220,32 @@ interface EpipolarFeatures {
   grid: tf.Tensor4D;
 }
 
-/** ĉ = Σ_d α_d μ_d with α = softmax_d(logits): [B, S, S, 3]. */
-function pickColour(logits: tf.Tensor4D, mu: tf.Tensor3D): tf.Tensor4D {
-  const [b, S, , D] = logits.shape;
-  const alpha = tf.reshape(tf.softmax(logits), [b * S * S, 1, D]);
-  return tf.reshape(tf.matMul(alpha, mu), [b, S, S, 3]) as tf.Tensor4D;
+/** ĉ = Σ_d w_d μ_d for weights w [B, S, S, D] that sum to 1 over d: [B, S, S, 3]. */
+function pickColour(w: tf.Tensor4D, mu: tf.Tensor3D): tf.Tensor4D {
+  const [b, S, , D] = w.shape;
+  return tf.reshape(tf.matMul(tf.reshape(w, [b * S * S, 1, D]), mu), [b, S, S, 3]) as tf.Tensor4D;
+}
+
+/**
+ * Front-to-back compositing along each ray, as volume rendering does: with occupancies o_d = σ(a_d),
+ *
+ *     w_d = o_d Π_{d' < d} (1 − o_{d'}),   the last depth (the floor) opaque,
+ *
+ * so the weights sum to 1 and the first occupied depth takes them. In logs for stability:
+ * log o = −softplus(−a), log(1 − o) = −softplus(a). `a` is [B, S, S, D]; returns w, the same shape.
+ */
+export function compositeWeights(a: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const D = a.shape[3];
+    const before = new Float32Array(D * D), opaqueLast = new Float32Array(D).fill(1);
+    for (let d = 0; d < D; d++) for (let e = d + 1; e < D; e++) before[d * D + e] = 1; // [d' < d]
+    opaqueLast[D - 1] = 0;
+    const flat = tf.reshape(a, [-1, D]) as tf.Tensor2D;
+    const logFree = tf.neg(tf.softplus(flat)) as tf.Tensor2D; // log(1 − o_d)
+    const logHit = tf.mul(tf.neg(tf.softplus(tf.neg(flat))), tf.tensor1d(opaqueLast)); // log o_d; o_{D−1} = 1
+    const logPass = tf.matMul(logFree, tf.tensor2d(before, [D, D])); // Σ_{d'<d} log(1 − o_{d'})
+    return tf.reshape(tf.exp(tf.add(logHit, logPass)), a.shape) as tf.Tensor4D;
+  });
 }
 
 /** The GQN with its parameters. */
@@ -227,6 +264,8 @@ export class Gqn {
   private delta: Dense;
   private out: Dense;
   private epi: Dense[] = [];
+  /** With `depthPick` "composite": the per-depth occupancy MLP (shared over depths, a bias per depth). */
+  private occupancy?: { perDepth: Dense; depth: tf.Variable; out: Dense };
   /** Numbers per depth in the epipolar read. */
   get readFeatures(): number {
     return epipolarFeatures(this.config.footRead);
@@ -270,11 +309,19 @@ export class Gqn {
       this.epi = [
         p.conv("epi.0", 1, D * this.readFeatures, E),
         p.conv("epi.attend", 1, E, D),
-        p.conv("epi.1", 3, E + 3, E),
+        p.conv("epi.1", 3, E + 3 + (c.depthPick === "composite" ? D : 0), E),
         p.conv("epi.down", 4, E, R),
         p.conv("epi.out", 1, c.canvasChannels + E + 3, E),
         ...(c.copyGate ? [p.conv("epi.gate", 1, E, 1)] : []),
       ];
+      if (c.depthPick === "composite") {
+        const F = this.readFeatures, Hc = 16;
+        this.occupancy = {
+          perDepth: p.dense("occ.0", F, Hc),
+          depth: p.normal("occ.depth", [D, Hc], 0.1),
+          out: p.dense("occ.1", Hc, 1, 1),
+        };
+      }
       this.out = p.conv("out", 1, E, 3);
     } else this.out = p.conv("out", 1, c.canvasChannels, 3);
   }
@@ -320,8 +367,23 @@ export class Gqn {
   private readEpipolar(read: tf.Tensor4D, mu: tf.Tensor3D): EpipolarFeatures {
     const [e0, attend, e1, down] = this.epi;
     const e = tf.relu(conv(read, e0)) as tf.Tensor4D;
-    const picked = pickColour(conv(e, attend), mu); // ĉ = Σ_d α_d μ_d, α = softmax_d(W_α e)
-    const e2 = tf.relu(conv(tf.concat([e, picked], 3) as tf.Tensor4D, e1)) as tf.Tensor4D;
+    const logits = conv(e, attend); // W_α e
+    const occ = this.occupancy;
+    let w: tf.Tensor4D, extra: tf.Tensor4D[];
+    if (occ) {
+      // a_d = W_α e + w₂ relu(W₁ read_d + b_d): each depth's own features, and the pixel's joint ones.
+      const [b, S, , DF] = read.shape, F = this.readFeatures, D = DF / F;
+      const h = tf.add(tf.matMul(tf.reshape(read, [b * S * S * D, F]), occ.perDepth.w), occ.perDepth.b);
+      const hd = tf.relu(tf.add(tf.reshape(h, [b * S * S, D, -1]), occ.depth));
+      const own = tf.add(tf.matMul(tf.reshape(hd, [b * S * S * D, -1]), occ.out.w), occ.out.b);
+      w = compositeWeights(tf.add(logits, tf.reshape(own, [b, S, S, D])) as tf.Tensor4D);
+      extra = [w]; // how sharp the pick is joins e'
+    } else {
+      w = tf.softmax(logits) as tf.Tensor4D; // α = softmax_d(W_α e)
+      extra = [];
+    }
+    const picked = pickColour(w, mu); // ĉ = Σ_d w_d μ_d
+    const e2 = tf.relu(conv(tf.concat([e, picked, ...extra], 3) as tf.Tensor4D, e1)) as tf.Tensor4D;
     return {
       full: tf.concat([e2, picked], 3) as tf.Tensor4D,
       grid: tf.relu(conv(e2, down, 4, "valid")) as tf.Tensor4D,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { initTf, liveTensors, tf } from "../../lib/core/tf.ts";
 import { Rng } from "../../lib/core/random.ts";
-import { Gqn, validateGqnConfig } from "../../lib/gqn/model.ts";
+import { compositeWeights, Gqn, validateGqnConfig } from "../../lib/gqn/model.ts";
 import {
   anneal,
   baselines,
@@ -234,6 +234,31 @@ Deno.test("the copy gate: fully open, the image is the colour the read picks; th
   model.dispose();
 });
 
+Deno.test("compositing front to back: the first occupied depth takes the weight; the floor ends every ray", () => {
+  const w = (a: number[]) =>
+    tf.tidy(() => Array.from(compositeWeights(tf.tensor4d(a, [1, 1, 1, a.length])).dataSync()));
+  const near = (got: number[], want: number[]) => got.forEach((v, d) => close(v, want[d], 1e-6));
+  near(w([-30, 30, 30, -30]), [0, 1, 0, 0]); // free, then occupied: the second depth is the surface
+  near(w([-30, -30, -30, -30]), [0, 0, 0, 1]); // nothing occupied: the ray ends on the floor
+  const half = w([0, 0, 0, 0]); // o = ½ everywhere: ½, ¼, ⅛, and the rest (⅛) on the floor
+  near(half, [0.5, 0.25, 0.125, 0.125]);
+  const random = w(Array.from(new Rng(3).normalArray(8, 0, 3)));
+  close(random.reduce((s, v) => s + v), 1, 1e-5);
+  assert.ok(random.every((v) => v >= 0));
+});
+
+Deno.test("the composite depth pick trains: gradients reach its occupancy MLP, tensor count flat", async () => {
+  const trainer = new GqnTrainer(tinyRun({ model: tiny({ depthPick: "composite" }), lrStart: 3e-3 }));
+  const occ = trainer.model.params.vars.get("occ.0.w")!, before = occ.dataSync().slice();
+  const batch = sampleQueryBatch(new Rng(4), { batch: 4, size: 16, m: 1 });
+  await trainer.train(batch, 0.5, new Rng(5));
+  const after1 = liveTensors();
+  for (let s = 0; s < 3; s++) await trainer.train(batch, 0.5, new Rng(5));
+  assert.equal(liveTensors(), after1, "no tensor is left behind by a step");
+  assert.ok(occ.dataSync().some((v, i) => Math.abs(v - before[i]) > 1e-6), "the occupancy weights moved");
+  trainer.dispose();
+});
+
 Deno.test("bad configs name the field", () => {
   assert.throws(() => validateGqnConfig(tiny({ size: 18 })), /size must be a multiple of 4/);
   assert.throws(() => validateGqnConfig(tiny({ representation: "sum" as never })), /representation must be/);
@@ -247,6 +272,10 @@ Deno.test("bad configs name the field", () => {
   assert.throws(
     () => validateGqnConfig(tiny({ copyGate: 1 as never })),
     /copyGate must be true or false, got 1/,
+  );
+  assert.throws(
+    () => validateGqnConfig(tiny({ depthPick: "max" as never })),
+    /depthPick must be "attend" or "composite", got "max"/,
   );
   assert.throws(
     () => validateGqnRunConfig(tinyRun({ minContext: 2, trainMaxContext: 1 })),
