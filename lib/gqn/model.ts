@@ -359,10 +359,11 @@ export class Gqn {
   }
 
   /**
-   * What the model makes of the epipolar read, per query pixel: features e = relu(W₀ · read), an
-   * attention over the D depths α = softmax_d(W_α e) and the colour it picks, ĉ = Σ_d α_d μ_d; then
-   * e' = relu(conv3×3([e, ĉ])). Returns [e', ĉ] at S×S (for the image) and relu(conv4×4/4(e')) at
-   * G×G (for both cores, beside r).
+   * What the model makes of the epipolar read, per query pixel: features e = relu(W₀ · read), weights
+   * over the D depths — the attention α = softmax_d(W_α e), or with `depthPick` "composite" the
+   * compositing weights w (`compositeWeights`) — and the colour they pick, ĉ = Σ_d w_d μ_d; then
+   * e' = relu(conv3×3([e, ĉ (, w)])). Returns [e', ĉ] at S×S (for the image) and relu(conv4×4/4(e'))
+   * at G×G (for both cores, beside r).
    */
   private readEpipolar(read: tf.Tensor4D, mu: tf.Tensor3D): EpipolarFeatures {
     const [e0, attend, e1, down] = this.epi;
@@ -372,7 +373,7 @@ export class Gqn {
     let w: tf.Tensor4D, extra: tf.Tensor4D[];
     if (occ) {
       // a_d = W_α e + w₂ relu(W₁ read_d + b_d): each depth's own features, and the pixel's joint ones.
-      const [b, S, , DF] = read.shape, F = this.readFeatures, D = DF / F;
+      const [b, S] = read.shape, F = this.readFeatures, D = this.config.epipolarDepths;
       const h = tf.add(tf.matMul(tf.reshape(read, [b * S * S * D, F]), occ.perDepth.w), occ.perDepth.b);
       const hd = tf.relu(tf.add(tf.reshape(h, [b * S * S, D, -1]), occ.depth));
       const own = tf.add(tf.matMul(tf.reshape(hd, [b * S * S * D, -1]), occ.out.w), occ.out.b);
