@@ -39,6 +39,8 @@ import {
 import { failureRate, fitImagesParallel } from "./fit_images.ts";
 import { reconstructionMse } from "./reconstruction.ts";
 import { RenderLikelihood } from "./likelihood.ts";
+import { refineWithLight } from "./light_refine.ts";
+import { fromPredictions, toPredictions } from "./fit.ts";
 
 /** Every knob of a run. */
 export interface UnsupConfig {
@@ -425,11 +427,12 @@ async function scoredReading(
     ...(camera ? { camera } : {}),
   });
   const t0 = performance.now();
-  const predictions = await predictSingle(net, test.images, test.n, camera, "6d", {
+  let predictions = await predictSingle(net, test.images, test.n, camera, "6d", {
     steps: c.maxObjects,
     ...(yaw ? { yaw } : {}),
     scoring,
   });
+  if (yaw) ({ predictions, yaw } = readLight(c, test, predictions, yaw, scoring));
   const ms = (performance.now() - t0) / test.n;
   const r = scoredResult(c, test, predictions, yaw, {
     elbo: null,
@@ -448,6 +451,29 @@ async function scoredReading(
     infer_ms_per_image: ms,
     count_confusion: r.count_confusion,
   };
+}
+
+/**
+ * The orbit camera's angle read again with the objects by the model's likelihood (`refineWithLight`:
+ * a line search over θ around the camera guide's answer, the objects polished in each light, then
+ * both together), image by image.
+ */
+function readLight(
+  c: UnsupConfig,
+  test: SlotDataset,
+  predictions: SlotPrediction[][],
+  yaw: Float32Array,
+  lik: RenderLikelihood,
+): { predictions: SlotPrediction[][]; yaw: Float32Array } {
+  const px = c.imageSize * c.imageSize, camera = cameraOf({ camera: c.projection });
+  const out = new Float32Array(test.n);
+  const read = predictions.map((slots, i) => {
+    lik.setImage(test.images.subarray(i * px, (i + 1) * px));
+    const r = refineWithLight(lik, fromPredictions(slots, camera), yaw[i]);
+    out[i] = r.yaw;
+    return toPredictions(r.objects, camera, slots.length);
+  });
+  return { predictions: read, yaw: out };
 }
 
 /**

@@ -38,15 +38,21 @@
  */
 import { pixelCentres, VIEW_HALF_WIDTH } from "../scenes/primitives.ts";
 import { cameraFrame } from "../scenes/render.ts";
-import { FLOOR_RADIUS, FLOOR_Y, type QueryBatch } from "../scenes/views.ts";
+import { FLOOR_RADIUS, FLOOR_Y, type QueryBatch, SKY } from "../scenes/views.ts";
 
 /** Numbers per depth sample: mean colour (3), disagreement, in-frame share, on-floor-disc (then, with `foot`, the foot's colour). */
 export const EPIPOLAR_FEATURES = 6;
 
-/** Numbers per depth sample of a read with or without `foot`: 6, or 6 + the foot's colour (3). */
-export function epipolarFeatures(foot: boolean): number {
-  return foot ? EPIPOLAR_FEATURES + 3 : EPIPOLAR_FEATURES;
+/**
+ * Numbers per depth sample of a read with or without `foot` and `surface`: 6, + the foot's colour (3),
+ * + the surface cue (3).
+ */
+export function epipolarFeatures(foot: boolean, surface = false): number {
+  return EPIPOLAR_FEATURES + (foot ? 3 : 0) + (surface ? 3 : 0);
 }
+
+/** How far (world units) the surface cue δ = D̂ − z is read either side of a surface before it is clipped. */
+export const SURFACE_RANGE = 1;
 
 /** Height above the floor where the rays' samples start: above the tallest object (a cube's corner ≈ 0.8). */
 export const EPIPOLAR_TOP = 0.9;
@@ -63,12 +69,13 @@ export function epipolarRead(
   depths: number,
   top = EPIPOLAR_TOP,
   foot = false,
+  surface = false,
 ): Float32Array {
   if (!(Number.isInteger(depths) && depths >= 2 && depths <= 64)) {
     throw new RangeError(`depths must be an integer in 2..64, got ${depths}`);
   }
   if (!(top > 0)) throw new RangeError(`top must be > 0, got ${top}`);
-  const { b: B, m: M, size: S } = batch, F = epipolarFeatures(foot), C = depths * F;
+  const { b: B, m: M, size: S } = batch, F = epipolarFeatures(foot, surface), C = depths * F;
   const out = new Float32Array(B * S * S * C);
   const xs = pixelCentres(S), step = S > 1 ? xs[1] - xs[0] : 1;
   const sum = new Float64Array(3), sq = new Float64Array(3);
@@ -76,6 +83,7 @@ export function epipolarRead(
     const cams = batch.cameras[b];
     const q = cameraFrame(cams[M]);
     const ctx = cams.slice(0, M).map((cam) => cameraFrame(cam));
+    const seenDepth = surface ? ctx.map((_, k) => depthFromFloorContact(batch, b, k)) : [];
     for (let i = 0; i < S; i++) {
       const y = xs[S - 1 - i];
       for (let j = 0; j < S; j++) {
@@ -109,6 +117,7 @@ export function epipolarRead(
             const m = readViews(batch, b, ctx, [p0, FLOOR_Y, p2], step, sum, sq);
             for (let ch = 0; ch < 3; ch++) out[o2 + 6 + ch] = m > 0 ? sum[ch] / m : 0;
           }
+          if (surface) surfaceCue(ctx, seenDepth, [p0, p1, p2], S, step, out, o2 + (foot ? 9 : 6));
         }
       }
     }
@@ -154,4 +163,121 @@ function readViews(
     n++;
   }
   return n;
+}
+
+/**
+ * What a context view's image alone says about the depth of what it shows, pixel by pixel (the
+ * surface cue of the read): [S·S] depths along the view's axis; +∞ on the sky, NaN where it cannot tell.
+ *
+ * - **Floor** — a pixel whose ray meets the floor disc and shows the floor's colour (the scene's floor
+ *   is one flat colour: the commonest colour among the pixels whose ray meets the disc): the ray's depth
+ *   to the floor plane, exactly.
+ * - **Sky** — a pixel whose ray misses the disc and shows the sky's colour: +∞.
+ * - **Object** — anything else. Objects stand on the floor, so follow the pixel's column down the image
+ *   through the same object (the same chromaticity: a pixel is albedo × a scalar shade) to where the
+ *   floor shows below it; the object's foot is there, and its depth is that of the floor between the
+ *   two rows, D̂ = t_floor(i − ½). Where the column runs into another object, the sky or the frame's
+ *   edge first, the foot is hidden: NaN.
+ *
+ * D̂ is the depth of the object's near side at the floor, not of the pixel's own surface point: exact
+ * for an upright face, further than the surface for a sphere's upper half or a top face.
+ */
+export function depthFromFloorContact(batch: QueryBatch, b: number, k: number): Float32Array {
+  const { m: M, size: S } = batch, n = S * S, frame = cameraFrame(batch.cameras[b][k]);
+  const image = batch.context.subarray((b * M + k) * n * 3, (b * M + k + 1) * n * 3);
+  const xs = pixelCentres(S), { c, r, u, f } = frame;
+  const tFloor = new Float64Array(n), onDisc = new Uint8Array(n);
+  const counts = new Map<string, number>();
+  for (let i = 0; i < S; i++) {
+    const y = xs[S - 1 - i];
+    for (let j = 0; j < S; j++) {
+      const p = i * S + j, x = xs[j];
+      const oy = c[1] + x * r[1] + y * u[1], t = (FLOOR_Y - oy) / f[1];
+      const qx = c[0] + x * r[0] + y * u[0] + t * f[0], qz = c[2] + x * r[2] + y * u[2] + t * f[2];
+      tFloor[p] = t;
+      onDisc[p] = f[1] < 0 && qx * qx + qz * qz <= FLOOR_RADIUS * FLOOR_RADIUS ? 1 : 0;
+      if (onDisc[p]) {
+        const key = colourKey(image, p);
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+    }
+  }
+  let floorKey = "", most = 0;
+  for (const [key, count] of counts) if (count > most) [floorKey, most] = [key, count];
+  const skyKey = colourKey(Float32Array.from(SKY), 0);
+  // 0 sky, 1 floor, 2 object
+  const kind = new Uint8Array(n);
+  for (let p = 0; p < n; p++) {
+    const key = colourKey(image, p);
+    kind[p] = onDisc[p] ? (key === floorKey ? 1 : 2) : (key === skyKey ? 0 : 2);
+  }
+  const out = new Float32Array(n);
+  for (let i = S - 1; i >= 0; i--) { // bottom-up: an object pixel takes the foot found below it
+    for (let j = 0; j < S; j++) {
+      const p = i * S + j;
+      if (kind[p] === 0) out[p] = Infinity;
+      else if (kind[p] === 1) out[p] = tFloor[p];
+      else if (i === S - 1) out[p] = NaN;
+      else {
+        const below = p + S;
+        if (kind[below] === 1) out[p] = (tFloor[p] + tFloor[below]) / 2; // t_floor(i − ½) of the floor row
+        else if (kind[below] === 2 && sameObject(image, p, below)) out[p] = out[below];
+        else out[p] = NaN;
+      }
+    }
+  }
+  return out;
+}
+
+/** A pixel's colour rounded to 1e-4, as a map key (the renderer's flat colours repeat exactly). */
+function colourKey(image: Float32Array, p: number): string {
+  const q = (v: number) => Math.round(v * 1e4);
+  return `${q(image[p * 3])},${q(image[p * 3 + 1])},${q(image[p * 3 + 2])}`;
+}
+
+/** Two object pixels of one object: the same chromaticity c / Σc (albedo × a scalar shade). */
+function sameObject(image: Float32Array, p: number, q: number): boolean {
+  const sp = image[p * 3] + image[p * 3 + 1] + image[p * 3 + 2];
+  const sq = image[q * 3] + image[q * 3 + 1] + image[q * 3 + 2];
+  if (!(sp > 0 && sq > 0)) return false;
+  for (let ch = 0; ch < 3; ch++) {
+    if (Math.abs(image[p * 3 + ch] / sp - image[q * 3 + ch] / sq) > 0.02) return false;
+  }
+  return true;
+}
+
+/**
+ * The surface cue at world point `p`, written at `out[at..at+3]`: over the context views whose frame
+ * holds p and whose image tells the depth D̂ there (`depthFromFloorContact`, nearest pixel),
+ * δ_k = clip(D̂_k − z_k(p), ±SURFACE_RANGE) with z_k(p) = f_k·(p − c_k): max_k δ_k, min_k δ_k, and the
+ * share of the M views that told. δ > 0: the view sees past p, so p is free space; δ ≤ 0: p is at or
+ * behind what the view shows there.
+ */
+function surfaceCue(
+  ctx: ReturnType<typeof cameraFrame>[],
+  seenDepth: Float32Array[],
+  p: [number, number, number],
+  S: number,
+  step: number,
+  out: Float32Array,
+  at: number,
+): void {
+  let hi = -Infinity, lo = Infinity, told = 0;
+  for (let k = 0; k < ctx.length; k++) {
+    const { c, r, u, f } = ctx[k];
+    const d0 = p[0] - c[0], d1 = p[1] - c[1], d2 = p[2] - c[2];
+    const col = Math.round((d0 * r[0] + d1 * r[1] + d2 * r[2] + VIEW_HALF_WIDTH) / step);
+    const row = Math.round(S - 1 - (d0 * u[0] + d1 * u[1] + d2 * u[2] + VIEW_HALF_WIDTH) / step);
+    if (col < 0 || col >= S || row < 0 || row >= S) continue;
+    const depth = seenDepth[k][row * S + col];
+    if (Number.isNaN(depth)) continue;
+    const z = d0 * f[0] + d1 * f[1] + d2 * f[2];
+    const delta = Math.min(SURFACE_RANGE, Math.max(-SURFACE_RANGE, depth - z));
+    hi = Math.max(hi, delta);
+    lo = Math.min(lo, delta);
+    told++;
+  }
+  out[at] = told > 0 ? hi : 0;
+  out[at + 1] = told > 0 ? lo : 0;
+  out[at + 2] = told / ctx.length;
 }

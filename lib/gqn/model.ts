@@ -43,6 +43,9 @@
  *
  * With `footRead` the read also holds, per depth, the colour the views show at the floor point below
  * P_d (inside an object standing on the floor, the object hides that point; in free space it is floor).
+ * With `surfaceRead` it holds the surface cue too: per view, δ = D̂ − z(P_d), how far past P_d the view
+ * sees, with D̂ the depth its image alone tells (`depthFromFloorContact`: exact on the floor, an object's
+ * foot elsewhere); δ > 0 says P_d is free space.
  * With `depthPick` "composite" the colour is picked as volume rendering composites a ray, front to
  * back: each depth gets an occupancy from its own features (one small MLP shared over depths, a bias per
  * depth) plus the pixel's joint logit W_α e, and the first occupied depth takes the weight
@@ -108,6 +111,11 @@ export interface GqnConfig {
   /** The image copies the read's colour where a gate made from the read alone says so. */
   copyGate: boolean;
   /**
+   * The read also gives, per depth, the surface cue: how far past P_d each view sees, by the depth its
+   * image alone tells (the floor's, or an object's foot on the floor; `depthFromFloorContact`).
+   */
+  surfaceRead: boolean;
+  /**
    * How the read's colour ĉ₀ is picked among the D depths: "attend", a softmax over the depths' joint
    * features; "composite", front-to-back compositing of a per-depth occupancy (the first surface wins).
    */
@@ -129,6 +137,7 @@ export function defaultGqnConfig(overrides: Partial<GqnConfig> = {}): GqnConfig 
     epipolarChannels: 32,
     footRead: false,
     copyGate: false,
+    surfaceRead: false,
     depthPick: "attend",
     ...overrides,
   };
@@ -157,7 +166,7 @@ export function validateGqnConfig(c: GqnConfig): void {
   if (c.depthPick !== "attend" && c.depthPick !== "composite") {
     throw new RangeError(`depthPick must be "attend" or "composite", got ${JSON.stringify(c.depthPick)}`);
   }
-  for (const k of ["footRead", "copyGate"] as const) {
+  for (const k of ["footRead", "copyGate", "surfaceRead"] as const) {
     if (typeof c[k] !== "boolean") {
       throw new RangeError(`${k} must be true or false, got ${JSON.stringify(c[k])}`);
     }
@@ -268,7 +277,7 @@ export class Gqn {
   private occupancy?: { perDepth: Dense; depth: tf.Variable; out: Dense };
   /** Numbers per depth in the epipolar read. */
   get readFeatures(): number {
-    return epipolarFeatures(this.config.footRead);
+    return epipolarFeatures(this.config.footRead, this.config.surfaceRead);
   }
 
   constructor(readonly config: GqnConfig, rng: Rng) {
@@ -347,7 +356,7 @@ export class Gqn {
   /** The epipolar read as a tensor, and its mean colours apart (slicing them per pass is slow on wasm). */
   private epipolarTensors(batch: QueryBatch): { epipolar: tf.Tensor4D; epipolarColour: tf.Tensor3D } {
     const D = this.config.epipolarDepths, S = this.config.size, n = batch.b * S * S, F = this.readFeatures;
-    const read = epipolarRead(batch, D, undefined, this.config.footRead),
+    const read = epipolarRead(batch, D, undefined, this.config.footRead, this.config.surfaceRead),
       colour = new Float32Array(n * D * 3);
     for (let i = 0; i < n * D; i++) {
       for (let ch = 0; ch < 3; ch++) colour[i * 3 + ch] = read[i * F + ch];

@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { Rng } from "../../lib/core/random.ts";
-import { EPIPOLAR_FEATURES, epipolarRead } from "../../lib/gqn/epipolar.ts";
-import { FLOOR_ID, type QueryBatch, sampleQueryBatch, viewGeometry } from "../../lib/scenes/views.ts";
+import {
+  depthFromFloorContact,
+  EPIPOLAR_FEATURES,
+  epipolarRead,
+  SURFACE_RANGE,
+} from "../../lib/gqn/epipolar.ts";
+import { FLOOR_ID, type QueryBatch, sampleQueryBatch, SKY_ID, viewGeometry } from "../../lib/scenes/views.ts";
 
 const S = 16, D = 6, F = EPIPOLAR_FEATURES;
 
@@ -103,6 +108,50 @@ Deno.test("the foot read: the same six numbers per depth, then the colour at the
       for (let ch = 0; ch < 3; ch++) assert.equal(withFoot[i * G + F + ch], plain[i * F + ch]);
     }
   }
+});
+
+Deno.test("depth from the image alone: exact on the floor, +∞ on the sky, an object's foot behind its surface", () => {
+  const batch = sampleQueryBatch(new Rng(5), { batch: 20, size: 32, m: 1 });
+  const err: number[] = [];
+  let objects = 0;
+  for (let b = 0; b < batch.b; b++) {
+    const truth = viewGeometry(batch.scenes[b], batch.cameras[b][0], 32),
+      guess = depthFromFloorContact(batch, b, 0);
+    for (let p = 0; p < 32 * 32; p++) {
+      if (truth.ids[p] === SKY_ID) assert.equal(guess[p], Infinity, `scene ${b} pixel ${p}: sky`);
+      else if (truth.ids[p] === FLOOR_ID) {
+        assert.ok(Math.abs(guess[p] - truth.depth[p]) < 1e-4, `floor ${b}/${p}`);
+      } else {
+        objects++;
+        if (!Number.isNaN(guess[p])) err.push(guess[p] - truth.depth[p]);
+      }
+    }
+  }
+  // Most object pixels get a foot; it lies at or a little behind the pixel's own surface (≤ a cube's depth).
+  assert.ok(err.length > 0.8 * objects, `${err.length} of ${objects} object pixels told`);
+  err.sort((a, b) => a - b);
+  assert.ok(err[Math.floor(0.05 * err.length)] > -0.1 && err[Math.floor(0.95 * err.length)] < 0.7, `${err}`);
+});
+
+Deno.test("the surface cue: on a floor point the view sees δ = 0; above the floor, free space, δ > 0", () => {
+  const batch = selfViewed(1), withCue = epipolarRead(batch, D, undefined, false, true), G = F + 3;
+  assert.equal(withCue.length, 3 * S * S * D * G);
+  let floors = 0;
+  for (let b = 0; b < 3; b++) {
+    const truth = viewGeometry(batch.scenes[b], batch.cameras[b][1], S);
+    for (let p = 0; p < S * S; p++) {
+      if (truth.ids[p] !== FLOOR_ID) continue;
+      floors++;
+      for (let d = 0; d < D; d++) {
+        const at = ((b * S * S + p) * D + d) * G + F; // max δ, min δ, share of views that told
+        assert.equal(withCue[at + 2], 1);
+        // The query camera is the view: P_d lies on the pixel's own ray, which meets the floor at the last depth.
+        if (d === D - 1) assert.ok(Math.abs(withCue[at]) < 1e-4, `floor: δ ${withCue[at]}`);
+        else assert.ok(withCue[at] > 0 && withCue[at] <= SURFACE_RANGE, `free: δ ${withCue[at]}`);
+      }
+    }
+  }
+  assert.ok(floors > 50);
 });
 
 Deno.test("bad depth counts are refused by name", () => {

@@ -202,13 +202,13 @@ Deno.test("the epipolar read: the query view follows the context image through i
 
 Deno.test("the copy gate: fully open, the image is the colour the read picks; the foot read widens the input", () => {
   const batch = sampleQueryBatch(new Rng(1), { batch: 2, size: 16, m: 2 });
-  const widths = [false, true].map((footRead) => {
-    const model = new Gqn(tiny({ epipolarDepths: 4, footRead, copyGate: false }), new Rng(0));
+  const widths = [[false, false], [true, false], [true, true]].map(([footRead, surfaceRead]) => {
+    const model = new Gqn(tiny({ epipolarDepths: 4, footRead, surfaceRead, copyGate: false }), new Rng(0));
     const w = withInputs(model, batch, (inp) => inp.epipolar!.shape[3]);
     model.dispose();
     return w;
   });
-  assert.deepEqual(widths, [4 * 6, 4 * 9]); // D = 4 depths × (6, or 6 + the foot's colour)
+  assert.deepEqual(widths, [4 * 6, 4 * 9, 4 * 12]); // D = 4 depths × (6, + the foot's colour, + the surface cue)
   const model = new Gqn(tiny({ copyGate: true }), new Rng(0));
   const gate = model.params.vars.get("epi.gate.b")!;
   const mean = () =>
