@@ -79,13 +79,14 @@ export function refineWithLight(
     throw new RangeError(`halvings must be an integer ≥ 0, got ${halvings}`);
   }
   const start = lik.renders;
-  let objs: FitObject[] = objects.map((o) => ({ ...o, R: Float64Array.from(o.R) }));
-  let theta = Math.max(-limit, Math.min(limit, yaw));
+  const start0: FitObject[] = objects.map((o) => ({ ...o, R: Float64Array.from(o.R) }));
+  const clamp = (t: number) => Math.max(-limit, Math.min(limit, t));
   const score = (t: number, os: readonly FitObject[]) => {
     lik.setLight(viewLight(t));
     return lik.logLik(os);
   };
-  let best = score(theta, objs);
+  // The current (θ, objects) and log p there, set by each start of the line search below.
+  let theta = 0, objs = start0, best = -Infinity;
   // One pass of the halving schedule; the light moves only when `light` is set.
   const ascend = (light: boolean) => {
     let scale = 1;
@@ -141,11 +142,11 @@ export function refineWithLight(
   // θ by a line search, the objects polished in each light tried (the trade between the light and a
   // turn of the objects makes a valley a step at a time cannot follow); then both together.
   const grid = options.grid ?? DEFAULT_YAW_GRID;
-  const start0 = { theta, objs, best };
-  let top = { theta, objs, best: -Infinity };
+  const theta0 = clamp(yaw);
+  let top = { theta: theta0, objs: start0, best: -Infinity };
   for (const offset of grid) {
-    theta = Math.max(-limit, Math.min(limit, start0.theta + offset));
-    objs = start0.objs;
+    theta = clamp(theta0 + offset);
+    objs = start0;
     best = score(theta, objs);
     ascend(false);
     if (best > top.best) top = { theta, objs, best };

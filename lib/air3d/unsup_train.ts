@@ -20,6 +20,7 @@ import { Rng } from "../core/random.ts";
 import { requireInt, requireKnownKeys, requirePositive } from "../core/validate.ts";
 import { sampleSlotDataset, type SlotDataset } from "../scenes/scenes3d.ts";
 import { renderBatch } from "../scenes/render.ts";
+import type { Camera } from "../scenes/primitives.ts";
 import { scoreScenes, type SlotPrediction } from "../metrics/slots.ts";
 import { AdamW } from "../nn/adam.ts";
 import { probeTraining, type TrainingProbe } from "../nn/probe.ts";
@@ -432,7 +433,7 @@ async function scoredReading(
     ...(yaw ? { yaw } : {}),
     scoring,
   });
-  if (yaw) ({ predictions, yaw } = readLight(c, test, predictions, yaw, scoring));
+  if (yaw) ({ predictions, yaw } = readLight(c, test, predictions, yaw, scoring, camera));
   const ms = (performance.now() - t0) / test.n;
   const r = scoredResult(c, test, predictions, yaw, {
     elbo: null,
@@ -464,8 +465,9 @@ function readLight(
   predictions: SlotPrediction[][],
   yaw: Float32Array,
   lik: RenderLikelihood,
+  camera: Camera | undefined,
 ): { predictions: SlotPrediction[][]; yaw: Float32Array } {
-  const px = c.imageSize * c.imageSize, camera = cameraOf({ camera: c.projection });
+  const px = c.imageSize * c.imageSize;
   const out = new Float32Array(test.n);
   const read = predictions.map((slots, i) => {
     lik.setImage(test.images.subarray(i * px, (i + 1) * px));

@@ -38,7 +38,7 @@
  */
 import { pixelCentres, VIEW_HALF_WIDTH } from "../scenes/primitives.ts";
 import { cameraFrame } from "../scenes/render.ts";
-import { FLOOR_RADIUS, FLOOR_Y, type QueryBatch, SKY } from "../scenes/views.ts";
+import { FLOOR_RADIUS, FLOOR_Y, floorHit, type QueryBatch, SKY } from "../scenes/views.ts";
 
 /** Numbers per depth sample: mean colour (3), disagreement, in-frame share, on-floor-disc (then, with `foot`, the foot's colour). */
 export const EPIPOLAR_FEATURES = 6;
@@ -125,6 +125,20 @@ export function epipolarRead(
   return out;
 }
 
+/** Continuous pixel coordinates [column, row] of world point `p` in a view (column from x, row from y, y up). */
+function pixelOf(
+  frame: ReturnType<typeof cameraFrame>,
+  p: readonly number[],
+  S: number,
+  step: number,
+): [number, number] {
+  const { c, r, u } = frame, d0 = p[0] - c[0], d1 = p[1] - c[1], d2 = p[2] - c[2];
+  return [
+    (d0 * r[0] + d1 * r[1] + d2 * r[2] + VIEW_HALF_WIDTH) / step,
+    S - 1 - (d0 * u[0] + d1 * u[1] + d2 * u[2] + VIEW_HALF_WIDTH) / step,
+  ];
+}
+
 /**
  * Reads world point `p` in every context view of scene `b` whose frame holds it (bilinearly): fills
  * `sum` and `sq` with the per-channel sums of the colours and of their squares, returns how many views.
@@ -143,11 +157,7 @@ function readViews(
   sq.fill(0);
   let n = 0;
   for (let k = 0; k < M; k++) {
-    const { c, r, u } = ctx[k];
-    const d0 = p[0] - c[0], d1 = p[1] - c[1], d2 = p[2] - c[2];
-    // Continuous pixel coordinates of p in view k (column from x, row from y, y up).
-    let col = (d0 * r[0] + d1 * r[1] + d2 * r[2] + VIEW_HALF_WIDTH) / step;
-    let row = S - 1 - (d0 * u[0] + d1 * u[1] + d2 * u[2] + VIEW_HALF_WIDTH) / step;
+    let [col, row] = pixelOf(ctx[k], p, S, step);
     if (!(col >= -EDGE && col <= S - 1 + EDGE && row >= -EDGE && row <= S - 1 + EDGE)) continue;
     col = Math.min(Math.max(col, 0), S - 1); // a frame-edge point, up to rounding
     row = Math.min(Math.max(row, 0), S - 1);
@@ -185,21 +195,16 @@ function readViews(
 export function depthFromFloorContact(batch: QueryBatch, b: number, k: number): Float32Array {
   const { m: M, size: S } = batch, n = S * S, frame = cameraFrame(batch.cameras[b][k]);
   const image = batch.context.subarray((b * M + k) * n * 3, (b * M + k + 1) * n * 3);
-  const xs = pixelCentres(S), { c, r, u, f } = frame;
-  const tFloor = new Float64Array(n), onDisc = new Uint8Array(n);
+  const xs = pixelCentres(S);
+  const tFloor = new Float64Array(n), onDisc = new Uint8Array(n), keys: string[] = [];
   const counts = new Map<string, number>();
   for (let i = 0; i < S; i++) {
-    const y = xs[S - 1 - i];
     for (let j = 0; j < S; j++) {
-      const p = i * S + j, x = xs[j];
-      const oy = c[1] + x * r[1] + y * u[1], t = (FLOOR_Y - oy) / f[1];
-      const qx = c[0] + x * r[0] + y * u[0] + t * f[0], qz = c[2] + x * r[2] + y * u[2] + t * f[2];
-      tFloor[p] = t;
-      onDisc[p] = f[1] < 0 && qx * qx + qz * qz <= FLOOR_RADIUS * FLOOR_RADIUS ? 1 : 0;
-      if (onDisc[p]) {
-        const key = colourKey(image, p);
-        counts.set(key, (counts.get(key) ?? 0) + 1);
-      }
+      const p = i * S + j, hit = floorHit(frame, xs[j], xs[S - 1 - i]), key = colourKey(image, p);
+      tFloor[p] = hit.t;
+      onDisc[p] = hit.onDisc ? 1 : 0;
+      keys.push(key);
+      if (hit.onDisc) counts.set(key, (counts.get(key) ?? 0) + 1);
     }
   }
   let floorKey = "", most = 0;
@@ -208,8 +213,7 @@ export function depthFromFloorContact(batch: QueryBatch, b: number, k: number): 
   // 0 sky, 1 floor, 2 object
   const kind = new Uint8Array(n);
   for (let p = 0; p < n; p++) {
-    const key = colourKey(image, p);
-    kind[p] = onDisc[p] ? (key === floorKey ? 1 : 2) : (key === skyKey ? 0 : 2);
+    kind[p] = onDisc[p] ? (keys[p] === floorKey ? 1 : 2) : (keys[p] === skyKey ? 0 : 2);
   }
   const out = new Float32Array(n);
   for (let i = S - 1; i >= 0; i--) { // bottom-up: an object pixel takes the foot found below it
@@ -264,14 +268,12 @@ function surfaceCue(
 ): void {
   let hi = -Infinity, lo = Infinity, told = 0;
   for (let k = 0; k < ctx.length; k++) {
-    const { c, r, u, f } = ctx[k];
-    const d0 = p[0] - c[0], d1 = p[1] - c[1], d2 = p[2] - c[2];
-    const col = Math.round((d0 * r[0] + d1 * r[1] + d2 * r[2] + VIEW_HALF_WIDTH) / step);
-    const row = Math.round(S - 1 - (d0 * u[0] + d1 * u[1] + d2 * u[2] + VIEW_HALF_WIDTH) / step);
+    const [x, y] = pixelOf(ctx[k], p, S, step), col = Math.round(x), row = Math.round(y);
     if (col < 0 || col >= S || row < 0 || row >= S) continue;
     const depth = seenDepth[k][row * S + col];
     if (Number.isNaN(depth)) continue;
-    const z = d0 * f[0] + d1 * f[1] + d2 * f[2];
+    const { c, f } = ctx[k];
+    const z = (p[0] - c[0]) * f[0] + (p[1] - c[1]) * f[1] + (p[2] - c[2]) * f[2];
     const delta = Math.min(SURFACE_RANGE, Math.max(-SURFACE_RANGE, depth - z));
     hi = Math.max(hi, delta);
     lo = Math.min(lo, delta);

@@ -166,6 +166,23 @@ export function viewpoint(cam: Camera, out = new Float32Array(VIEW_DIM), at = 0)
 }
 
 /**
+ * Where the orthographic ray of image-plane point (x, y) of a camera (`cameraFrame`), q = c + x r + y u + t f,
+ * meets the floor plane q_y = FLOOR_Y: its depth t, and whether the point lies on the floor disc
+ * x² + z² ≤ FLOOR_RADIUS² (never, for a camera that does not look down).
+ */
+export function floorHit(
+  frame: { c: readonly number[]; r: readonly number[]; u: readonly number[]; f: readonly number[] },
+  x: number,
+  y: number,
+): { t: number; onDisc: boolean } {
+  const { c, r, u, f } = frame;
+  const o0 = c[0] + x * r[0] + y * u[0], o1 = c[1] + x * r[1] + y * u[1], o2 = c[2] + x * r[2] + y * u[2];
+  const t = (FLOOR_Y - o1) / f[1];
+  const qx = o0 + t * f[0], qz = o2 + t * f[2];
+  return { t, onDisc: f[1] < 0 && qx * qx + qz * qz <= FLOOR_RADIUS * FLOOR_RADIUS };
+}
+
+/**
  * Renders `scene` from `cam` as an RGB image [size, size, 3] into `out` at offset `at` (floats):
  * objects albedo × shade, the floor disc its colour × (ambient + diffuse · l_y), the sky elsewhere.
  */
@@ -178,7 +195,7 @@ export function renderView(
 ): Float32Array {
   const img = out ?? new Float32Array(size * size * 3);
   const { image, ids } = renderScene(scene.primitives, { size, camera: cam, light: LIGHT as Vec3 });
-  const { c, r, u, f } = cameraFrame(cam);
+  const frame = cameraFrame(cam);
   const xs = pixelCentres(size);
   const floorShade = AMBIENT + DIFFUSE * Math.max(0, LIGHT[1]);
   for (let i = 0; i < size; i++) {
@@ -192,12 +209,7 @@ export function renderView(
         img[o + 2] = a[2] * s;
         continue;
       }
-      // Orthographic ray q = c + x r + y u + t f meets the floor plane where q_y = FLOOR_Y.
-      const x = xs[j];
-      const oy = c[1] + x * r[1] + y * u[1];
-      const t = (FLOOR_Y - oy) / f[1];
-      const qx = c[0] + x * r[0] + y * u[0] + t * f[0], qz = c[2] + x * r[2] + y * u[2] + t * f[2];
-      const floor = f[1] < 0 && qx * qx + qz * qz <= FLOOR_RADIUS * FLOOR_RADIUS;
+      const floor = floorHit(frame, xs[j], y).onDisc;
       const col = floor ? scene.floor : SKY, k = floor ? floorShade : 1;
       img[o] = col[0] * k;
       img[o + 1] = col[1] * k;
@@ -356,7 +368,7 @@ export const SKY_ID = -2;
 /** The geometry behind {@link renderView}'s image: per-pixel ids, depth and world points. */
 export function viewGeometry(scene: RingScene, cam: Camera, size: number): ViewGeometry {
   const r0 = renderScene(scene.primitives, { size, camera: cam });
-  const { c, r, u, f } = cameraFrame(cam);
+  const frame = cameraFrame(cam), { c, r, u, f } = frame;
   const xs = pixelCentres(size), n = size * size;
   const ids = Int16Array.from(r0.ids), depth = Float32Array.from(r0.depth), points = new Float32Array(n * 3);
   for (let i = 0; i < size; i++) {
@@ -367,11 +379,9 @@ export function viewGeometry(scene: RingScene, cam: Camera, size: number): ViewG
       const o = [c[0] + x * r[0] + y * u[0], c[1] + x * r[1] + y * u[1], c[2] + x * r[2] + y * u[2]];
       let t = depth[p];
       if (ids[p] < 0) {
-        t = (FLOOR_Y - o[1]) / f[1];
-        const qx = o[0] + t * f[0], qz = o[2] + t * f[2];
-        const floor = f[1] < 0 && qx * qx + qz * qz <= FLOOR_RADIUS * FLOOR_RADIUS;
-        ids[p] = floor ? FLOOR_ID : SKY_ID;
-        depth[p] = t = floor ? t : Infinity;
+        const hit = floorHit(frame, x, y);
+        ids[p] = hit.onDisc ? FLOOR_ID : SKY_ID;
+        depth[p] = t = hit.onDisc ? hit.t : Infinity;
       }
       for (let k = 0; k < 3; k++) points[p * 3 + k] = Number.isFinite(t) ? o[k] + t * f[k] : NaN;
     }
