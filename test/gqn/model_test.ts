@@ -247,16 +247,20 @@ Deno.test("compositing front to back: the first occupied depth takes the weight;
   assert.ok(random.every((v) => v >= 0));
 });
 
-Deno.test("the composite depth pick trains: gradients reach its occupancy MLP, tensor count flat", async () => {
-  const trainer = new GqnTrainer(tinyRun({ model: tiny({ depthPick: "composite" }), lrStart: 3e-3 }));
-  const occ = trainer.model.params.vars.get("occ.0.w")!, before = occ.dataSync().slice();
-  const batch = sampleQueryBatch(new Rng(4), { batch: 4, size: 16, m: 1 });
-  await trainer.train(batch, 0.5, new Rng(5));
-  const after1 = liveTensors();
-  for (let s = 0; s < 3; s++) await trainer.train(batch, 0.5, new Rng(5));
-  assert.equal(liveTensors(), after1, "no tensor is left behind by a step");
-  assert.ok(occ.dataSync().some((v, i) => Math.abs(v - before[i]) > 1e-6), "the occupancy weights moved");
-  trainer.dispose();
+Deno.test("both depth picks train: gradients reach the weights that pick, tensor count flat", async () => {
+  // "composite" (the default) learns an occupancy MLP; "attend" has none and picks by W_α alone.
+  for (const [depthPick, picker] of [["composite", "occ.0.w"], ["attend", "epi.attend.w"]] as const) {
+    const trainer = new GqnTrainer(tinyRun({ model: tiny({ depthPick }), lrStart: 3e-3 }));
+    assert.equal(trainer.model.params.vars.has("occ.0.w"), depthPick === "composite", depthPick);
+    const w = trainer.model.params.vars.get(picker)!, before = w.dataSync().slice();
+    const batch = sampleQueryBatch(new Rng(4), { batch: 4, size: 16, m: 1 });
+    await trainer.train(batch, 0.5, new Rng(5));
+    const after1 = liveTensors();
+    for (let s = 0; s < 3; s++) await trainer.train(batch, 0.5, new Rng(5));
+    assert.equal(liveTensors(), after1, `${depthPick}: no tensor is left behind by a step`);
+    assert.ok(w.dataSync().some((v, i) => Math.abs(v - before[i]) > 1e-6), `${depthPick}: ${picker} moved`);
+    trainer.dispose();
+  }
 });
 
 Deno.test("bad configs name the field", () => {
