@@ -24,7 +24,7 @@
  * ```
  * @module
  */
-import { tf, toArray } from "../core/tf.ts";
+import { liveTensors, tf, toArray } from "../core/tf.ts";
 import { Rng } from "../core/random.ts";
 import { HostAdam } from "../nn/adam.ts";
 import { StepTrace, trainWithinBudget } from "../nn/loop.ts";
@@ -431,6 +431,8 @@ export interface GqnResult extends ObjectScores {
   curve: [number, number][];
   /** [[step, −ELBO, KL, σ], …] at step 1, every 10 steps and the last. */
   trace: [number, number, number, number][];
+  /** Live tensors after the first training step and at the end (after scoring): equal if nothing leaks. */
+  live_tensors: { after_first_step: number; at_end: number };
   config: GqnRunConfig;
 }
 
@@ -461,7 +463,7 @@ export async function runGqn(
   const dataRng = trainer.rng.child("data"), noiseRng = trainer.rng.child("noise");
   const curve: [number, number][] = [];
   const trace = new StepTrace<[number, number, number, number]>(10); // step 1, every 10th, the last
-  let last: GqnStepStats | null = null;
+  let last: GqnStepStats | null = null, tensorsAfterFirst = -1;
   const evaluate = async (seconds: number) => {
     const ev = await evaluateGqn(trainer.model, test, config.sigmaEnd, new Rng(`${config.seed}/eval`));
     curve.push([+seconds.toFixed(2), ev.queryMse]);
@@ -491,6 +493,7 @@ export async function runGqn(
         throw new Error(`training diverged at step ${trainer.step} (loss ${stats.loss})`);
       }
       trace.offer([trainer.step, stats.loss, stats.kl, stats.sigma]);
+      if (trainer.step === 1) tensorsAfterFirst = liveTensors(); // the optimiser's state exists from here on
       hooks.onStep?.(stats);
     },
   });
@@ -527,6 +530,7 @@ export async function runGqn(
       ...objects,
       curve,
       trace: trace.rows,
+      live_tensors: { after_first_step: tensorsAfterFirst, at_end: liveTensors() },
       config,
     },
     trainer,

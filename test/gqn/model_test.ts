@@ -144,9 +144,18 @@ Deno.test("held-out scoring: per-M figures, baselines on the same queries, same 
   const base = baselines(test, meanTrainingImage(new Rng(3), 20, { size: 16 }));
   assert.ok(base.nearest > 0 && base.mean > 0);
   model.dispose();
-  const strip = (r: Record<string, unknown>) => ({ ...r, train_s: 0, images_per_s: 0, curve: [] });
+  const strip = (r: Record<string, unknown>) => ({
+    ...r,
+    train_s: 0,
+    images_per_s: 0,
+    curve: [],
+    live_tensors: null,
+  });
   const a = await runGqn(tinyRun({ maxSteps: 3 })), b = await runGqn(tinyRun({ maxSteps: 3 }));
   assert.equal(a.result.steps, 3);
+  // Nothing the steps, the evaluation or the object scores make is left behind.
+  assert.equal(a.result.live_tensors.at_end, a.result.live_tensors.after_first_step);
+  assert.ok(a.result.live_tensors.at_end > 0);
   assert.deepEqual(strip({ ...a.result }), strip({ ...b.result }));
   close(a.result.ratio_to_nearest, a.result.query_mse / a.result.baseline_nearest_mse, 1e-12);
   // The object scores are there, in range, and reproducible (the deepEqual above covers them).
