@@ -17,7 +17,7 @@
  * scene seen from ±40° about the vertical; a camera guide infers the angle) --camera-warmup --projection orthographic|perspective --budget-s --max-steps --batch-size --lr
  * --cosine --hidden --sigma --blur-px --type-gradient reinforce|enumerate --presence-gradient
  * reinforce|local --direct-budget
- * --direct-threads --n-test --n-curve --curve-points.
+ * --direct-threads --n-test --refine-reading true|false --n-curve --curve-points.
  */
 import { initCliBackend } from "../lib/core/tf.ts";
 import { cliConfig, runCli } from "../lib/core/flags.ts";

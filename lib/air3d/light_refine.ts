@@ -16,6 +16,9 @@
  *
  * θ stays within ±`yawLimit` (the orbit's range and some slack).
  *
+ * {@link refineObjects} holds the light (any camera, the fixed one included) and reads the objects alone
+ * again: the same ascent, then each object tried as each other type, kept where log p rises.
+ *
  * @example
  * ```ts
  * import { RenderLikelihood } from "./likelihood.ts";
@@ -28,7 +31,7 @@
  * ```
  * @module
  */
-import { axisRotation } from "../scenes/primitives.ts";
+import { axisRotation, PRIMITIVE_TYPES } from "../scenes/primitives.ts";
 import { matMul3 } from "../metrics/slots.ts";
 import type { FitObject } from "./fit.ts";
 import type { RenderLikelihood } from "./likelihood.ts";
@@ -44,6 +47,8 @@ export interface LightRefineOptions {
   yawLimit?: number;
   /** The offsets from the start at which θ is tried, the objects polished in each (radians). */
   grid?: readonly number[];
+  /** False: θ stays where it starts and only the objects move (no line search); default true. */
+  moveLight?: boolean;
 }
 
 /** What {@link refineWithLight} found: the objects, θ, log p there, and the renders it took. */
@@ -74,7 +79,8 @@ export function refineWithLight(
   options: LightRefineOptions = {},
 ): LightRefinement {
   const first = options.steps ?? DEFAULT_LIGHT_STEPS, halvings = options.halvings ?? 5;
-  const limit = options.yawLimit ?? 50 * DEG;
+  const moveLight = options.moveLight ?? true;
+  const limit = moveLight ? options.yawLimit ?? 50 * DEG : Math.abs(yaw);
   if (!(Number.isInteger(halvings) && halvings >= 0)) {
     throw new RangeError(`halvings must be an integer ≥ 0, got ${halvings}`);
   }
@@ -141,7 +147,7 @@ export function refineWithLight(
   };
   // θ by a line search, the objects polished in each light tried (the trade between the light and a
   // turn of the objects makes a valley a step at a time cannot follow); then both together.
-  const grid = options.grid ?? DEFAULT_YAW_GRID;
+  const grid = moveLight ? options.grid ?? DEFAULT_YAW_GRID : [0];
   const theta0 = clamp(yaw);
   let top = { theta: theta0, objs: start0, best: -Infinity };
   for (const offset of grid) {
@@ -152,7 +158,38 @@ export function refineWithLight(
     if (best > top.best) top = { theta, objs, best };
   }
   ({ theta, objs, best } = top);
-  ascend(true);
+  if (moveLight) ascend(true);
   lik.setLight(viewLight(theta));
   return { objects: objs, yaw: theta, logLik: best, renders: lik.renders - start };
+}
+
+/**
+ * The objects read again by the likelihood with the light held at `yaw`: polished by the coordinate
+ * ascent above (centre, depth under the perspective camera, turns), then each object tried as each
+ * other type in its place — polished again, kept if log p rises. A type the guide misread leaves the
+ * polish fitting the wrong shape (under the perspective camera, often at the wrong depth); the
+ * likelihood tells the shapes apart once each is posed. The type's prior is uniform, so log p alone
+ * compares them.
+ *
+ *     (type_k, pose)* = argmax over k's types of max_pose log p(x | objects, θ),   object by object
+ */
+export function refineObjects(
+  lik: RenderLikelihood,
+  objects: readonly FitObject[],
+  yaw: number,
+  options: Omit<LightRefineOptions, "grid" | "yawLimit" | "moveLight"> = {},
+): LightRefinement {
+  const start = lik.renders;
+  const polish = (os: readonly FitObject[]) =>
+    refineWithLight(lik, os, yaw, { ...options, moveLight: false });
+  let best = polish(objects);
+  for (let k = 0; k < objects.length; k++) {
+    for (let type = 0; type < PRIMITIVE_TYPES.length; type++) {
+      if (type === best.objects[k].type) continue;
+      const trial = polish(best.objects.map((o, j) => j === k ? { ...o, type } : o));
+      if (trial.logLik > best.logLik) best = trial;
+    }
+  }
+  lik.setLight(viewLight(yaw));
+  return { ...best, renders: lik.renders - start };
 }

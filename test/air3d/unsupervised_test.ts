@@ -134,6 +134,15 @@ Deno.test("runUnsupervised: same seed, same result; the JSON carries the issue's
   }
   assert.equal(a.result.count_acc, 1);
   assert.equal(a.result.steps, 3);
+  // Both readings by the likelihood are there and repeat; the refined one never reads fewer objects right.
+  assert.deepEqual(a.result.refined, {
+    ...b.result.refined!,
+    infer_ms_per_image: a.result.refined!.infer_ms_per_image,
+  });
+  assert.equal(a.result.refined!.count_acc, a.result.scored!.count_acc, "a polish keeps the count");
+  assert.ok(a.result.refined!.recon_mse <= a.result.scored!.recon_mse * 1.05, "the polish fits the images");
+  const plain = await runUnsupervised({ ...c, refineReading: false });
+  assert.ok(plain.result.scored && !("refined" in plain.result), "refineReading false: no refined reading");
   assert.deepEqual(a.result.estimator_variance, b.result.estimator_variance);
   // The orbit camera: the same, with z_cam's error in degrees.
   const orbit = { ...c, camera: "orbit" as const, cameraWarmup: 0.5 };
@@ -192,6 +201,10 @@ Deno.test("validateUnsupConfig names the field and what is allowed", () => {
   assert.throws(
     () => validateUnsupConfig({ ...c, camera: "orbit", learning: "supervised" }),
     /camera "orbit" needs learning "unsupervised"/,
+  );
+  assert.throws(
+    () => validateUnsupConfig({ ...c, refineReading: "yes" as never }),
+    /refineReading must be true or false, got "yes"/,
   );
   assert.throws(() => validateUnsupConfig({ ...c, extra: 1 } as typeof c), /config key/);
 });
