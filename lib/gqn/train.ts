@@ -431,7 +431,10 @@ export interface GqnResult extends ObjectScores {
   curve: [number, number][];
   /** [[step, −ELBO, KL, σ], …] at step 1, every 10 steps and the last. */
   trace: [number, number, number, number][];
-  /** Live tensors after the first training step and at the end (after scoring): equal if nothing leaks. */
+  /**
+   * Live tensors after the first training step (−1 if none was taken) and at the end, after scoring:
+   * equal if nothing leaks.
+   */
   live_tensors: { after_first_step: number; at_end: number };
   config: GqnRunConfig;
 }
