@@ -17,18 +17,37 @@
  * scene seen from ±40° about the vertical; a camera guide infers the angle) --camera-warmup --projection orthographic|perspective --budget-s --max-steps --batch-size --lr
  * --cosine --hidden --sigma --blur-px --type-gradient reinforce|enumerate --presence-gradient
  * reinforce|local --direct-budget
- * --direct-threads --n-test --refine-reading true|false --n-curve --curve-points.
+ * --fit-threads --n-test --refine-reading true|false --refine-lambda --refine-budget --n-curve --curve-points.
+ *
+ * --save PATH writes the trained guide (with its config and training record) after the JSON line;
+ * --load PATH reads that guide instead of training one — the same flags it was trained with, but
+ * --n-test and the --refine… and --fit-threads flags may differ (`lib/air3d/unsup_checkpoint.ts`):
+ *
+ *     deno task air3d-unsup -- --max-objects 3 --seed 0 --budget-s 1800 --save runs/u3-s0.ckpt
+ *     deno task air3d-unsup -- --max-objects 3 --seed 0 --budget-s 1800 --load runs/u3-s0.ckpt --refine-lambda 2
  */
 import { initCliBackend } from "../lib/core/tf.ts";
 import { cliConfig, runCli } from "../lib/core/flags.ts";
 import { defaultUnsupConfig, runUnsupervised } from "../lib/air3d/unsup_train.ts";
+import { loadUnsupGuide, saveUnsupGuide } from "../lib/air3d/unsup_checkpoint.ts";
+import { saveOrFallback } from "../lib/core/files.ts";
 
 await runCli("air3d-unsup", async () => {
-  const { config, extra: { backend } } = cliConfig(import.meta.url, defaultUnsupConfig(), {
-    extra: { backend: "wasm" },
+  const { config, extra: { backend, save, load } } = cliConfig(import.meta.url, defaultUnsupConfig(), {
+    extra: { backend: "wasm", save: "", load: "" },
   });
   await initCliBackend("air3d-unsup", backend);
   console.error(`[air3d-unsup] ${JSON.stringify(config)}`);
-  const run = await runUnsupervised(config, undefined, (line) => console.error(`[air3d-unsup] ${line}`));
+  if (config.learning === "direct" && (save || load)) {
+    throw new Error(`--${save ? "save" : "load"}: the direct baseline (--learning direct) has no network`);
+  }
+  const trained = load ? await loadUnsupGuide(load, config) : undefined;
+  const log = (line: string) => console.error(`[air3d-unsup] ${line}`);
+  const run = await runUnsupervised(config, undefined, log, trained);
+  // The result first: a save that still fails cannot take it with it.
   console.log(JSON.stringify(run.result));
+  if (save) {
+    const at = await saveOrFallback(save, (p) => saveUnsupGuide(p, run), "air3d-unsup-");
+    log(`saved the trained guide to ${at} (--load reads it)`);
+  }
 });

@@ -1080,6 +1080,11 @@ function withObject(objects: FitObject[], k: number, o: FitObject): FitObject[] 
 export interface FitStart {
   objects: FitObject[];
   candidates?: FitObject[];
+  /**
+   * Towards the light the image is lit by, world coordinates (the orbit camera's view: `viewLight(θ)`
+   * in `orbit.ts`); default (0, 0, 1), the fixed camera's. {@link fitFromStarts} reads the first start's.
+   */
+  light?: readonly number[];
 }
 
 /**
@@ -1102,6 +1107,7 @@ export function fitFromStarts(
   raster = new Rasteriser({ size: options.size, ...(options.camera ? { camera: options.camera } : {}) }),
 ): FitResult {
   if (starts.length === 0) throw new RangeError("starts must hold at least one proposal, got none");
+  raster.setLight(starts[0].light ?? [0, 0, 1]);
   let best: FitResult | undefined, from: FitStart | undefined, renders = 0;
   const thrift = thriftOf(options);
   const trace: [number, number][] = [];

@@ -27,7 +27,7 @@ import { probeTraining, type TrainingProbe } from "../nn/probe.ts";
 import { cosineDecay } from "../nn/schedule.ts";
 import { asSeen, cameraOf, zFloorMae } from "./camera.ts";
 import { cameraNet } from "./camera_guide.ts";
-import { sampleOrbitDataset } from "./orbit.ts";
+import { sampleOrbitDataset, viewLight } from "./orbit.ts";
 import {
   predictCamera,
   predictSingle,
@@ -41,7 +41,9 @@ import { failureRate, fitImagesParallel } from "./fit_images.ts";
 import { reconstructionMse } from "./reconstruction.ts";
 import { RenderLikelihood } from "./likelihood.ts";
 import { refineObjects, refineWithLight } from "./light_refine.ts";
-import { fromPredictions, toPredictions } from "./fit.ts";
+import { type FitStart, fromPredictions, toPredictions } from "./fit.ts";
+import { guideVariables, type UnsupTrained } from "./unsup_checkpoint.ts";
+import { restoreVariables } from "../nn/checkpoint.ts";
 
 /** Every knob of a run. */
 export interface UnsupConfig {
@@ -94,15 +96,25 @@ export interface UnsupConfig {
   presenceGradient: "reinforce" | "local";
   /** Renders per image of the direct fit. */
   directBudget: number;
-  /** Web Workers for the direct fit. */
-  directThreads: number;
+  /** Web Workers for render-and-compare fits: the direct baseline's, and the refined reading's of several objects. */
+  fitThreads: number;
   /** Held-out scenes scored at the end. */
   nTest: number;
   /**
-   * Unsupervised runs: also read the test scenes on from the scored reading by the likelihood (the
-   * JSON's `refined`: each object polished and retyped, `refineObjects`); tens of ms per image.
+   * Unsupervised runs: also read the test scenes on from the scored reading (the JSON's `refined`):
+   * one object by the likelihood (each object polished and retyped, `refineObjects`, tens of ms per
+   * image); several objects by render-and-compare (`fit.ts`: births, deaths, type changes, re-poses),
+   * λ `refineLambda` — under the orbit camera in the light the scored reading found, which is then
+   * read again with the fitted objects.
    */
   refineReading: boolean;
+  /**
+   * λ of the several-object refined reading's fit: the price of one object in squared error,
+   * C = ‖x − render‖² + λ·|objects|. Fixed: no label chooses it (chosen on seed 0, docs/results).
+   */
+  refineLambda: number;
+  /** Renders per image of the several-object refined reading's fit. */
+  refineBudget: number;
   /** Held-out scenes scored for the learning curve (every `budgetS`/`curvePoints` seconds). */
   nCurve: number;
   curvePoints: number;
@@ -130,9 +142,11 @@ export function defaultUnsupConfig(): UnsupConfig {
     typeGradient: "reinforce",
     presenceGradient: "reinforce",
     directBudget: 2000,
-    directThreads: 2,
+    fitThreads: 2,
     nTest: 500,
     refineReading: true,
+    refineLambda: 3,
+    refineBudget: 3000,
     nCurve: 200,
     curvePoints: 10,
   };
@@ -180,7 +194,9 @@ export function validateUnsupConfig(c: UnsupConfig): UnsupConfig {
   requireInt(c, "nCurve", 1, 100_000);
   requireInt(c, "curvePoints", 1, 1000);
   requireInt(c, "directBudget", 1, 1_000_000);
-  requireInt(c, "directThreads", 1, 64);
+  requireInt(c, "fitThreads", 1, 64);
+  requireInt(c, "refineBudget", 1, 1_000_000);
+  requirePositive(c, "refineLambda");
   if (!(c.cameraWarmup >= 0 && c.cameraWarmup < 1)) {
     throw new RangeError(`cameraWarmup must be in [0, 1), got ${c.cameraWarmup}`);
   }
@@ -238,8 +254,10 @@ export interface UnsupResult {
   /**
    * The scored reading read on by the likelihood (`refineObjects`): each object polished (centre,
    * depth under the perspective camera, turns) and tried as each other type, with the light held where
-   * the scored reading put it; its time per image includes the scored reading's. Absent where `scored`
-   * is, and with `refineReading` false.
+   * the scored reading put it; with several objects, instead fitted again by render-and-compare
+   * (`fitScored`; under the orbit camera in the scored reading's light, then the light read again).
+   * Its time per image includes the scored reading's. Absent where `scored` is, and with
+   * `refineReading` false.
    */
   refined?: ScoredReading;
   config: UnsupConfig;
@@ -306,18 +324,21 @@ export function cameraErrorDeg(estimate: Float32Array, truth: Float32Array): num
 
 /**
  * Trains and scores one run. `onCurve` receives the learning curve as it grows (the notebook's live
- * plot); `onLog` progress lines.
+ * plot); `onLog` progress lines. `trained` (`loadUnsupGuide`): a guide saved by an earlier run of the
+ * same config, read instead of training one (no curve; its steps and training time are the saved ones).
  */
 export async function runUnsupervised(
   config: UnsupConfig,
   onCurve?: (point: CurvePoint, curve: CurvePoint[]) => void | Promise<void>,
   onLog?: (line: string) => void,
+  trained?: UnsupTrained,
 ) {
   const c = validateUnsupConfig(structuredClone(config));
   const rng = new Rng(c.seed), camera = cameraOf({ camera: c.projection });
   const opts = { size: c.imageSize, maxPrimitives: c.maxObjects, ...(camera ? { camera } : {}) };
   const test = datasetOf(rng.child("test"), c.nTest, c);
   if (c.learning === "direct") {
+    if (trained) throw new Error("the direct baseline has no network to load");
     return {
       ...(await directRun(c, test)),
       curve: [] as CurvePoint[],
@@ -328,6 +349,7 @@ export async function runUnsupervised(
   }
   const curveSet = datasetOf(rng.child("curve"), c.nCurve, c);
   const { net, cameraNet: camNet, guide } = buildGuide(c, rng);
+  if (trained) restoreVariables(guideVariables(net, camNet), trained.checkpoint);
   const rotation = c.learning === "unsupervised" ? "6d" : "euler";
   const supervised = guide ? null : new AdamW(net.params, { lr: c.lr });
   const images = imageStream(rng.child("train"), c);
@@ -374,7 +396,7 @@ export async function runUnsupervised(
     await onCurve?.(point, curve);
   };
   let nextPoint = 0;
-  for (;;) {
+  while (!trained) {
     const elapsed = (performance.now() - t0) / 1000;
     if (elapsed >= nextPoint) {
       await addPoint();
@@ -397,7 +419,8 @@ export async function runUnsupervised(
     }
     steps++;
   }
-  const trainS = (performance.now() - t0) / 1000;
+  if (trained) steps = trained.training.steps;
+  const trainS = trained ? trained.training.train_s : (performance.now() - t0) / 1000;
   await predict(test.images, Math.min(50, test.n)); // warm-up
   const t1 = performance.now();
   const { predictions, yaw } = await predict(test.images, test.n);
@@ -429,7 +452,8 @@ export async function runUnsupervised(
 /**
  * The trained guide's scored reading of the test scenes: the same network and camera angles, its
  * types, rotations and objects chosen by the model's likelihood (σ, blur and camera of the run); and
- * that reading refined, each object polished and retyped by the likelihood (`refineObjects`).
+ * that reading refined: each object polished and retyped by the likelihood (`refineObjects`), or, with
+ * several objects, fitted again by render-and-compare (`fitScored`).
  */
 async function scoredReadings(
   c: UnsupConfig,
@@ -455,13 +479,61 @@ async function scoredReadings(
   const scored = readingOf(c, test, predictions, yaw, ms);
   if (!c.refineReading) return { scored };
   const t1 = performance.now(), px = c.imageSize * c.imageSize;
-  const refined = predictions.map((slots, i) => {
-    scoring.setImage(test.images.subarray(i * px, (i + 1) * px));
-    const r = refineObjects(scoring, fromPredictions(slots, camera), yaw ? yaw[i] : 0);
-    return toPredictions(r.objects, camera, slots.length);
-  });
+  let refined: SlotPrediction[][], refinedYaw = yaw;
+  if (c.maxObjects > 1) {
+    // Several objects: fitted again in the light the scored reading found; under the orbit camera the
+    // light is then read again with the fitted objects.
+    refined = await fitScored(c, test, predictions, camera, yaw);
+    if (yaw) ({ predictions: refined, yaw: refinedYaw } = readLight(c, test, refined, yaw, scoring, camera));
+  } else {
+    refined = predictions.map((slots, i) => {
+      scoring.setImage(test.images.subarray(i * px, (i + 1) * px));
+      const r = refineObjects(scoring, fromPredictions(slots, camera), yaw ? yaw[i] : 0);
+      return toPredictions(r.objects, camera, slots.length);
+    });
+  }
   const refinedMs = ms + (performance.now() - t1) / test.n;
-  return { scored, refined: readingOf(c, test, refined, yaw, refinedMs) };
+  return { scored, refined: readingOf(c, test, refined, refinedYaw, refinedMs) };
+}
+
+/**
+ * The scored reading of several objects fitted again by render-and-compare (`fit.ts`, as the
+ * supervised networks' refinement does): its objects start the fit, and the objects the guide's
+ * steps proposed but left out (z_pres 0, or dropped for not paying their KL) are offered as births
+ * first; then births where the residual peaks, deaths, type changes, re-poses, each kept where
+ *
+ *     C(S) = ‖x − render(S)‖² + λ·|S|
+ *
+ * falls. λ is fixed (`refineLambda`): no label is read. `yaw`: each image's camera angle (the orbit
+ * camera), whose light the image is fitted in.
+ */
+async function fitScored(
+  c: UnsupConfig,
+  test: SlotDataset,
+  predictions: SlotPrediction[][],
+  camera: Camera | undefined,
+  yaw: Float32Array | undefined,
+): Promise<SlotPrediction[][]> {
+  const starts = predictions.map((slots, i): FitStart[] => [{
+    objects: fromPredictions(slots, camera),
+    candidates: fromPredictions(slots.map((q) => ({ ...q, presence: 1 - q.presence })), camera),
+    ...(yaw ? { light: viewLight(yaw[i]) } : {}),
+  }]);
+  const fits = await fitImagesParallel(
+    test.images,
+    test.n,
+    starts,
+    {
+      size: c.imageSize,
+      lambda: c.refineLambda,
+      budget: c.refineBudget,
+      maxObjects: c.maxObjects,
+      ...(camera ? { camera } : {}),
+    },
+    c.maxObjects,
+    c.fitThreads,
+  );
+  return fits.predictions;
 }
 
 /** The scores of one reading of the test scenes, with its time per image. */
@@ -613,7 +685,7 @@ async function directRun(c: UnsupConfig, test: SlotDataset) {
       ...(camera ? { camera } : {}),
     },
     c.maxObjects,
-    c.directThreads,
+    c.fitThreads,
   );
   const result = scoredResult(c, test, fits.predictions, undefined, {
     elbo: null,

@@ -22,7 +22,8 @@ import {
   rotationAbout,
   type Scene,
 } from "../../lib/scenes/primitives.ts";
-import { renderBatch, renderScene } from "../../lib/scenes/render.ts";
+import { Rasteriser, renderBatch, renderScene } from "../../lib/scenes/render.ts";
+import { viewLight } from "../../lib/air3d/orbit.ts";
 import { matMul3, rotationError, scoreScenes, type SlotPrediction } from "../../lib/metrics/slots.ts";
 
 const size = 32;
@@ -87,6 +88,18 @@ Deno.test("fitFromStarts fits the next start while a fit leaves more than λ une
   assert.equal(once.renders, b.renders);
   assert.equal(once.cost, b.cost);
   assert.throws(() => fitFromStarts(image, [], options), /starts must hold at least one proposal, got none/);
+});
+
+Deno.test("fitFromStarts fits in the light its start names (the orbit camera's), and resets it after", () => {
+  const scene: Scene = [{ type: "cube", position: [0.1, 0.1, 0], rotation: [0.5, 0.3, 0.2] }];
+  const light = viewLight(0.5), raster = new Rasteriser({ size });
+  const image = renderScene(scene, { size, light }).image;
+  const options = { size, lambda: 2, budget: 50, moves: false };
+  const start = { objects: [object(scene[0])] };
+  // The true scene in its light explains the image; in the fixed camera's light its shading is off.
+  assert.ok(fitFromStarts(image, [{ ...start, light }], options, raster).sse < 1e-6);
+  const unlit = fitFromStarts(image, [start], options, raster);
+  assert.ok(unlit.sse > 1, `sse ${unlit.sse} in the default light`);
 });
 
 Deno.test("fitFromStarts fits a settled fit's next start too when it counts otherwise, or when the fit added objects", () => {

@@ -280,6 +280,33 @@ for (const presenceGradient of ["reinforce", "local"] as const) {
   });
 }
 
+Deno.test("several objects: the refined reading is the scored one fitted again, C = ‖x − render‖² + λ·|S| no higher", async () => {
+  const c = {
+    ...defaultUnsupConfig(),
+    imageSize: size,
+    maxObjects: 3,
+    presenceGradient: "local" as const,
+    maxSteps: 3,
+    nTest: 12,
+    nCurve: 4,
+    curvePoints: 1,
+    refineBudget: 300,
+    fitThreads: 1,
+  };
+  const [a, b] = [await runUnsupervised(c), await runUnsupervised(c)];
+  const costOf = (r: NonNullable<typeof a.result.scored>) => {
+    // The mean C per image: the squared error (recon_mse per pixel) plus λ per object read.
+    const read = r.count_confusion.reduce((n, row) => n + row.reduce((m, k, j) => m + k * j, 0), 0);
+    return r.recon_mse * size * size + (c.refineLambda * read) / c.nTest;
+  };
+  const { scored, refined } = a.result;
+  assert.ok(costOf(refined!) <= costOf(scored!) + 1e-6, `C ${costOf(scored!)} → ${costOf(refined!)}`);
+  assert.ok(refined!.recon_mse < scored!.recon_mse, "a barely trained guide leaves much to fit");
+  assert.deepEqual(refined, { ...b.result.refined!, infer_ms_per_image: refined!.infer_ms_per_image });
+  assert.throws(() => validateUnsupConfig({ ...c, refineLambda: 0 }), /refineLambda must be > 0, got 0/);
+  assert.throws(() => validateUnsupConfig({ ...c, fitThreads: 0 }), /fitThreads/);
+});
+
 Deno.test("countConfusion tallies true against read counts", () => {
   const test = sampleSlotDataset(new Rng(4), 3, { size: 16, maxPrimitives: 3 });
   const slot = (presence: number) => ({
