@@ -110,7 +110,8 @@ export interface UnsupConfig {
   refineReading: boolean;
   /**
    * λ of the several-object refined reading's fit: the price of one object in squared error,
-   * C = ‖x − render‖² + λ·|objects|. Fixed: no label chooses it (chosen on seed 0, docs/results).
+   * C = ‖x − render‖² + λ·|objects|. Fixed: no label chooses it (3 was chosen among 1–6 on seed 0's
+   * guide, docs/results).
    */
   refineLambda: number;
   /** Renders per image of the several-object refined reading's fit. */
@@ -146,7 +147,7 @@ export function defaultUnsupConfig(): UnsupConfig {
     nTest: 500,
     refineReading: true,
     refineLambda: 3,
-    refineBudget: 3000,
+    refineBudget: 12000,
     nCurve: 200,
     curvePoints: 10,
   };
@@ -435,7 +436,11 @@ export async function runUnsupervised(
       ? await guide.estimatorVariance(test.images, Math.min(32, test.n), 16)
       : null,
   });
-  if (guide) Object.assign(result, await scoredReadings(c, net, test, yaw));
+  const readings = guide ? await scoredReadings(c, net, test, yaw) : null;
+  if (readings) {
+    result.scored = readings.scored;
+    if (readings.refined) result.refined = readings.refined.scores;
+  }
   guide?.dispose();
   supervised?.dispose();
   return {
@@ -446,6 +451,8 @@ export async function runUnsupervised(
     yaw: yaw ?? null,
     test,
     predictions,
+    /** The refined reading's objects (`result.refined`), null where there is none. */
+    refined: readings?.refined?.predictions ?? null,
   };
 }
 
@@ -460,7 +467,7 @@ async function scoredReadings(
   net: SingleObjectNet,
   test: SlotDataset & { yaw?: Float32Array },
   yaw: Float32Array | undefined,
-): Promise<{ scored: ScoredReading; refined?: ScoredReading }> {
+): Promise<{ scored: ScoredReading; refined?: { scores: ScoredReading; predictions: SlotPrediction[][] } }> {
   const camera = cameraOf({ camera: c.projection });
   const scoring = new RenderLikelihood({
     size: c.imageSize,
@@ -493,7 +500,10 @@ async function scoredReadings(
     });
   }
   const refinedMs = ms + (performance.now() - t1) / test.n;
-  return { scored, refined: readingOf(c, test, refined, refinedYaw, refinedMs) };
+  return {
+    scored,
+    refined: { scores: readingOf(c, test, refined, refinedYaw, refinedMs), predictions: refined },
+  };
 }
 
 /**
