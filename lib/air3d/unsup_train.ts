@@ -41,7 +41,7 @@ import { failureRate, fitImagesParallel } from "./fit_images.ts";
 import { reconstructionMse } from "./reconstruction.ts";
 import { RenderLikelihood } from "./likelihood.ts";
 import { refineObjects, refineWithLight } from "./light_refine.ts";
-import { type FitObject, type FitStart, fromPredictions, toPredictions } from "./fit.ts";
+import { type FitStart, fromPredictions, toPredictions } from "./fit.ts";
 import { guideVariables, type UnsupTrained } from "./unsup_checkpoint.ts";
 import { restoreVariables } from "../nn/checkpoint.ts";
 
@@ -104,8 +104,8 @@ export interface UnsupConfig {
    * Unsupervised runs: also read the test scenes on from the scored reading (the JSON's `refined`):
    * one object by the likelihood (each object polished and retyped, `refineObjects`, tens of ms per
    * image); several objects by render-and-compare (`fit.ts`: births, deaths, type changes, re-poses),
-   * λ `refineLambda` — under the orbit camera in each light of a grid over the orbit, the best
-   * fit's light then read finer by the likelihood (`fitOverOrbit`).
+   * λ `refineLambda` — under the orbit camera in the light the scored reading found, which is then
+   * read again with the fitted objects.
    */
   refineReading: boolean;
   /**
@@ -256,7 +256,7 @@ export interface UnsupResult {
    * The scored reading read on by the likelihood (`refineObjects`): each object polished (centre,
    * depth under the perspective camera, turns) and tried as each other type, with the light held where
    * the scored reading put it; with several objects, instead fitted again by render-and-compare
-   * (`fitScored`; under the orbit camera `fitOverOrbit`, then the light read finer).
+   * (`fitScored`; under the orbit camera in the scored reading's light, then the light read again).
    * Its time per image includes the scored reading's. Absent where `scored` is, and with
    * `refineReading` false.
    */
@@ -487,20 +487,11 @@ async function scoredReadings(
   if (!c.refineReading) return { scored };
   const t1 = performance.now(), px = c.imageSize * c.imageSize;
   let refined: SlotPrediction[][], refinedYaw = yaw;
-  if (c.maxObjects > 1 && yaw) {
-    // Several objects under the orbit camera: the light found by fitting in each light over the orbit,
-    // then read finer with the fitted objects by the likelihood.
-    const over = await fitOverOrbit(c, test, predictions, camera);
-    ({ predictions: refined, yaw: refinedYaw } = readLight(
-      c,
-      test,
-      over.predictions,
-      over.yaw,
-      scoring,
-      camera,
-    ));
-  } else if (c.maxObjects > 1) {
-    refined = await fitScored(c, test, predictions, camera);
+  if (c.maxObjects > 1) {
+    // Several objects: fitted again in the light the scored reading found; under the orbit camera the
+    // light is then read again with the fitted objects.
+    refined = await fitScored(c, test, predictions, camera, yaw);
+    if (yaw) ({ predictions: refined, yaw: refinedYaw } = readLight(c, test, refined, yaw, scoring, camera));
   } else {
     refined = predictions.map((slots, i) => {
       scoring.setImage(test.images.subarray(i * px, (i + 1) * px));
@@ -523,94 +514,36 @@ async function scoredReadings(
  *
  *     C(S) = ‖x − render(S)‖² + λ·|S|
  *
- * falls. λ is fixed (`refineLambda`): no label is read.
+ * falls. λ is fixed (`refineLambda`): no label is read. `yaw`: each image's camera angle (the orbit
+ * camera), whose light the image is fitted in.
  */
 async function fitScored(
   c: UnsupConfig,
   test: SlotDataset,
   predictions: SlotPrediction[][],
   camera: Camera | undefined,
+  yaw: Float32Array | undefined,
 ): Promise<SlotPrediction[][]> {
-  return (await fitFrom(c, test, startsOf(predictions, camera), camera, c.refineBudget)).predictions;
-}
-
-/**
- * The angles the orbit camera's light is tried at by {@link fitOverOrbit}: every 10° over θ's prior
- * range, U(−40°, 40°).
- */
-export const ORBIT_FIT_GRID: readonly number[] = [-40, -30, -20, -10, 0, 10, 20, 30, 40].map((d) =>
-  (d * Math.PI) / 180
-);
-
-/**
- * The orbit camera with several objects: the scored reading fitted again by render-and-compare in
- * each light of {@link ORBIT_FIT_GRID} (a quarter of the renders each), the angle whose fit costs
- * least kept, and that fit carried on there with the whole budget:
- *
- *     θ̂ = argmin_{θ ∈ grid} min_S C(S; θ),   C(S; θ) = ‖x − render_θ(S)‖² + λ·|S|
- *
- * The camera guide is not asked: with three objects it drifts (the results doc). The light is then
- * read finer with the objects by the likelihood (`readLight`, by the caller).
- */
-export async function fitOverOrbit(
-  c: UnsupConfig,
-  test: SlotDataset,
-  predictions: SlotPrediction[][],
-  camera: Camera | undefined,
-): Promise<{ predictions: SlotPrediction[][]; yaw: Float32Array }> {
-  const best = predictions.map(() => ({ cost: Infinity, yaw: 0, objects: [] as FitObject[] }));
-  for (const theta of ORBIT_FIT_GRID) {
-    const starts = startsOf(predictions, camera, new Float32Array(test.n).fill(theta));
-    const fits = await fitFrom(c, test, starts, camera, Math.max(1, Math.round(c.refineBudget / 4)));
-    fits.costs.forEach((cost, i) => {
-      if (cost < best[i].cost) {
-        best[i] = { cost, yaw: theta, objects: fromPredictions(fits.predictions[i], camera) };
-      }
-    });
-  }
-  const yaw = Float32Array.from(best, (b) => b.yaw);
-  const starts = best.map((b, i): FitStart[] => [{ objects: b.objects, light: viewLight(yaw[i]) }]);
-  return { predictions: (await fitFrom(c, test, starts, camera, c.refineBudget)).predictions, yaw };
-}
-
-/**
- * One start per image from a guide's reading: its objects, and the objects its steps proposed but
- * left out as the first births to try; lit by `yaw`'s light where given (the orbit camera).
- */
-function startsOf(
-  predictions: SlotPrediction[][],
-  camera: Camera | undefined,
-  yaw?: Float32Array,
-): FitStart[][] {
-  return predictions.map((slots, i): FitStart[] => [{
+  const starts = predictions.map((slots, i): FitStart[] => [{
     objects: fromPredictions(slots, camera),
     candidates: fromPredictions(slots.map((q) => ({ ...q, presence: 1 - q.presence })), camera),
     ...(yaw ? { light: viewLight(yaw[i]) } : {}),
   }]);
-}
-
-/** The test images fitted from `starts` at λ `refineLambda` and `budget` renders each, on `fitThreads` workers. */
-function fitFrom(
-  c: UnsupConfig,
-  test: SlotDataset,
-  starts: FitStart[][],
-  camera: Camera | undefined,
-  budget: number,
-) {
-  return fitImagesParallel(
+  const fits = await fitImagesParallel(
     test.images,
     test.n,
     starts,
     {
       size: c.imageSize,
       lambda: c.refineLambda,
-      budget,
+      budget: c.refineBudget,
       maxObjects: c.maxObjects,
       ...(camera ? { camera } : {}),
     },
     c.maxObjects,
     c.fitThreads,
   );
+  return fits.predictions;
 }
 
 /** The scores of one reading of the test scenes, with its time per image. */

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { initTf, tf } from "../../lib/core/tf.ts";
 import { Rng } from "../../lib/core/random.ts";
 import { sampleSlotDataset } from "../../lib/scenes/scenes3d.ts";
-import { eulerZYX, expRotation, PRIMITIVE_TYPES } from "../../lib/scenes/primitives.ts";
+import { expRotation } from "../../lib/scenes/primitives.ts";
 import { scoreScenes, type SlotPrediction } from "../../lib/metrics/slots.ts";
 import {
   predictSingle,
@@ -13,11 +13,8 @@ import {
 } from "../../lib/air3d/unsupervised.ts";
 import {
   countConfusion,
-  datasetOf,
   defaultUnsupConfig,
-  fitOverOrbit,
   imageStream,
-  ORBIT_FIT_GRID,
   runUnsupervised,
   validateUnsupConfig,
 } from "../../lib/air3d/unsup_train.ts";
@@ -306,39 +303,8 @@ Deno.test("several objects: the refined reading is the scored one fitted again, 
   assert.ok(costOf(refined!) <= costOf(scored!) + 1e-6, `C ${costOf(scored!)} → ${costOf(refined!)}`);
   assert.ok(refined!.recon_mse < scored!.recon_mse, "a barely trained guide leaves much to fit");
   assert.deepEqual(refined, { ...b.result.refined!, infer_ms_per_image: refined!.infer_ms_per_image });
-  // Under the orbit camera the refined reading reads the light again (fitOverOrbit, then the likelihood).
-  const orbit = await runUnsupervised({ ...c, camera: "orbit", cameraWarmup: 0 });
-  assert.equal(typeof orbit.result.refined!.camera_err_deg, "number");
-  assert.equal(orbit.refined!.length, c.nTest);
   assert.throws(() => validateUnsupConfig({ ...c, refineLambda: 0 }), /refineLambda must be > 0, got 0/);
   assert.throws(() => validateUnsupConfig({ ...c, fitThreads: 0 }), /fitThreads/);
-});
-
-Deno.test("fitOverOrbit: the orbit camera's light found by fitting in each light of the grid, no guide asked", async () => {
-  const c = {
-    ...defaultUnsupConfig(),
-    imageSize: size,
-    maxObjects: 2,
-    camera: "orbit" as const,
-    refineBudget: 200,
-    fitThreads: 1,
-  };
-  const test = datasetOf(new Rng(21), 8, c) as ReturnType<typeof datasetOf> & { yaw: Float32Array };
-  // Start from the true objects: the grid's light nearest the truth explains the shading best.
-  const truth: SlotPrediction[][] = test.scenes.map((scene) =>
-    scene.map((p) => ({
-      presence: 1,
-      type: PRIMITIVE_TYPES.indexOf(p.type),
-      position: [...p.position] as [number, number, number],
-      euler: [...p.rotation] as [number, number, number],
-      rotation: eulerZYX(...p.rotation),
-    }))
-  );
-  const { yaw, predictions } = await fitOverOrbit(c, test, truth, undefined);
-  const errors = Array.from(yaw, (t, i) => Math.abs(t - test.yaw[i]) * 180 / Math.PI);
-  assert.ok(errors.every((e) => e <= 10), `|θ̂ − θ| ${errors.map((e) => e.toFixed(1)).join(", ")}°`);
-  assert.ok(yaw.every((t) => ORBIT_FIT_GRID.some((g) => Math.abs(g - t) < 1e-6)), "θ̂ is a grid angle");
-  assert.equal(scoreScenes(test.scenes, predictions, "hungarian").count_acc, 1);
 });
 
 Deno.test("countConfusion tallies true against read counts", () => {
