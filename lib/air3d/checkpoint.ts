@@ -21,7 +21,7 @@
  * @module
  */
 import { loadCheckpoint, restoreVariables, saveCheckpoint } from "../nn/checkpoint.ts";
-import { kebab } from "../core/flags.ts";
+import { requireSameFlags } from "../core/flags.ts";
 import {
   type Air3dConfig,
   type Air3dRun,
@@ -67,18 +67,7 @@ export async function loadAir3dNetwork(path: string, config: Air3dConfig): Promi
   if (typeof saved !== "object" || saved === null || typeof training !== "object" || training === null) {
     throw new Error(`${path}: the file holds no run config or training record`);
   }
-  for (const [key, value] of Object.entries(config)) {
-    if ((SCORING_FIELDS as readonly string[]).includes(key)) continue;
-    if (JSON.stringify(saved[key]) !== JSON.stringify(value)) {
-      throw new Error(
-        `${path}: the network was trained with --${kebab(key)} ${JSON.stringify(saved[key])}, not ${
-          JSON.stringify(value)
-        }; score it with the flags it was trained with (only ${
-          SCORING_FIELDS.map((k) => `--${kebab(k)}`).join(", ")
-        } may differ)`,
-      );
-    }
-  }
+  requireSameFlags(path, saved, config, SCORING_FIELDS, { noun: "network", verb: "score" });
   const model = slotModelOf(config);
   try {
     restoreVariables(model.params.vars, ckpt);

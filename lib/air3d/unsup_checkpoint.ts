@@ -21,7 +21,7 @@
  * @module
  */
 import type { tf } from "../core/tf.ts";
-import { kebab } from "../core/flags.ts";
+import { requireSameFlags } from "../core/flags.ts";
 import { type Checkpoint, loadCheckpoint, saveCheckpoint } from "../nn/checkpoint.ts";
 import type { UnsupConfig } from "./unsup_train.ts";
 
@@ -96,17 +96,6 @@ export async function loadUnsupGuide(path: string, config: UnsupConfig): Promise
   if (typeof saved !== "object" || saved === null || typeof training !== "object" || training === null) {
     throw new Error(`${path}: the file holds no run config or training record`);
   }
-  for (const [key, value] of Object.entries(config)) {
-    if ((UNSUP_SCORING_FIELDS as readonly string[]).includes(key)) continue;
-    if (JSON.stringify(saved[key]) !== JSON.stringify(value)) {
-      throw new Error(
-        `${path}: the guide was trained with --${kebab(key)} ${JSON.stringify(saved[key])}, not ${
-          JSON.stringify(value)
-        }; read it with the flags it was trained with (only ${
-          UNSUP_SCORING_FIELDS.map((k) => `--${kebab(k)}`).join(", ")
-        } may differ)`,
-      );
-    }
-  }
+  requireSameFlags(path, saved, config, UNSUP_SCORING_FIELDS, { noun: "guide", verb: "read" });
   return { checkpoint, training };
 }

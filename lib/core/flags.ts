@@ -16,6 +16,33 @@ export type FlagValue = number | string | boolean;
 /** A config field's flag name: `refineBudget` → `refine-budget`. */
 export const kebab = (k: string): string => k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
 
+/**
+ * Checks that a saved run's `saved` config matches `config` in every field but `mayDiffer` (those that
+ * only say how a trained model is scored), throwing an error that names the file, the flag and both
+ * values: "`path`: the `noun` was trained with --hidden 256, not 128; `verb` it with the flags it was
+ * trained with (only --n-test, … may differ)".
+ */
+export function requireSameFlags<T extends object>(
+  path: string,
+  saved: Record<string, unknown>,
+  config: T,
+  mayDiffer: readonly (keyof T & string)[],
+  { noun, verb }: { noun: string; verb: string },
+): void {
+  for (const [key, value] of Object.entries(config)) {
+    if ((mayDiffer as readonly string[]).includes(key)) continue;
+    if (JSON.stringify(saved[key]) !== JSON.stringify(value)) {
+      throw new Error(
+        `${path}: the ${noun} was trained with --${kebab(key)} ${JSON.stringify(saved[key])}, not ${
+          JSON.stringify(value)
+        }; ${verb} it with the flags it was trained with (only ${
+          mayDiffer.map((k) => `--${kebab(k)}`).join(", ")
+        } may differ)`,
+      );
+    }
+  }
+}
+
 /** What `parseFlags` throws for `--help` or `-h`; `flags` lists every flag with its default. */
 export class HelpRequested extends Error {
   constructor(readonly flags: string) {

@@ -5,6 +5,7 @@ import {
   flagHelp,
   HelpRequested,
   parseFlags,
+  requireSameFlags,
   scriptDoc,
 } from "../../lib/core/flags.ts";
 import { runScript } from "../fixtures.ts";
@@ -91,4 +92,14 @@ Deno.test("cliConfig: every config field is a flag; only given flags are written
   assert.throws(() => read(["--counts", "1,,2"]), /--counts must be a comma-separated list of numbers/);
   assert.throws(() => configFlags({ a: { x: 1 }, b: { x: 2 } }), /config fields a.x and b.x share a flag/);
   assert.throws(() => read(["--hiden", "1"]), /unknown flag --hiden/);
+});
+
+Deno.test("requireSameFlags: a saved config must match but in the fields that may differ, and the error names the flag", () => {
+  const config = { hiddenUnits: 64, nTest: 20 };
+  const words = { noun: "network", verb: "score" };
+  requireSameFlags("a.ckpt", { hiddenUnits: 64, nTest: 500 }, config, ["nTest"], words);
+  assert.throws(
+    () => requireSameFlags("a.ckpt", { hiddenUnits: 32, nTest: 20 }, config, ["nTest"], words),
+    /^Error: a\.ckpt: the network was trained with --hidden-units 32, not 64; score it with the flags it was trained with \(only --n-test may differ\)$/,
+  );
 });
