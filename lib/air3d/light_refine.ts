@@ -69,6 +69,12 @@ export const DEFAULT_YAW_GRID: readonly number[] = [0, 3, -3, 6, -6, 9, -9, 12, 
 );
 
 /**
+ * θ tried over the whole orbit: −45°, −40°, …, 45° (absolute angles: start the search at θ = 0), for a
+ * camera guide whose answer is too far off for {@link DEFAULT_YAW_GRID}'s ±15° around it.
+ */
+export const ORBIT_YAW_GRID: readonly number[] = Array.from({ length: 19 }, (_, k) => (-45 + 5 * k) * DEG);
+
+/**
  * Refines θ (the camera's angle about the vertical: the light is `viewLight(θ)`) and `objects` by
  * coordinate ascent on `lik`'s log p, for the image `lik` holds. Leaves `lik`'s light at the answer.
  */

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Rng } from "../../lib/core/random.ts";
 import { sampleOrbitDataset } from "../../lib/air3d/orbit.ts";
 import { RenderLikelihood } from "../../lib/air3d/likelihood.ts";
-import { refineObjects, refineWithLight } from "../../lib/air3d/light_refine.ts";
+import { ORBIT_YAW_GRID, refineObjects, refineWithLight } from "../../lib/air3d/light_refine.ts";
 import { cameraOf } from "../../lib/air3d/camera.ts";
 import { sampleSlotDataset } from "../../lib/scenes/scenes3d.ts";
 import { type FitObject, fromPredictions } from "../../lib/air3d/fit.ts";
@@ -33,6 +33,33 @@ Deno.test("the light read with the objects: from a camera angle 12° off and a c
   }
   assert.equal(tried, 4);
   assert.ok(after < 0.25 * before, `camera error ${after / tried} rad, from ${before / tried}`);
+});
+
+Deno.test("the light read over the whole orbit: from a start 35° off, beyond the ±15° search, the angle comes back", () => {
+  const size = 32, px = size * size, deg = Math.PI / 180;
+  assert.equal(ORBIT_YAW_GRID.length, 19);
+  assert.ok(
+    Math.abs(ORBIT_YAW_GRID[0] + 45 * deg) < 1e-12 && Math.abs(ORBIT_YAW_GRID[18] - 45 * deg) < 1e-12,
+  );
+  const d = sampleOrbitDataset(new Rng(12), 40, { size, maxPrimitives: 1 });
+  const truth = truthPredictions(d.scenes);
+  const lik = new RenderLikelihood({ size, sigma: 0.1, blurPx: 1 });
+  let near = 0, whole = 0, tried = 0;
+  for (let i = 0; i < d.n && tried < 3; i++) {
+    const [o] = fromPredictions(truth[i], undefined);
+    if (o.type !== 1 || Math.abs(d.yaw[i]) < 15 * deg) continue; // cubes, the camera well off centre
+    tried++;
+    lik.setImage(d.images.subarray(i * px, (i + 1) * px));
+    const far = d.yaw[i] - Math.sign(d.yaw[i]) * 35 * deg; // 35° off, towards the other side
+    near += Math.abs(refineWithLight(lik, [o], far).yaw - d.yaw[i]);
+    whole += Math.abs(refineWithLight(lik, [o], 0, { grid: ORBIT_YAW_GRID }).yaw - d.yaw[i]);
+  }
+  assert.equal(tried, 3);
+  assert.ok(whole / tried < 3 * deg, `whole orbit: camera error ${whole / tried / deg}°`);
+  assert.ok(
+    near > 3 * whole,
+    `the ±15° search from 35° off: ${near / tried / deg}°, whole orbit ${whole / tried / deg}°`,
+  );
 });
 
 Deno.test("the light refinement refuses a bad number of halvings by name", () => {
