@@ -498,8 +498,8 @@ async function scoredReadings(
   let refined: SlotPrediction[][], refinedYaw = yaw;
   if (c.maxObjects > 1) {
     // Several objects: fitted again in the light the scored reading found; under the orbit camera the
-    // light is then read again with the fitted objects, and both once more (a fit in a wrong light
-    // turns the objects to match its shading; in the light read after it, they turn back).
+    // light is then read again with the fitted objects, and both once more (a fit in a wrong light poses
+    // the objects to suit that light's shading; the second fit runs in the light the first one led to).
     refined = await fitScored(c, test, predictions, camera, yaw);
     for (let round = 0; yaw && round < 2; round++) {
       if (round > 0) refined = await fitScored(c, test, refined, camera, refinedYaw);

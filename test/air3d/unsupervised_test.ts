@@ -305,6 +305,13 @@ Deno.test("several objects: the refined reading is the scored one fitted again, 
   assert.deepEqual(refined, { ...b.result.refined!, infer_ms_per_image: refined!.infer_ms_per_image });
   assert.throws(() => validateUnsupConfig({ ...c, refineLambda: 0 }), /refineLambda must be > 0, got 0/);
   assert.throws(() => validateUnsupConfig({ ...c, fitThreads: 0 }), /fitThreads/);
+  // The orbit camera: θ searched over the whole orbit, the fit and θ read twice; each reading has its angle.
+  const o = (await runUnsupervised({ ...c, camera: "orbit", cameraWarmup: 0, nTest: 8 })).result;
+  for (const r of [o, o.scored!, o.refined!]) assert.ok(Number.isFinite(r.camera_err_deg), "an angle read");
+  assert.ok(
+    o.refined!.recon_mse < o.scored!.recon_mse,
+    "the fits, in the light read, explain the images better",
+  );
 });
 
 Deno.test("countConfusion tallies true against read counts", () => {
