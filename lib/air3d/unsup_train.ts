@@ -105,7 +105,7 @@ export interface UnsupConfig {
    * one object by the likelihood (each object polished and retyped, `refineObjects`, tens of ms per
    * image); several objects by render-and-compare (`fit.ts`: births, deaths, type changes, re-poses),
    * λ `refineLambda` — under the orbit camera in the light the scored reading found, which is then
-   * read again with the fitted objects.
+   * read again with the fitted objects, and the fit and the light once more.
    */
   refineReading: boolean;
   /**
@@ -500,10 +500,19 @@ async function scoredReadings(
     // Several objects: fitted again in the light the scored reading found; under the orbit camera the
     // light is then read again with the fitted objects, and both once more (a fit in a wrong light poses
     // the objects to suit that light's shading; the second fit runs in the light the first one led to).
-    refined = await fitScored(c, test, predictions, camera, yaw);
-    for (let round = 0; yaw && round < 2; round++) {
-      if (round > 0) refined = await fitScored(c, test, refined, camera, refinedYaw);
-      ({ predictions: refined, yaw: refinedYaw } = readLight(c, test, refined, refinedYaw!, scoring, camera));
+    refined = predictions;
+    for (let round = 0; round < (yaw ? 2 : 1); round++) {
+      refined = await fitScored(c, test, refined, camera, refinedYaw);
+      if (refinedYaw) {
+        ({ predictions: refined, yaw: refinedYaw } = readLight(
+          c,
+          test,
+          refined,
+          refinedYaw,
+          scoring,
+          camera,
+        ));
+      }
     }
   } else {
     refined = predictions.map((slots, i) => {
