@@ -48,7 +48,7 @@ import {
 export type RunKind = ModelKind | "direct";
 export const RUN_KINDS: readonly RunKind[] = [...MODEL_KINDS, "direct"];
 
-/** Passes of the network alone over the test scenes; `infer_ms_per_image` is the fastest. */
+/** Timed passes of a network alone over the test scenes (here and in `unsup_train.ts`); `infer_ms_per_image` is the fastest. */
 export const NETWORK_TIMINGS = 3;
 
 /** Every knob of a run. The mlp defaults are the reproduction's canonical flags (see batchSize, lr). */

@@ -131,7 +131,24 @@ export interface SingleObjectNet {
   cameraInput: boolean;
   /** `yaw`: each image's sampled z_cam (radians), for a network built with `cameraInput`. */
   forward(images: Float32Array, n: number, yaw?: Float32Array): SingleOutputs;
+  /** The first stage alone (z_where, z_pres): `forward`'s `mu`, `logStd`, `presence`, and its hidden state `h`. */
+  where(images: Float32Array, n: number): WhereOutputs;
+  /**
+   * The second stage alone (z_what), for n images given their first stage's `h` and `mu` (rows in the
+   * same order as `images`): `forward` is `what(images, where(images, n), n, yaw)` with `where`'s outputs.
+   */
+  what(
+    images: Float32Array,
+    where: Pick<WhereOutputs, "h" | "mu">,
+    n: number,
+    yaw?: Float32Array,
+  ): WhatOutputs;
 }
+
+/** The first stage's outputs: {@link SingleOutputs}' `mu`, `logStd`, `presence`, and the hidden state `h` [n, hidden]. */
+export type WhereOutputs = Pick<SingleOutputs, "mu" | "logStd" | "presence"> & { h: tf.Tensor2D };
+/** The second stage's outputs: the rest of {@link SingleOutputs}. */
+export type WhatOutputs = Omit<SingleOutputs, "mu" | "logStd" | "presence">;
 
 /**
  * Builds the network for `size`×`size` images (size a multiple of 16) with `hidden` units per stage;
@@ -194,52 +211,76 @@ export function singleObjectNet(
     ]);
   }
 
+  function checkYaw(yaw: Float32Array | undefined): void {
+    if (cameraInput !== !!yaw) {
+      throw new RangeError(
+        cameraInput ? "this network reads the camera: give each image's yaw" : "this network takes no yaw",
+      );
+    }
+  }
+
+  /** z_where and z_pres from the whole image (pooled 2×). */
+  function where(images: Float32Array, n: number): WhereOutputs {
+    const half = size / 2;
+    const x = tf.tensor4d(meanPool(images, n, size, 2), [n, half, half, 1]);
+    const h = tf.relu(dense(enc(x).coarse.reshape([n, flat]) as tf.Tensor2D, fc));
+    const [muRaw, logStd] = tf.split(dense(h, whereHead), [3, 3], 1);
+    return {
+      h,
+      mu: tf.mul(tf.tanh(muRaw), tf.tensor1d(MU_REACH)) as tf.Tensor2D,
+      logStd: clampLog(logStd) as tf.Tensor2D,
+      ...(presenceHead ? { presence: dense(h, presenceHead) } : {}),
+    };
+  }
+
+  /** z_what from a glimpse at each image's mean centre, with the first stage's h (and the camera's angle) as context. */
+  function what(
+    images: Float32Array,
+    { h, mu }: Pick<WhereOutputs, "h" | "mu">,
+    n: number,
+    yaw?: Float32Array,
+  ): WhatOutputs {
+    checkYaw(yaw);
+    // z_what: a glimpse at each image's mean centre (image-plane u, v); the place carries no gradient.
+    const g = glimpseAt(images, mu, n).reshape([n, GLIMPSE.size, GLIMPSE.size, 1]) as tf.Tensor4D;
+    const gf = glimpseCnn(g).coarse.reshape([n, gFlat]);
+    const context = yaw
+      ? [
+        tf.tensor2d(
+          Float32Array.from({ length: 2 * n }, (_, k) => (k % 2 ? Math.cos : Math.sin)(yaw[k >> 1])),
+          [n, 2],
+        ),
+      ]
+      : [];
+    const hw = tf.relu(dense(tf.concat([gf, h, ...context], 1) as tf.Tensor2D, whatFc));
+    const [typeLogits, rot6, pick, rotLogStd, euler] = tf.split(dense(hw, whatHead), [
+      3,
+      18 * K,
+      3 * K,
+      1,
+      3,
+    ], 1);
+    return {
+      typeLogits: typeLogits as tf.Tensor2D,
+      rot: rotationFrom6d(rot6.reshape([n, N_TYPES * K, 6])) as tf.Tensor3D,
+      pick: pick.reshape([n, N_TYPES, K]) as tf.Tensor3D,
+      rotLogStd: clampLog(rotLogStd) as tf.Tensor2D,
+      euler: euler as tf.Tensor2D,
+    };
+  }
+
   return {
     params,
     size,
     proposals: K,
     presence,
     cameraInput,
+    where,
+    what,
     forward(images, n, yaw) {
-      if (cameraInput !== !!yaw) {
-        throw new RangeError(
-          cameraInput ? "this network reads the camera: give each image's yaw" : "this network takes no yaw",
-        );
-      }
-      const half = size / 2;
-      const x = tf.tensor4d(meanPool(images, n, size, 2), [n, half, half, 1]);
-      const h = tf.relu(dense(enc(x).coarse.reshape([n, flat]) as tf.Tensor2D, fc));
-      const [muRaw, logStd] = tf.split(dense(h, whereHead), [3, 3], 1);
-      const mu = tf.mul(tf.tanh(muRaw), tf.tensor1d(MU_REACH)) as tf.Tensor2D;
-      // z_what: a glimpse at each image's mean centre (image-plane u, v); the place carries no gradient.
-      const g = glimpseAt(images, mu, n).reshape([n, GLIMPSE.size, GLIMPSE.size, 1]) as tf.Tensor4D;
-      const gf = glimpseCnn(g).coarse.reshape([n, gFlat]);
-      const context = yaw
-        ? [
-          tf.tensor2d(
-            Float32Array.from({ length: 2 * n }, (_, k) => (k % 2 ? Math.cos : Math.sin)(yaw[k >> 1])),
-            [n, 2],
-          ),
-        ]
-        : [];
-      const hw = tf.relu(dense(tf.concat([gf, h, ...context], 1) as tf.Tensor2D, whatFc));
-      const [typeLogits, rot6, pick, rotLogStd, euler] = tf.split(dense(hw, whatHead), [
-        3,
-        18 * K,
-        3 * K,
-        1,
-        3,
-      ], 1);
-      return {
-        typeLogits: typeLogits as tf.Tensor2D,
-        mu,
-        logStd: clampLog(logStd) as tf.Tensor2D,
-        rot: rotationFrom6d(rot6.reshape([n, N_TYPES * K, 6])) as tf.Tensor3D,
-        pick: pick.reshape([n, N_TYPES, K]) as tf.Tensor3D,
-        rotLogStd: clampLog(rotLogStd) as tf.Tensor2D,
-        euler: euler as tf.Tensor2D,
-        ...(presenceHead ? { presence: dense(h, presenceHead) } : {}),
-      };
+      checkYaw(yaw);
+      const { h, ...stage } = where(images, n);
+      return { ...stage, ...what(images, { h, mu: stage.mu }, n, yaw) };
     },
   };
 }
@@ -853,6 +894,73 @@ export async function readForward(
   return { ...Object.fromEntries(names.map((k, i) => [k, values[i]])), proposals } as HostOutputs;
 }
 
+/**
+ * One step of the guide as AIR reads at test time, for n images: the first stage (z_where, z_pres)
+ * for all of them, the second (z_what) only for those whose z_pres logit is above 0 (all of them, for
+ * a network without z_pres, or with `whatOf` "all"). Those rows hold {@link readForward}'s values; the
+ * others' z_what outputs are left 0. `present`: which images' z_pres says an object is there.
+ */
+export async function readPresent(
+  net: SingleObjectNet,
+  images: Float32Array,
+  n: number,
+  yaw?: Float32Array,
+  whatOf: "present" | "all" = "present",
+): Promise<HostOutputs & { present: Uint8Array }> {
+  const stage = tf.tidy(() => net.where(images, n));
+  const [mu, logStd, presence] = await Promise.all(
+    [stage.mu, stage.logStd, stage.presence].map((t) => t?.data() as Promise<Float32Array> | undefined),
+  );
+  const present = Uint8Array.from({ length: n }, (_, i) => (presence ? presence[i] > 0 : true) ? 1 : 0);
+  const rows = Int32Array.from(present.keys()).filter((i) => whatOf === "all" || present[i] > 0);
+  const K = net.proposals, px = net.size * net.size;
+  // Per image: type logits 3, proposals 3·K·9, pick logits 3·K, log σ_R 1, Euler angles 3.
+  const widths = [3, 27 * K, 3 * K, 1, 3];
+  const what = widths.map((w) => new Float32Array(n * w));
+  if (rows.length) {
+    const all = rows.length === n;
+    const out = tf.tidy(() => {
+      const at = tf.tensor1d(rows, "int32");
+      const o = net.what(
+        all ? images : rowsOf(images, rows, px),
+        all ? stage : { h: tf.gather(stage.h, at), mu: tf.gather(stage.mu, at) },
+        rows.length,
+        yaw && (all ? yaw : rowsOf(yaw, rows, 1)),
+      );
+      return [o.typeLogits, o.rot, o.pick, o.rotLogStd, o.euler];
+    });
+    const values = await Promise.all(out.map((t) => t.data() as Promise<Float32Array>));
+    tf.dispose(out);
+    values.forEach((v, k) => {
+      const w = widths[k];
+      rows.forEach((i, r) => what[k].set(v.subarray(r * w, (r + 1) * w), i * w));
+    });
+  }
+  tf.dispose(stage);
+  const [typeLogits, rot, pick, rotLogStd, euler] = what;
+  return {
+    typeLogits,
+    mu: mu!,
+    logStd: logStd!,
+    rot,
+    pick,
+    rotLogStd,
+    euler,
+    ...(presence ? { presence } : {}),
+    proposals: K,
+    present,
+  };
+}
+
+/** Rows `rows` of x (rows of `width` values), in that order. */
+function rowsOf(x: Float32Array, rows: ArrayLike<number>, width: number): Float32Array {
+  const out = new Float32Array(rows.length * width);
+  for (let r = 0; r < rows.length; r++) {
+    out.set(x.subarray(rows[r] * width, (rows[r] + 1) * width), r * width);
+  }
+  return out;
+}
+
 /** The values of the two tensors `make` builds (inside a tidy), read back asynchronously. */
 async function readPair(make: () => [tf.Tensor, tf.Tensor]): Promise<[Float32Array, Float32Array]> {
   const ts = tf.tidy(make);
@@ -939,10 +1047,13 @@ export interface ReadOptions {
  * guide samples (step t reads what the objects before it leave unexplained): per step, the object if
  * z_pres's logit is above 0 (always, for a network without it), with the most likely type, the
  * centre's mean, and the rotation — the type's picked R̂ (`"6d"`, the unsupervised guide) or the
- * Euler head (`"euler"`, the supervised baseline); presence 0 where no object was read. `yaw`: each
+ * Euler head (`"euler"`, the supervised baseline). As AIR reads, an image's reading stops at the
+ * first step that finds nothing (presence 0, no z_what: type −1); its later slots repeat that one,
+ * which is what those steps would read from the same input. `yaw`: each
  * image's camera angle, which the network reads and the later steps' renders are lit by. With
  * `scoring`, the type and the rotation are chosen among the network's proposals by the likelihood,
- * and objects that do not pay their KL are dropped ({@link ReadOptions.scoring}).
+ * and objects that do not pay their KL are dropped ({@link ReadOptions.scoring}); a step that finds
+ * nothing is read too (its proposals become the refined reading's candidates).
  */
 export async function predictSingle(
   net: SingleObjectNet,
@@ -968,24 +1079,48 @@ export async function predictSingle(
     const slots: SlotPrediction[][] = Array.from({ length: m }, () => []);
     // Each image blurred once for the scoring's likelihood.
     const blurred = scoring ? blurBatch(batch, m, net.size, scoring.kernel) : null;
-    for (let t = 0; t < steps; t++) {
-      const input = t === 0 ? batch : unexplained(batch, found, raster!, camera, rendered, yawOf);
-      const host = await readForward(net, input, m, yawOf);
-      for (let i = 0; i < m; i++) {
-        const l = host.typeLogits.subarray(i * 3, i * 3 + 3);
-        let type = l[0] >= l[1] && l[0] >= l[2] ? 0 : l[1] >= l[2] ? 1 : 2;
-        const [u, v, z] = host.mu.subarray(i * 3, i * 3 + 3);
+    // The images still read. A step that finds nothing leaves the next step the same input, and so the
+    // same answer: AIR's reading stops there (its later slots are copies of that absent one).
+    let live = Int32Array.from({ length: m }, (_, i) => i);
+    for (let t = 0; t < steps && live.length; t++) {
+      const yawLive = yawOf && (t === 0 ? yawOf : rowsOf(yawOf, live, 1));
+      const input = t === 0 ? batch : unexplained(
+        rowsOf(batch, live, px),
+        Array.from(live, (i) => found[i]),
+        raster!,
+        camera,
+        rendered,
+        yawLive,
+      );
+      // With scoring, a step that finds nothing is read too: its proposals are the refined reading's candidates.
+      const host = await readPresent(net, input, live.length, yawLive, scoring ? "all" : "present");
+      live.forEach((i, r) => {
+        const present = host.present[r] > 0;
+        const [u, v, z] = host.mu.subarray(r * 3, r * 3 + 3);
         const [x, y] = camera ? unprojectAtZ(u, v, z, camera) : [u, v];
+        if (!present && !scoring) {
+          // z_pres = 0: no object, so no z_what (type −1, the identity's rotation).
+          slots[i].push({
+            presence: 0,
+            type: -1,
+            position: [x, y, z],
+            rotation: identity3(),
+            euler: [0, 0, 0],
+          });
+          return;
+        }
+        const l = host.typeLogits.subarray(r * 3, r * 3 + 3);
+        let type = l[0] >= l[1] && l[0] >= l[2] ? 0 : l[1] >= l[2] ? 1 : 2;
         let R: Float64Array, euler: [number, number, number];
         if (rotation === "6d") {
-          R = Float64Array.from(proposal(host, i, type, picked(host, i, type)));
+          R = Float64Array.from(proposal(host, r, type, picked(host, r, type)));
           if (scoring) {
             setScoredImage(scoring, blurred!, i, px, yawOf);
             scoring.setBase(found[i]);
             let top = -Infinity;
             for (let ty = 0; ty < N_TYPES; ty++) {
               for (let k = 0; k < (ty === 0 ? 1 : host.proposals); k++) {
-                const Rk = Float64Array.from(proposal(host, i, ty, k));
+                const Rk = Float64Array.from(proposal(host, r, ty, k));
                 const lp = scoring.logLikFromBase([...found[i], { type: ty, u, v, z, R: Rk }]);
                 if (lp > top) [top, type, R] = [lp, ty, Rk];
               }
@@ -993,12 +1128,17 @@ export async function predictSingle(
           }
           euler = eulerFromMatrix(R);
         } else {
-          euler = [host.euler[i * 3], host.euler[i * 3 + 1], host.euler[i * 3 + 2]];
+          euler = [host.euler[r * 3], host.euler[r * 3 + 1], host.euler[r * 3 + 2]];
           R = eulerZYX(...euler);
         }
-        const present = host.presence ? host.presence[i] > 0 : true;
         slots[i].push({ presence: present ? 1 : 0, type, position: [x, y, z], rotation: R, euler });
-        if (present) found[i].push({ type, u, v, z, R }), kls[i].push(scoring ? klOf(host, i) : 0);
+        if (present) found[i].push({ type, u, v, z, R }), kls[i].push(scoring ? klOf(host, r) : 0);
+      });
+      live = live.filter((_, r) => host.present[r] > 0);
+    }
+    for (const s of slots) {
+      while (s.length < steps) {
+        s.push({ ...s[s.length - 1], rotation: Float64Array.from(s[s.length - 1].rotation) });
       }
     }
     if (scoring && steps > 1) {
@@ -1024,6 +1164,9 @@ export async function predictSingle(
   }
   return out;
 }
+
+/** The 3×3 identity, row-major (an absent slot's rotation). */
+const identity3 = () => Float64Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1);
 
 /** `scoring`'s image (already blurred) and light for image i of a batch. */
 function setScoredImage(

@@ -96,7 +96,7 @@ export function median(values: number[]): number {
 /** One predicted slot. `rotation` is a row-major rotation matrix; `euler` the angles the model reports. */
 export interface SlotPrediction {
   presence: number;
-  /** Index into PRIMITIVE_TYPES. */
+  /** Index into PRIMITIVE_TYPES; −1 where the slot read none (a step that found nothing: no z_what). */
   type: number;
   position: [number, number, number];
   rotation: Mat3;
@@ -152,7 +152,8 @@ export interface SceneMetrics {
  *
  * - count: the number of slots with presence > 0.5 equals the true count;
  * - presence: per (scene, slot), (presence > 0.5) equals (slot < true count);
- * - type, position, rotation: over true primitives, each paired with a predicted slot —
+ * - type, position, rotation: over true primitives, each paired with a predicted slot (one that read
+ *   no type, −1, is a wrong type and stays out of `confusion`) —
  *   `"slot"`: slot k with the k-th primitive by x (the reproduction's metric);
  *   `"hungarian"`: the assignment minimising the (x, y) distance over all slots, for
  *   order-free models. Presence is scored on the slots re-ordered so that present slots come
@@ -202,7 +203,7 @@ export function scoreScenes(
       const t = TYPES.indexOf(p.type);
       objN++;
       if (s.type === t) typeOk++;
-      confusion[t][s.type]++;
+      if (s.type >= 0) confusion[t][s.type]++;
       const e: [number, number, number] = [0, 1, 2].map((a) => Math.abs(s.position[a] - p.position[a])) as [
         number,
         number,

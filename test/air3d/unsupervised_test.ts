@@ -5,7 +5,12 @@ import { sampleSlotDataset } from "../../lib/scenes/scenes3d.ts";
 import { expRotation } from "../../lib/scenes/primitives.ts";
 import { scoreScenes, type SlotPrediction } from "../../lib/metrics/slots.ts";
 import {
+  type HostOutputs,
+  picked,
   predictSingle,
+  proposal,
+  readForward,
+  readPresent,
   ROTATION_PROPOSALS,
   singleObjectNet,
   supervisedLoss,
@@ -20,7 +25,7 @@ import {
 } from "../../lib/air3d/unsup_train.ts";
 import { AdamW } from "../../lib/nn/adam.ts";
 import { Rasteriser } from "../../lib/scenes/render.ts";
-import { sceneOf } from "../../lib/air3d/fit.ts";
+import { type FitObject, sceneOf } from "../../lib/air3d/fit.ts";
 import { cameraNet } from "../../lib/air3d/camera_guide.ts";
 import { RenderLikelihood } from "../../lib/air3d/likelihood.ts";
 
@@ -402,4 +407,67 @@ Deno.test("the scored reading: each object the likeliest of the network's propos
     () => predictSingle(net, held.images, 1, undefined, "euler", { scoring: lik }),
     /rotation must be "6d"/,
   );
+});
+
+Deno.test("the test-time reading stops at the first step that finds nothing, and reads as every step on every image would", async () => {
+  const rng = new Rng(11);
+  const held = sampleSlotDataset(rng.child("held"), 40, { size, maxPrimitives: 3 });
+  const net = singleObjectNet(rng.child("net"), { size, hidden: 32, presence: true });
+  const px = size * size;
+  // The reference: all three steps on all images (forward), each later step reading the image less the objects found.
+  const raster = new Rasteriser({ size }), r = new Float32Array(size * size);
+  const found: FitObject[][] = Array.from({ length: held.n }, () => []);
+  const full: HostOutputs[] = [];
+  for (let t = 0; t < 3; t++) {
+    const input = held.images.map((v, p) => {
+      if (p % px === 0) {
+        const scene = found[p / px];
+        raster.draw(sceneOf(scene, undefined), r, scene.map((o) => o.R));
+      }
+      return Math.max(0, v - r[p % px]);
+    });
+    const host = await readForward(net, input, held.n);
+    full.push(host);
+    for (let i = 0; i < held.n; i++) {
+      if (host.presence![i] <= 0) continue;
+      const l = host.typeLogits.subarray(i * 3, i * 3 + 3);
+      const type = l[0] >= l[1] && l[0] >= l[2] ? 0 : l[1] >= l[2] ? 1 : 2;
+      const [u, v, z] = host.mu.subarray(i * 3, i * 3 + 3);
+      found[i].push({ type, u, v, z, R: Float64Array.from(proposal(host, i, type, picked(host, i, type))) });
+    }
+    // readPresent: the same values where z_pres says present; z_what's stage is not run elsewhere.
+    const part = await readPresent(net, input, held.n);
+    for (let i = 0; i < held.n; i++) {
+      assert.equal(part.present[i], host.presence![i] > 0 ? 1 : 0);
+      assert.deepEqual(part.mu.subarray(i * 3, i * 3 + 3), host.mu.subarray(i * 3, i * 3 + 3));
+      const rows = [part, host].map((o) => o.rot.subarray(i * 108, (i + 1) * 108));
+      if (part.present[i]) {
+        for (let k = 0; k < 108; k++) assert.ok(Math.abs(rows[0][k] - rows[1][k]) < 1e-6);
+      } else assert.ok(rows[0].every((x) => x === 0));
+    }
+  }
+  // An absent step leaves the next step the same input, so the full reading finds nothing after it either.
+  const presentAt = (i: number) => full.map((h) => h.presence![i] > 0);
+  const stopped = Array.from({ length: held.n }, (_, i) => presentAt(i).indexOf(false)).filter((t) =>
+    t >= 0 && t < 2
+  );
+  assert.ok(
+    stopped.length > 0 && stopped.length < held.n,
+    `${stopped.length} of ${held.n} images stop early`,
+  );
+  const read = await predictSingle(net, held.images, held.n, undefined, "6d", { steps: 3, chunk: 16 });
+  for (let i = 0; i < held.n; i++) {
+    const seen = presentAt(i), stop = seen.indexOf(false);
+    if (stop >= 0) assert.ok(seen.slice(stop).every((p) => !p), `image ${i}: ${seen}`);
+    assert.equal(read[i].length, 3);
+    read[i].forEach((s, t) => {
+      assert.equal(s.presence, seen[t] ? 1 : 0);
+      if (!seen[t]) return assert.equal(s.type, -1); // no z_what was read
+      const o = found[i][t];
+      assert.equal(s.type, o.type);
+      s.position.forEach((x, a) => assert.ok(Math.abs(x - [o.u, o.v, o.z][a]) < 1e-6));
+      Array.from(s.rotation).forEach((x, k) => assert.ok(Math.abs(x - o.R[k]) < 1e-6));
+    });
+  }
+  net.params.dispose();
 });

@@ -110,6 +110,11 @@ Deno.test("scores: perfect predictions score perfectly; a swap costs slot matchi
   const missed = perfect.map((p) => p.map((s) => ({ ...s })));
   missed[1][0].presence = 0.2;
   assert.equal(scoreScenes(scenes, missed, "slot").count_acc, 0.5);
+  // A missed primitive whose slot read no type (−1): a wrong type, and out of the confusion matrix.
+  missed[1][0].type = -1;
+  const unread = scoreScenes(scenes, missed, "hungarian");
+  assert.equal(unread.type_acc, 2 / 3);
+  assert.deepEqual(unread.confusion, [[1, 0, 0], [0, 1, 0], [0, 0, 0]]);
   assert.throws(() => scoreScenes(scenes, perfect.slice(0, 1), "slot"), /2 scenes but 1/);
   assert.throws(() => scoreScenes(scenes, perfect, "x" as "slot"), /matching must be/);
 });
