@@ -1137,8 +1137,13 @@ export async function predictSingle(
       live = live.filter((_, r) => host.present[r] > 0);
     }
     for (const s of slots) {
-      while (s.length < steps) {
-        s.push({ ...s[s.length - 1], rotation: Float64Array.from(s[s.length - 1].rotation) });
+      for (let last = s[s.length - 1]; s.length < steps;) {
+        s.push({
+          ...last,
+          position: [...last.position],
+          rotation: Float64Array.from(last.rotation),
+          euler: [...last.euler],
+        });
       }
     }
     if (scoring && steps > 1) {
