@@ -455,7 +455,9 @@ Deno.test("the test-time reading stops at the first step that finds nothing, and
     stopped.length > 0 && stopped.length < held.n,
     `${stopped.length} of ${held.n} images stop early`,
   );
+  const tensors = tf.memory().numTensors;
   const read = await predictSingle(net, held.images, held.n, undefined, "6d", { steps: 3, chunk: 16 });
+  assert.equal(tf.memory().numTensors, tensors, "the reading leaves no tensor behind");
   for (let i = 0; i < held.n; i++) {
     const seen = presentAt(i), stop = seen.indexOf(false);
     if (stop >= 0) assert.ok(seen.slice(stop).every((p) => !p), `image ${i}: ${seen}`);
