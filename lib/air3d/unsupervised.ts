@@ -1137,7 +1137,8 @@ export async function predictSingle(
       live = live.filter((_, r) => host.present[r] > 0);
     }
     for (const s of slots) {
-      for (let last = s[s.length - 1]; s.length < steps;) {
+      const last = s[s.length - 1];
+      while (s.length < steps) {
         s.push({
           ...last,
           position: [...last.position],
