@@ -471,5 +471,10 @@ Deno.test("the test-time reading stops at the first step that finds nothing, and
       Array.from(s.rotation).forEach((x, k) => assert.ok(Math.abs(x - o.R[k]) < 1e-6));
     });
   }
+  // With scoring, a step that finds nothing is read in full (its proposals are the refined reading's candidates).
+  const lik = new RenderLikelihood({ size, sigma: 0.1, blurPx: 1 });
+  const scored = await predictSingle(net, held.images, held.n, undefined, "6d", { steps: 3, scoring: lik });
+  const absent = scored.flat().filter((s) => s.presence === 0);
+  assert.ok(absent.length > 0 && absent.every((s) => s.type >= 0 && s.type < 3));
   net.params.dispose();
 });
