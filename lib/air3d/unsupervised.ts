@@ -897,22 +897,20 @@ export async function readForward(
 /**
  * One step of the guide as AIR reads at test time, for n images: the first stage (z_where, z_pres)
  * for all of them, the second (z_what) only for those whose z_pres logit is above 0 (all of them, for
- * a network without z_pres, or with `whatOf` "all"). Those rows hold {@link readForward}'s values; the
- * others' z_what outputs are left 0. `present`: which images' z_pres says an object is there.
+ * a network without z_pres). Those rows hold {@link readForward}'s values; the others' z_what outputs
+ * are left 0.
  */
 export async function readPresent(
   net: SingleObjectNet,
   images: Float32Array,
   n: number,
   yaw?: Float32Array,
-  whatOf: "present" | "all" = "present",
-): Promise<HostOutputs & { present: Uint8Array }> {
+): Promise<HostOutputs> {
   const stage = tf.tidy(() => net.where(images, n));
   const [mu, logStd, presence] = await Promise.all(
     [stage.mu, stage.logStd, stage.presence].map((t) => t?.data() as Promise<Float32Array> | undefined),
   );
-  const present = Uint8Array.from({ length: n }, (_, i) => (presence ? presence[i] > 0 : true) ? 1 : 0);
-  const rows = Int32Array.from(present.keys()).filter((i) => whatOf === "all" || present[i] > 0);
+  const rows = Int32Array.from({ length: n }, (_, i) => i).filter((i) => !presence || presence[i] > 0);
   const K = net.proposals, px = net.size * net.size;
   // Per image: type logits 3, proposals 3·K·9, pick logits 3·K, log σ_R 1, Euler angles 3.
   const widths = [3, 27 * K, 3 * K, 1, 3];
@@ -920,10 +918,9 @@ export async function readPresent(
   if (rows.length) {
     const all = rows.length === n;
     const out = tf.tidy(() => {
-      const at = tf.tensor1d(rows, "int32");
       const o = net.what(
         all ? images : rowsOf(images, rows, px),
-        all ? stage : { h: tf.gather(stage.h, at), mu: tf.gather(stage.mu, at) },
+        all ? stage : { h: tf.gather(stage.h, rows), mu: tf.gather(stage.mu, rows) },
         rows.length,
         yaw && (all ? yaw : rowsOf(yaw, rows, 1)),
       );
@@ -948,7 +945,6 @@ export async function readPresent(
     euler,
     ...(presence ? { presence } : {}),
     proposals: K,
-    present,
   };
 }
 
@@ -1093,9 +1089,10 @@ export async function predictSingle(
         yawLive,
       );
       // With scoring, a step that finds nothing is read too: its proposals are the refined reading's candidates.
-      const host = await readPresent(net, input, live.length, yawLive, scoring ? "all" : "present");
+      const host = await (scoring ? readForward : readPresent)(net, input, live.length, yawLive);
+      const isPresent = (r: number) => !host.presence || host.presence[r] > 0;
       live.forEach((i, r) => {
-        const present = host.present[r] > 0;
+        const present = isPresent(r);
         const [u, v, z] = host.mu.subarray(r * 3, r * 3 + 3);
         const [x, y] = camera ? unprojectAtZ(u, v, z, camera) : [u, v];
         if (!present && !scoring) {
@@ -1134,7 +1131,7 @@ export async function predictSingle(
         slots[i].push({ presence: present ? 1 : 0, type, position: [x, y, z], rotation: R, euler });
         if (present) found[i].push({ type, u, v, z, R }), kls[i].push(scoring ? klOf(host, r) : 0);
       });
-      live = live.filter((_, r) => host.present[r] > 0);
+      live = live.filter((_, r) => isPresent(r));
     }
     for (const s of slots) {
       const last = s[s.length - 1];
