@@ -211,14 +211,6 @@ export function singleObjectNet(
     ]);
   }
 
-  function checkYaw(yaw: Float32Array | undefined): void {
-    if (cameraInput !== !!yaw) {
-      throw new RangeError(
-        cameraInput ? "this network reads the camera: give each image's yaw" : "this network takes no yaw",
-      );
-    }
-  }
-
   /** z_where and z_pres from the whole image (pooled 2×). */
   function where(images: Float32Array, n: number): WhereOutputs {
     const half = size / 2;
@@ -240,7 +232,7 @@ export function singleObjectNet(
     n: number,
     yaw?: Float32Array,
   ): WhatOutputs {
-    checkYaw(yaw);
+    checkYaw(cameraInput, yaw);
     // z_what: a glimpse at each image's mean centre (image-plane u, v); the place carries no gradient.
     const g = glimpseAt(images, mu, n).reshape([n, GLIMPSE.size, GLIMPSE.size, 1]) as tf.Tensor4D;
     const gf = glimpseCnn(g).coarse.reshape([n, gFlat]);
@@ -278,11 +270,20 @@ export function singleObjectNet(
     where,
     what,
     forward(images, n, yaw) {
-      checkYaw(yaw);
+      checkYaw(cameraInput, yaw);
       const { h, ...stage } = where(images, n);
       return { ...stage, ...what(images, { h, mu: stage.mu }, n, yaw) };
     },
   };
+}
+
+/** Throws unless `yaw` is given exactly when the network reads the camera (`cameraInput`). */
+function checkYaw(cameraInput: boolean, yaw: Float32Array | undefined): void {
+  if (cameraInput !== !!yaw) {
+    throw new RangeError(
+      cameraInput ? "this network reads the camera: give each image's yaw" : "this network takes no yaw",
+    );
+  }
 }
 
 /** [e_a]× for a = 0, 1, 2 (row-major): the generators of turns about the world axes. */
@@ -906,6 +907,7 @@ export async function readPresent(
   n: number,
   yaw?: Float32Array,
 ): Promise<HostOutputs> {
+  checkYaw(net.cameraInput, yaw); // before the first stage, which does not read it
   const stage = tf.tidy(() => net.where(images, n));
   const [mu, logStd, presence] = await Promise.all(
     [stage.mu, stage.logStd, stage.presence].map((t) => t?.data() as Promise<Float32Array> | undefined),

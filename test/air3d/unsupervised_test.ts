@@ -476,5 +476,13 @@ Deno.test("the test-time reading stops at the first step that finds nothing, and
   const scored = await predictSingle(net, held.images, held.n, undefined, "6d", { steps: 3, scoring: lik });
   const absent = scored.flat().filter((s) => s.presence === 0);
   assert.ok(absent.length > 0 && absent.every((s) => s.type >= 0 && s.type < 3));
+  // A network that reads the camera wants its yaw even where no step finds an object (z_what never runs).
+  const camNet = singleObjectNet(rng.child("cam"), { size, hidden: 32, presence: true, cameraInput: true });
+  camNet.params.vars.get("presence.b")!.assign(tf.fill([1], -100));
+  const yaw = new Float32Array(held.n);
+  assert.ok((await readPresent(camNet, held.images, held.n, yaw)).presence!.every((l) => l < 0));
+  await assert.rejects(() => readPresent(camNet, held.images, held.n), /this network reads the camera/);
+  await assert.rejects(() => readPresent(net, held.images, held.n, yaw), /this network takes no yaw/);
+  camNet.params.dispose();
   net.params.dispose();
 });
