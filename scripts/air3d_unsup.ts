@@ -17,11 +17,11 @@
  * scene seen from ±40° about the vertical; a camera guide infers the angle) --camera-warmup --projection orthographic|perspective --budget-s --max-steps --batch-size --lr
  * --cosine --hidden --sigma --blur-px --type-gradient reinforce|enumerate --presence-gradient
  * reinforce|local --direct-budget
- * --fit-threads --n-test --refine-reading true|false --refine-lambda --refine-budget --n-curve --curve-points.
+ * --fit-threads --read-threads --n-test --refine-reading true|false --refine-lambda --refine-budget --n-curve --curve-points.
  *
  * --save PATH writes the trained guide (with its config and training record) after the JSON line;
  * --load PATH reads that guide instead of training one — the same flags it was trained with, but
- * --n-test and the --refine… and --fit-threads flags may differ (`lib/air3d/unsup_checkpoint.ts`):
+ * --n-test and the --refine…, --fit-threads and --read-threads flags may differ (`lib/air3d/unsup_checkpoint.ts`):
  *
  *     deno task air3d-unsup -- --max-objects 3 --seed 0 --budget-s 1800 --save runs/u3-s0.ckpt
  *     deno task air3d-unsup -- --max-objects 3 --seed 0 --budget-s 1800 --load runs/u3-s0.ckpt --refine-lambda 2

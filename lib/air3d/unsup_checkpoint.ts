@@ -32,6 +32,7 @@ export const UNSUP_SCORING_FIELDS: readonly (keyof UnsupConfig)[] = [
   "refineLambda",
   "refineBudget",
   "fitThreads",
+  "readThreads",
   "nCurve",
   "curvePoints",
 ];

@@ -122,6 +122,8 @@ export interface SingleOutputs {
  */
 export interface SingleObjectNet {
   params: Params;
+  /** What it was built with (`singleObjectNet`'s options, all given): a copy built from it takes the same weights. */
+  shape: SingleNetShape;
   size: number;
   /** Rotation proposals per type (K). */
   proposals: number;
@@ -150,6 +152,15 @@ export type WhereOutputs = Pick<SingleOutputs, "mu" | "logStd" | "presence"> & {
 /** The second stage's outputs: the rest of {@link SingleOutputs}. */
 export type WhatOutputs = Omit<SingleOutputs, "mu" | "logStd" | "presence">;
 
+/** {@link singleObjectNet}'s options. */
+export interface SingleNetShape {
+  size: number;
+  hidden: number;
+  proposals?: number;
+  presence?: boolean;
+  cameraInput?: boolean;
+}
+
 /**
  * Builds the network for `size`×`size` images (size a multiple of 16) with `hidden` units per stage;
  * with `presence`, also z_pres's logit from the first stage (its weights drawn after all the others,
@@ -157,7 +168,7 @@ export type WhatOutputs = Omit<SingleOutputs, "mu" | "logStd" | "presence">;
  */
 export function singleObjectNet(
   rng: Rng,
-  options: { size: number; hidden: number; proposals?: number; presence?: boolean; cameraInput?: boolean },
+  options: SingleNetShape,
 ): SingleObjectNet {
   const { size, hidden, proposals: K = ROTATION_PROPOSALS, presence = false, cameraInput = false } = options;
   if (!Number.isInteger(K) || K < 1 || K > 16) {
@@ -263,6 +274,7 @@ export function singleObjectNet(
 
   return {
     params,
+    shape: { size, hidden, proposals: K, presence, cameraInput },
     size,
     proposals: K,
     presence,
