@@ -96,11 +96,12 @@ export class ReadPool {
     options: Omit<ReadOptions, "scoring"> = {},
   ): Promise<SlotPrediction[][]> {
     const px = this.net.size * this.net.size, R = this.threads;
+    // This thread's share is a view; a worker's is a copy (a view would post its whole buffer).
     const share = (r: number) => {
-      const [lo, hi] = shardRows(n, R, r);
-      const yaw = options.yaw?.slice(lo, hi);
+      const [lo, hi] = shardRows(n, R, r), cut = r === 0 ? "subarray" : "slice";
+      const yaw = options.yaw?.[cut](lo, hi);
       return {
-        images: images.slice(lo * px, hi * px),
+        images: images[cut](lo * px, hi * px),
         n: hi - lo,
         options: { ...options, ...(yaw ? { yaw } : {}) },
       };
